@@ -1,0 +1,27 @@
+# KR-ELECTRA reproduction: raw Korean text -> corpus shards -> vocabulary ->
+# pretraining -> Hugging Face models -> finetuning -> paper tables.
+# Run `snakemake --cores all paper/tables`; see README.md.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+# The whole config is validated (types, documented keys, unknown keys rejected)
+# before any job is planned; defaults come from the schema.
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/vocab.smk"
+
+
+rule vocab:
+    """Target: the WordPiece vocabulary and its report."""
+    input:
+        rules.vocab_report.output,
+    default_target: True

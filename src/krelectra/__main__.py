@@ -1,0 +1,5 @@
+import sys
+
+from krelectra.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""`krelectra <stage> <command>`: every Snakemake rule calls one of these, and a user
+can run the same command by hand to audit a single rule's output."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from krelectra import __version__
+from krelectra.errors import KrelectraError
+
+# One sub-package per pipeline stage, each with a `cli.register(subparsers)`.
+# Stage modules import heavy libraries (TensorFlow, PyTorch) inside their commands,
+# so `krelectra --help` stays fast.
+STAGES = ("corpus", "vocab", "pretrain", "convert", "finetune", "paper")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="krelectra", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"krelectra {__version__}")
+    stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    for name in STAGES:
+        try:
+            module = importlib.import_module(f"krelectra.{name}.cli")
+        except ModuleNotFoundError as error:
+            if error.name in (f"krelectra.{name}", f"krelectra.{name}.cli"):
+                continue  # stage not built yet
+            raise
+        module.register(stages)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except KrelectraError as error:
+        print(f"krelectra {args.stage}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+# Paths and input functions shared by every stage. Rules only wire files;
+# the work is done by `krelectra <stage> <command>` (src/krelectra).
+
+import json
+import shlex
+import sys
+
+from snakemake.settings.types import DeploymentMethod
+
+from krelectra.corpus.sources import resolve_sources
+from krelectra.errors import KrelectraError
+
+# Without --use-conda, jobs run krelectra with the Python that runs Snakemake (where the
+# project is installed); with --use-conda, each stage's pinned environment provides the
+# dependencies and src/ provides krelectra itself.
+if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+    KRELECTRA = f"PYTHONPATH={workflow.basedir}/src python -m krelectra"
+else:
+    KRELECTRA = f"{sys.executable} -m krelectra"
+
+RESULTS = config["results"]
+LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
+
+
+def as_json(value):
+    """A config value as one shell-quoted JSON argument for a krelectra command."""
+    return shlex.quote(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+# Corpus sources are resolved (globs expanded, package paths located) once, when the
+# workflow is parsed, so a missing file stops the run before any job starts.
+try:
+    SOURCES = resolve_sources(config["corpus"]["sources"], base_dir=workflow.basedir)
+except KrelectraError as error:
+    raise WorkflowError(f"config corpus.sources: {error}")
+
+SHARDS = [f"{i:05d}" for i in range(config["corpus"]["num_shards"])]
