@@ -21,7 +21,8 @@ include: "workflow/rules/vocab.smk"
 
 
 rule vocab:
-    """Target: the WordPiece vocabulary and its report."""
+    """Target: the corpus statistics, the WordPiece vocabulary and its report."""
     input:
+        rules.corpus_stats.output,
         rules.vocab_report.output,
     default_target: True

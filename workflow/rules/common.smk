@@ -36,3 +36,8 @@ except KrelectraError as error:
     raise WorkflowError(f"config corpus.sources: {error}")
 
 SHARDS = [f"{i:05d}" for i in range(config["corpus"]["num_shards"])]
+
+
+wildcard_constraints:
+    shard=r"\d{5}",
+    source=r"[A-Za-z0-9_.-]+",

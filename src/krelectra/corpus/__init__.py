@@ -1,0 +1,1 @@
+"""Corpus stage: raw text -> clean, deduplicated, register-balanced sentence shards."""

@@ -1,0 +1,86 @@
+"""`krelectra corpus ...`: the corpus rules, runnable by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _partition(args):
+    from krelectra.corpus.documents import partition
+    from krelectra.corpus.sources import resolve_sources
+
+    spec = {"name": args.name, "register": args.register, "documents": args.documents, "paths": args.paths}
+    source = resolve_sources([spec])[0]
+    outputs = [args.output_dir / f"{i:05d}.jsonl" for i in range(args.num_shards)]
+    partition(source.name, source.register, source.documents, list(source.files), outputs, args.stats)
+
+
+def _clean(args):
+    from krelectra.corpus.pipeline import clean_shard
+
+    clean_shard(args.partitions, json.loads(args.options), args.output, args.hashes, args.stats)
+
+
+def _dedup(args):
+    from krelectra.corpus.pipeline import dedup
+
+    ratio = None if args.spoken_ratio in (None, "null") else float(args.spoken_ratio)
+    dedup(args.hashes, args.keep, args.plan, deduplicate=not args.no_dedup, buckets=args.buckets,
+          spoken_ratio=ratio)
+
+
+def _finalize(args):
+    from krelectra.corpus.pipeline import finalize
+
+    finalize(args.cleaned, args.keep, args.plan, args.clean_stats, args.output, args.stats)
+
+
+def _summarize(args):
+    from krelectra.corpus.pipeline import summarize
+
+    summarize(args.shard_stats, args.partition_stats, args.plan, args.output)
+
+
+def register(stages) -> None:
+    parser = stages.add_parser("corpus", help="raw text -> clean, deduplicated, balanced sentence shards")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("partition", help="split one source into documents and send each to its shard")
+    p.add_argument("--name", required=True)
+    p.add_argument("--register", required=True, choices=["written", "spoken"])
+    p.add_argument("--documents", default="paragraph", choices=["file", "paragraph", "line"])
+    p.add_argument("--num-shards", type=int, required=True)
+    p.add_argument("--output-dir", type=Path, required=True, help="writes <shard>.jsonl for every shard")
+    p.add_argument("--stats", type=Path, required=True)
+    p.add_argument("paths", nargs="+", help="files or globs ('konlpy:kolaw/*.txt' for konlpy's corpus)")
+    p.set_defaults(func=_partition)
+
+    p = commands.add_parser("clean", help="clean the documents of one shard into sentences")
+    p.add_argument("--options", required=True, help="cleaning options as JSON (config corpus.cleaning)")
+    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--hashes", type=Path, required=True)
+    p.add_argument("--stats", type=Path, required=True)
+    p.add_argument("partitions", type=Path, nargs="+")
+    p.set_defaults(func=_clean)
+
+    p = commands.add_parser("dedup", help="corpus-wide exact sentence deduplication and register balance")
+    p.add_argument("--hashes", type=Path, nargs="+", required=True)
+    p.add_argument("--keep", type=Path, nargs="+", required=True, help="one keep-mask per --hashes file")
+    p.add_argument("--plan", type=Path, required=True)
+    p.add_argument("--buckets", type=int, default=16)
+    p.add_argument("--spoken-ratio", default=None)
+    p.add_argument("--no-dedup", action="store_true")
+    p.set_defaults(func=_dedup)
+
+    p = commands.add_parser("finalize", help="write one shard: a sentence per line, blank line between documents")
+    for name in ("cleaned", "keep", "plan", "clean-stats", "output", "stats"):
+        p.add_argument(f"--{name}", type=Path, required=True)
+    p.set_defaults(func=_finalize)
+
+    p = commands.add_parser("summarize", help="corpus totals over all shards")
+    p.add_argument("--shard-stats", type=Path, nargs="+", required=True)
+    p.add_argument("--partition-stats", type=Path, nargs="+", required=True)
+    p.add_argument("--plan", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True)
+    p.set_defaults(func=_summarize)

@@ -1,0 +1,1 @@
+"""Vocabulary stage: Mecab-Ko morphemes -> 30k WordPiece vocabulary -> report."""

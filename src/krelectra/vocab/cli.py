@@ -1,0 +1,63 @@
+"""`krelectra vocab ...`: the vocabulary rules, runnable by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _segment(args):
+    from krelectra.vocab.segment import segment_shard
+
+    segment_shard(args.shard, args.morphemes, args.heldout, args.stats, args.heldout_fraction)
+
+
+def _train(args):
+    from krelectra.errors import KrelectraError
+    from krelectra.io import write_json
+    from krelectra.vocab.alphabet import guaranteed_alphabet
+    from krelectra.vocab.wordpiece import train_wordpiece, write_tokenizer_dir
+
+    vocab = train_wordpiece(args.morphemes, args.size, guaranteed_alphabet(args.alphabet), args.min_frequency)
+    if len(vocab) < args.size and not args.allow_smaller:
+        raise KrelectraError(f"the corpus fills only {len(vocab)} of vocab.size={args.size} entries "
+                             "(every morpheme seen is already in); lower vocab.size or add text")
+    write_tokenizer_dir(vocab, args.output_dir)
+    write_json(args.output_dir.parent / "train.json",
+               {"size_requested": args.size, "size": len(vocab), "alphabet": args.alphabet,
+                "min_frequency": args.min_frequency})
+
+
+def _report(args):
+    from krelectra.vocab.report import vocab_report
+
+    vocab_report(args.vocab_dir, {"all": args.heldout}, args.output)
+
+
+def register(stages) -> None:
+    parser = stages.add_parser("vocab", help="Mecab-Ko morphemes -> WordPiece vocabulary -> report")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("segment", help="morpheme-segment one corpus shard; set aside held-out documents")
+    p.add_argument("--shard", type=Path, required=True)
+    p.add_argument("--morphemes", type=Path, required=True)
+    p.add_argument("--heldout", type=Path, required=True)
+    p.add_argument("--stats", type=Path, required=True)
+    p.add_argument("--heldout-fraction", type=float, default=0.05)
+    p.set_defaults(func=_segment)
+
+    p = commands.add_parser("train", help="train the WordPiece vocabulary on morpheme-segmented text")
+    p.add_argument("--size", type=int, required=True)
+    p.add_argument("--min-frequency", type=int, default=2)
+    p.add_argument("--alphabet", nargs="*", default=["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
+                   choices=["ks_x_1001_hangul", "compatibility_jamo", "ascii"])
+    p.add_argument("--allow-smaller", action="store_true", help="accept a vocabulary smaller than --size")
+    p.add_argument("--output-dir", type=Path, required=True,
+                   help="writes vocab.txt, tokenizer_config.json, special_tokens_map.json")
+    p.add_argument("morphemes", type=Path, nargs="+")
+    p.set_defaults(func=_train)
+
+    p = commands.add_parser("report", help="[UNK] rate, tokens per eojeol, morpheme-boundary agreement")
+    p.add_argument("--vocab-dir", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("heldout", type=Path, nargs="+")
+    p.set_defaults(func=_report)

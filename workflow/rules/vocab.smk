@@ -1,0 +1,69 @@
+# Vocabulary: shards -> Mecab-Ko morphemes (per shard) -> WordPiece vocabulary -> report.
+
+VOCAB = f"{RESULTS}/vocab"
+TOKENIZER_FILES = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+
+
+rule vocab_segment:
+    """Split every word of one shard into Mecab-Ko morphemes; set aside held-out documents."""
+    input:
+        f"{CORPUS}/shards/{{shard}}.txt",
+    output:
+        morphemes=f"{VOCAB}/morphemes/{{shard}}.txt",
+        heldout=f"{VOCAB}/heldout/{{shard}}.txt",
+        stats=f"{VOCAB}/morphemes/{{shard}}.json",
+    params:
+        fraction=config["vocab"]["heldout_fraction"],
+    log:
+        f"{LOGS}/vocab/segment/{{shard}}.log",
+    benchmark:
+        f"{BENCHMARKS}/vocab/segment/{{shard}}.tsv"
+    conda:
+        "../../envs/vocab.yaml"
+    shell:
+        "{KRELECTRA} vocab segment --shard {input} --morphemes {output.morphemes}"
+        " --heldout {output.heldout} --stats {output.stats} --heldout-fraction {params.fraction} 2> {log}"
+
+
+rule vocab_train:
+    """Train the WordPiece vocabulary (no lower-casing, no accent stripping) on the morphemes."""
+    input:
+        expand(f"{VOCAB}/morphemes/{{shard}}.txt", shard=SHARDS),
+    output:
+        expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
+        summary=f"{VOCAB}/train.json",
+    params:
+        size=config["vocab"]["size"],
+        min_frequency=config["vocab"]["min_frequency"],
+        alphabet=" ".join(config["vocab"]["alphabet"]),
+        outdir=f"{VOCAB}/tokenizer",
+    log:
+        f"{LOGS}/vocab/train.log",
+    benchmark:
+        f"{BENCHMARKS}/vocab/train.tsv"
+    conda:
+        "../../envs/vocab.yaml"
+    threads: workflow.cores
+    shell:
+        "RAYON_NUM_THREADS={threads} {KRELECTRA} vocab train --size {params.size}"
+        " --min-frequency {params.min_frequency} --alphabet {params.alphabet}"
+        " --output-dir {params.outdir} {input} 2> {log}"
+
+
+rule vocab_report:
+    """[UNK] rate, tokens per eojeol and morpheme-boundary agreement on held-out documents."""
+    input:
+        tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
+        heldout=expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS),
+    output:
+        f"{VOCAB}/report.json",
+    params:
+        vocab_dir=f"{VOCAB}/tokenizer",
+    log:
+        f"{LOGS}/vocab/report.log",
+    benchmark:
+        f"{BENCHMARKS}/vocab/report.tsv"
+    conda:
+        "../../envs/vocab.yaml"
+    shell:
+        "{KRELECTRA} vocab report --vocab-dir {params.vocab_dir} --output {output} {input.heldout} 2> {log}"
