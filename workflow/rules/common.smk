@@ -2,6 +2,7 @@
 # the work is done by `krelectra <stage> <command>` (src/krelectra).
 
 import json
+import os
 import shlex
 import sys
 
@@ -10,13 +11,16 @@ from snakemake.settings.types import DeploymentMethod
 from krelectra.corpus.sources import resolve_sources
 from krelectra.errors import KrelectraError
 
-# Without --use-conda, jobs run krelectra with the Python that runs Snakemake (where the
-# project is installed); with --use-conda, each stage's pinned environment provides the
-# dependencies and src/ provides krelectra itself.
+# Rules call `krelectra <stage> <command>`. Without --use-conda it runs with the Python
+# that runs Snakemake (where the project is installed); with --use-conda each stage's
+# pinned environment provides the dependencies and src/ provides krelectra itself.
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-    KRELECTRA = f"PYTHONPATH={workflow.basedir}/src python -m krelectra"
+    _krelectra = f"PYTHONPATH={shlex.quote(workflow.basedir + '/src')} python -m krelectra"
 else:
-    KRELECTRA = f"{sys.executable} -m krelectra"
+    _krelectra = f"{shlex.quote(sys.executable)} -m krelectra"
+# (Snakemake formats the prefix like a shell command, hence the doubled braces.)
+shell.prefix("set -euo pipefail; krelectra() {{ " + _krelectra + ' "$@"; }}; ')
+KRELECTRA = "krelectra"
 
 RESULTS = config["results"]
 LOGS = f"{RESULTS}/logs"
@@ -31,7 +35,7 @@ def as_json(value):
 # Corpus sources are resolved (globs expanded, package paths located) once, when the
 # workflow is parsed, so a missing file stops the run before any job starts.
 try:
-    SOURCES = resolve_sources(config["corpus"]["sources"], base_dir=workflow.basedir)
+    SOURCES = resolve_sources(config["corpus"]["sources"])
 except KrelectraError as error:
     raise WorkflowError(f"config corpus.sources: {error}")
 

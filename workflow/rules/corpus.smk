@@ -19,7 +19,7 @@ rule corpus_partition:
         register=lambda w: source_spec(w.source).register,
         documents=lambda w: source_spec(w.source).documents,
         shards=len(SHARDS),
-        outdir=lambda w: f"{CORPUS}/partitions/{w.source}",
+        outdir=lambda w, output: os.path.dirname(output.partitions[0]),
     log:
         f"{LOGS}/corpus/partition/{{source}}.log",
     benchmark:
@@ -27,7 +27,7 @@ rule corpus_partition:
     conda:
         "../../envs/corpus.yaml"
     shell:
-        "{KRELECTRA} corpus partition --name {wildcards.source} --register {params.register}"
+        "krelectra corpus partition --name {wildcards.source} --register {params.register}"
         " --documents {params.documents} --num-shards {params.shards} --output-dir {params.outdir}"
         " --stats {output.stats} {input:q} 2> {log}"
 
@@ -49,7 +49,7 @@ rule corpus_clean:
     conda:
         "../../envs/corpus.yaml"
     shell:
-        "{KRELECTRA} corpus clean --options {params.options} --output {output.cleaned}"
+        "krelectra corpus clean --options {params.options} --output {output.cleaned}"
         " --hashes {output.hashes} --stats {output.stats} {input} 2> {log}"
 
 
@@ -73,7 +73,7 @@ rule corpus_dedup:
     resources:
         mem_mb=4000,
     shell:
-        "{KRELECTRA} corpus dedup --hashes {input} --keep {output.keep} --plan {output.plan}"
+        "krelectra corpus dedup --hashes {input} --keep {output.keep} --plan {output.plan}"
         " --buckets {params.buckets} --spoken-ratio {params.ratio} {params.no_dedup} 2> {log}"
 
 
@@ -94,7 +94,7 @@ rule corpus_finalize:
     conda:
         "../../envs/corpus.yaml"
     shell:
-        "{KRELECTRA} corpus finalize --cleaned {input.cleaned} --keep {input.keep} --plan {input.plan}"
+        "krelectra corpus finalize --cleaned {input.cleaned} --keep {input.keep} --plan {input.plan}"
         " --clean-stats {input.clean_stats} --output {output.shard} --stats {output.stats} 2> {log}"
 
 
@@ -113,5 +113,5 @@ rule corpus_stats:
     conda:
         "../../envs/corpus.yaml"
     shell:
-        "{KRELECTRA} corpus summarize --shard-stats {input.shards} --partition-stats {input.sources}"
+        "krelectra corpus summarize --shard-stats {input.shards} --partition-stats {input.sources}"
         " --plan {input.plan} --output {output} 2> {log}"

@@ -21,7 +21,7 @@ rule vocab_segment:
     conda:
         "../../envs/vocab.yaml"
     shell:
-        "{KRELECTRA} vocab segment --shard {input} --morphemes {output.morphemes}"
+        "krelectra vocab segment --shard {input} --morphemes {output.morphemes}"
         " --heldout {output.heldout} --stats {output.stats} --heldout-fraction {params.fraction} 2> {log}"
 
 
@@ -36,7 +36,7 @@ rule vocab_train:
         size=config["vocab"]["size"],
         min_frequency=config["vocab"]["min_frequency"],
         alphabet=" ".join(config["vocab"]["alphabet"]),
-        outdir=f"{VOCAB}/tokenizer",
+        outdir=lambda w, output: os.path.dirname(output[0]),
     log:
         f"{LOGS}/vocab/train.log",
     benchmark:
@@ -45,7 +45,7 @@ rule vocab_train:
         "../../envs/vocab.yaml"
     threads: workflow.cores
     shell:
-        "RAYON_NUM_THREADS={threads} {KRELECTRA} vocab train --size {params.size}"
+        "RAYON_NUM_THREADS={threads} krelectra vocab train --size {params.size}"
         " --min-frequency {params.min_frequency} --alphabet {params.alphabet}"
         " --output-dir {params.outdir} {input} 2> {log}"
 
@@ -58,7 +58,7 @@ rule vocab_report:
     output:
         f"{VOCAB}/report.json",
     params:
-        vocab_dir=f"{VOCAB}/tokenizer",
+        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
     log:
         f"{LOGS}/vocab/report.log",
     benchmark:
@@ -66,4 +66,4 @@ rule vocab_report:
     conda:
         "../../envs/vocab.yaml"
     shell:
-        "{KRELECTRA} vocab report --vocab-dir {params.vocab_dir} --output {output} {input.heldout} 2> {log}"
+        "krelectra vocab report --vocab-dir {params.vocab_dir} --output {output} {input.heldout} 2> {log}"

@@ -36,17 +36,16 @@ class BoundaryCounter:
         self.c = Counter()
 
     def add(self, text: str, tokens: list[str], offsets: list[tuple[int, int]], segmenter: MorphemeSegmenter):
-        normalised, words = segmenter.words(text)
-        # Mecab-Ko morpheme spans as offsets into the normalised text.
-        morpheme_spans = []
-        for (word, (start, _)), pieces in zip(words, segmenter.segment(text)):
-            for piece in pieces:
-                morpheme_spans.append((start, start + len(piece)))
-                start += len(piece)
+        # Mecab-Ko morpheme spans as offsets into the (normalised) text.
+        morpheme_spans, position = [], 0
+        for piece, _ in segmenter.pieces(text):
+            start = text.index(piece, position)
+            position = start + len(piece)
+            morpheme_spans.append((start, position))
         token_spans = [o for t, o in zip(tokens, offsets) if o[1] > o[0]]
         self.c["tokens"] += len(tokens)
         self.c["unk"] += tokens.count("[UNK]")
-        for start, end in _eojeols(normalised):
+        for start, end in _eojeols(text):
             mecab = _internal_cuts(morpheme_spans, start, end)
             ours = _internal_cuts(token_spans, start, end)
             self.c["eojeols"] += 1
@@ -80,7 +79,7 @@ def vocab_report(vocab_dir: Path, heldout: dict[str, list[Path]], output: Path) 
         counter = BoundaryCounter()
         sentences = [s for path in files for doc in read_shard_documents(path) for s in doc]
         # The normalised text is what offsets refer to; ElectraTokenizer normalises the same way.
-        normalised = [segmenter.words(s)[0] for s in sentences]
+        normalised = [segmenter.normalise(s) for s in sentences]
         batch = tokenizer(normalised, add_special_tokens=False, return_offsets_mapping=True)
         for text, ids, offsets in zip(normalised, batch["input_ids"], batch["offset_mapping"]):
             counter.add(text, tokenizer.convert_ids_to_tokens(ids), offsets, segmenter)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install the project with its test extra into .venv, cffconvert into its own
+# .venv-tools (it pins an old jsonschema that Snakemake cannot use), and run the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+[ -x .venv-tools/bin/python ] || "$PYTHON" -m venv .venv-tools
+.venv-tools/bin/python -m pip install --quiet cffconvert==2.0.0
+export HF_HUB_OFFLINE=1 CFFCONVERT="$PWD/.venv-tools/bin/cffconvert" PATH="$PWD/.venv/bin:$PATH"
+exec .venv/bin/python -m pytest "$@"

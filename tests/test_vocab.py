@@ -1,0 +1,99 @@
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from krelectra.corpus.sources import konlpy_corpus_dir
+from krelectra.errors import KrelectraError
+from krelectra.vocab.alphabet import guaranteed_alphabet, ks_x_1001_hangul
+from krelectra.vocab.morphemes import MorphemeSegmenter
+from krelectra.vocab.report import vocab_report
+from krelectra.vocab.wordpiece import SPECIAL_TOKENS, read_vocab, train_wordpiece, write_tokenizer_dir
+
+ALPHABET = guaranteed_alphabet(["ks_x_1001_hangul", "compatibility_jamo", "ascii"])
+
+
+@pytest.fixture(scope="module")
+def law_sentences():
+    text = (konlpy_corpus_dir() / "kolaw" / "constitution.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(tmp_path_factory, law_sentences):
+    tmp = tmp_path_factory.mktemp("vocab")
+    segmenter = MorphemeSegmenter()
+    morphemes = tmp / "morphemes.txt"
+    morphemes.write_text("".join(segmenter.segment_line(s) + "\n" for s in law_sentences), encoding="utf-8")
+    vocab = train_wordpiece([morphemes], 5500, ALPHABET)
+    write_tokenizer_dir(vocab, tmp / "tokenizer")
+    return tmp / "tokenizer"
+
+
+def test_morpheme_pieces_join_back_to_every_word(law_sentences):
+    segmenter = MorphemeSegmenter()
+    for sentence in law_sentences:
+        words = segmenter.words(sentence)
+        assert ["".join(pieces) for pieces in segmenter.segment(sentence)] == words
+    assert segmenter.fallbacks == 0
+
+
+def test_inflected_forms_keep_their_surface_text():
+    # Mecab-Ko analyses 갔 as 가/VV + 았/EP; the piece must stay 갔.
+    assert MorphemeSegmenter().segment_line("학교에 갔습니다.") == "학교 ##에 갔 ##습니다 ."
+
+
+def test_ks_x_1001_has_the_2350_syllables_in_use():
+    syllables = ks_x_1001_hangul()
+    assert len(syllables) == len(set(syllables)) == 2350
+    assert {"가", "힝", "똥"} <= set(syllables)
+    assert "똠" not in syllables  # the best-known syllable KS X 1001 lacks
+    assert all(0xAC00 <= ord(c) <= 0xD7A3 for c in syllables)
+
+
+def test_vocab_has_special_tokens_first_and_morpheme_pieces(tokenizer_dir):
+    vocab = read_vocab(tokenizer_dir / "vocab.txt")
+    assert vocab[:5] == SPECIAL_TOKENS == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert len(vocab) == len(set(vocab)) == 5500
+    assert {"국민", "##의", "##은", "법률"} <= set(vocab)
+    assert {"가", "##가", "ㅋ", "##ㅋ", "a", "##a"} <= set(vocab)  # the guaranteed alphabet
+
+
+def test_training_is_deterministic(tmp_path, law_sentences):
+    segmenter = MorphemeSegmenter()
+    morphemes = tmp_path / "m.txt"
+    morphemes.write_text("".join(segmenter.segment_line(s) + "\n" for s in law_sentences), encoding="utf-8")
+    runs = [train_wordpiece([morphemes], 5600, ALPHABET) for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_too_small_size_for_the_alphabet_is_an_error(tmp_path):
+    (tmp_path / "m.txt").write_text("국민 ##의\n", encoding="utf-8")
+    with pytest.raises(KrelectraError, match="vocab.size is 1000"):
+        train_wordpiece([tmp_path / "m.txt"], 1000, ALPHABET)
+
+
+def test_electra_tokenizer_loads_the_directory_and_never_decomposes_hangul(tokenizer_dir):
+    from transformers import AutoTokenizer, ElectraTokenizer
+
+    for tokenizer in (ElectraTokenizer.from_pretrained(str(tokenizer_dir)), AutoTokenizer.from_pretrained(str(tokenizer_dir))):
+        text = "대한민국의 주권은 국민에게 있고, 배송이 빨라서 좋았어요 ㅋㅋ Good!"
+        tokens = tokenizer.tokenize(text)
+        assert "[UNK]" not in tokens
+        assert not any(0x1100 <= ord(c) <= 0x11FF for t in tokens for c in t), "Hangul decomposed to jamo"
+        assert tokens[:2] == ["대한민국", "##의"]
+        assert "Good" in tokenizer.decode(tokenizer(text)["input_ids"])
+        assert tokenizer.convert_tokens_to_ids(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]) == [0, 1, 2, 3, 4]
+        nfd = unicodedata.normalize("NFD", "국민")
+        assert tokenizer.tokenize("국민") != [] and nfd != "국민"
+
+
+def test_report_measures_unk_and_boundaries(tmp_path, tokenizer_dir):
+    heldout = tmp_path / "heldout.txt"
+    heldout.write_text("국민의 권리와 의무.\n\n🙂🙂 웃겨\n", encoding="utf-8")
+    report = vocab_report(tokenizer_dir, {"all": [heldout]}, tmp_path / "report.json")["heldout"]["all"]
+    assert report["eojeols"] == 5
+    # 🙂🙂 is not in the vocabulary: one [UNK] among the tokens.
+    assert 0 < report["unk_rate"] < 0.2
+    assert report["boundary_recall"] > 0.5
+    assert 0 <= report["exact_eojeol_agreement"] <= 1
