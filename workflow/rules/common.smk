@@ -15,7 +15,7 @@ from krelectra.errors import KrelectraError
 # that runs Snakemake (where the project is installed); with --use-conda each stage's
 # pinned environment provides the dependencies and src/ provides krelectra itself.
 if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
-    _krelectra = f"PYTHONPATH={shlex.quote(workflow.basedir + '/src')} python -m krelectra"
+    _krelectra = f"PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))} python -m krelectra"
 else:
     _krelectra = f"{shlex.quote(sys.executable)} -m krelectra"
 # (Snakemake formats the prefix like a shell command, hence the doubled braces.)
@@ -40,6 +40,11 @@ except KrelectraError as error:
     raise WorkflowError(f"config corpus.sources: {error}")
 
 SHARDS = [f"{i:05d}" for i in range(config["corpus"]["num_shards"])]
+
+
+def source_spec(name):
+    """The resolved corpus source called `name` (a wildcard of the partition rule)."""
+    return next(s for s in SOURCES if s.name == name)
 
 
 wildcard_constraints:

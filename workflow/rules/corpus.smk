@@ -4,10 +4,6 @@
 CORPUS = f"{RESULTS}/corpus"
 
 
-def source_spec(name):
-    return next(s for s in SOURCES if s.name == name)
-
-
 rule corpus_partition:
     """Cut one source into documents and send each document to a shard by a stable hash."""
     input:
