@@ -18,6 +18,8 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/vocab.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/convert.smk"
 
 
 rule vocab:

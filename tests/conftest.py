@@ -3,3 +3,79 @@ import os
 # Nothing in the tests may load weights or data from the Hugging Face hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# -- pretraining fixtures (prefix pretrain_) -----------------------------------------------
+
+import json as _json
+import re as _re
+from pathlib import Path as _Path
+
+import pytest as _pytest
+
+
+def _pretrain_konlpy_documents() -> list[list[str]]:
+    """Documents (lists of sentences) from konlpy's kolaw + kobill corpora: each bill is a
+    document, the constitution one document per chapter."""
+    import konlpy
+
+    corpus = _Path(konlpy.__file__).parent / "data" / "corpus"
+    documents = []
+    for path in sorted(corpus.glob("*/*.txt")):
+        text = path.read_text(encoding="utf-8")
+        parts = _re.split(r"\n\s*\n(?=\s*제\d+장)", text) if path.name == "constitution.txt" else [text]
+        for part in parts:
+            sentences = []
+            for line in part.splitlines():
+                line = " ".join(line.split())
+                sentences += [s.strip() for s in _re.split(r"(?<=[.?!])\s+", line) if s.strip()]
+            if sentences:
+                documents.append(sentences)
+    return documents
+
+
+def write_pretrain_corpus(root: _Path, num_shards: int = 2) -> tuple[list[_Path], _Path]:
+    """Corpus shards `root/shards/0000N.txt` (a sentence a line, an empty line between
+    documents) and a character-level WordPiece vocabulary folder `root/vocab`."""
+    documents = _pretrain_konlpy_documents()
+    (root / "shards").mkdir(parents=True, exist_ok=True)
+    shards = []
+    for shard in range(num_shards):
+        path = root / "shards" / f"{shard:05d}.txt"
+        path.write_text("\n\n".join("\n".join(d) for d in documents[shard::num_shards]) + "\n", encoding="utf-8")
+        shards.append(path)
+    chars = sorted({ch for d in documents for s in d for ch in s if not ch.isspace()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{ch}" for ch in chars]
+    vocab_dir = root / "vocab"
+    vocab_dir.mkdir(parents=True, exist_ok=True)
+    (vocab_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    (vocab_dir / "tokenizer_config.json").write_text(_json.dumps({
+        "do_lower_case": False, "strip_accents": False, "tokenize_chinese_chars": True,
+        "tokenizer_class": "ElectraTokenizer"}), encoding="utf-8")
+    (vocab_dir / "special_tokens_map.json").write_text(_json.dumps({
+        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
+        "mask_token": "[MASK]"}), encoding="utf-8")
+    return shards, vocab_dir
+
+
+@_pytest.fixture(scope="session")
+def pretrain_corpus(tmp_path_factory) -> tuple[list[_Path], _Path]:
+    """(corpus shard paths, vocabulary folder) of a small Korean corpus."""
+    return write_pretrain_corpus(tmp_path_factory.mktemp("pretrain_corpus"))
+
+
+@_pytest.fixture(scope="session")
+def pretrain_examples(pretrain_corpus, tmp_path_factory) -> dict:
+    """Pretraining examples (max_seq_length 64, 5% held out) of the small corpus:
+    {"train": [...], "eval": [...], "stats": [...], "vocab": folder}."""
+    from krelectra.pretrain.examples import ExampleConfig, build_examples
+
+    shards, vocab = pretrain_corpus
+    out = tmp_path_factory.mktemp("pretrain_examples")
+    files = {"train": [], "eval": [], "stats": [], "vocab": vocab}
+    for shard in shards:
+        paths = (out / f"{shard.stem}.tfrecord", out / f"{shard.stem}.eval.tfrecord", out / f"{shard.stem}.json")
+        build_examples(shard, vocab, *paths, ExampleConfig(max_seq_length=64, eval_fraction=0.05), seed=1)
+        for key, path in zip(("train", "eval", "stats"), paths):
+            files[key].append(path)
+    return files

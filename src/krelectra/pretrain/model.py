@@ -1,0 +1,294 @@
+"""The ELECTRA generator and discriminator (BERT-style post-LayerNorm transformers).
+
+Every variable is created under its TF1 checkpoint name (`electra/encoder/layer_0/...`,
+see `ElectraPretrainingModel.named_variables`), so a weight's name tells where it lives
+here and checkpoints need no name mapping. Facts of the architecture follow the ELECTRA
+recipe (google-research/electra): the two models share (tie) the token, position and
+token-type embeddings under `electra/embeddings/`; a model whose hidden size differs
+from the embedding size projects the embeddings with its own `embeddings_project`; the
+generator's output layer is the word-embedding matrix plus `output_bias`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import tensorflow as tf
+
+from krelectra.errors import KrelectraError
+from krelectra.hashing import stable_hash64
+from krelectra.pretrain.dropout import dropout
+
+INITIALIZER_RANGE = 0.02  # BERT/ELECTRA truncated-normal initialiser stddev
+ACTIVATIONS = ("gelu", "gelu_new")  # exact (erf) GELU, or the tanh approximation
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Sizes of the discriminator and the generator (names as in Hugging Face configs)."""
+
+    vocab_size: int
+    embedding_size: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    generator_hidden_size: int
+    generator_num_hidden_layers: int
+    generator_num_attention_heads: int
+    generator_intermediate_size: int
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    layer_norm_eps: float = 1e-12
+    # "gelu" is the exact GELU that Hugging Face's ELECTRA uses (so converted models give
+    # the same numbers); the TF1 reference code used the tanh approximation, "gelu_new".
+    hidden_act: str = "gelu"
+
+    @classmethod
+    def from_recipe(cls, vocab_size: int, embedding_size: int, hidden_size: int, num_hidden_layers: int,
+                    generator_hidden_size: float, generator_num_hidden_layers: int | None = None,
+                    **overrides) -> "ModelConfig":
+        """Derive heads (hidden / 64) and FFN (4 x hidden) for both models, and the generator's
+        hidden size as a fraction of the discriminator's, as the ELECTRA recipe does."""
+        gen_hidden = int(round(hidden_size * generator_hidden_size))
+        if gen_hidden < 1:
+            raise KrelectraError(f"pretrain.model.generator_hidden_size={generator_hidden_size} "
+                                 f"gives a generator of hidden size {gen_hidden}")
+        return cls(
+            vocab_size=vocab_size,
+            embedding_size=embedding_size,
+            hidden_size=hidden_size,
+            num_hidden_layers=num_hidden_layers,
+            num_attention_heads=max(1, hidden_size // 64),
+            intermediate_size=4 * hidden_size,
+            generator_hidden_size=gen_hidden,
+            generator_num_hidden_layers=generator_num_hidden_layers or num_hidden_layers,
+            generator_num_attention_heads=max(1, gen_hidden // 64),
+            generator_intermediate_size=4 * gen_hidden,
+            **overrides,
+        )
+
+    def __post_init__(self):
+        for hidden, heads, who in ((self.hidden_size, self.num_attention_heads, ""),
+                                   (self.generator_hidden_size, self.generator_num_attention_heads, "generator_")):
+            if heads < 1 or hidden % heads:
+                raise KrelectraError(f"model config: {who}hidden_size={hidden} is not a multiple of "
+                                     f"{who}num_attention_heads={heads}")
+        if self.hidden_act not in ACTIVATIONS:
+            raise KrelectraError(f"model config: hidden_act={self.hidden_act!r} is not one of {ACTIVATIONS}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "model config") -> "ModelConfig":
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise KrelectraError(f"{source}: unknown key(s) {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as error:
+            raise KrelectraError(f"{source}: {error}") from None
+
+    @classmethod
+    def from_json_file(cls, path: str | Path) -> "ModelConfig":
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_dict(json.load(handle), source=str(path))
+
+
+def gelu(x: tf.Tensor, approximate: bool) -> tf.Tensor:
+    return tf.nn.gelu(x, approximate=approximate)
+
+
+class _Builder:
+    """Creates variables under their checkpoint names with a deterministic initial value:
+    the same seed gives the same weights whatever the creation order or device count."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.variables: dict[str, tf.Variable] = {}
+
+    def variable(self, name: str, shape: list[int], init: str) -> tf.Variable:
+        if name in self.variables:
+            raise ValueError(f"duplicate variable {name}")
+        if init == "normal":
+            op_seed = tf.constant([self.seed % 2**31, stable_hash64(name) % 2**31], tf.int64)
+            value = tf.random.stateless_truncated_normal(shape, seed=op_seed, stddev=INITIALIZER_RANGE)
+        elif init == "zeros":
+            value = tf.zeros(shape)
+        else:
+            value = tf.ones(shape)
+        var = tf.Variable(value, name=name.replace("/", "."), trainable=True)
+        self.variables[name] = var
+        return var
+
+
+class Dense:
+    def __init__(self, builder: _Builder, name: str, units_in: int, units_out: int):
+        self.kernel = builder.variable(f"{name}/kernel", [units_in, units_out], "normal")  # [in, out]
+        self.bias = builder.variable(f"{name}/bias", [units_out], "zeros")
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        kernel = tf.cast(self.kernel, x.dtype)
+        return tf.tensordot(x, kernel, axes=1) + tf.cast(self.bias, x.dtype)
+
+
+class LayerNorm:
+    """Normalises over the last axis in float32 (also under bfloat16 mixed precision)."""
+
+    def __init__(self, builder: _Builder, name: str, size: int, eps: float):
+        self.gamma = builder.variable(f"{name}/gamma", [size], "ones")
+        self.beta = builder.variable(f"{name}/beta", [size], "zeros")
+        self.eps = eps
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        x32 = tf.cast(x, tf.float32)
+        mean, variance = tf.nn.moments(x32, axes=[-1], keepdims=True)
+        normed = (x32 - mean) * tf.math.rsqrt(variance + self.eps)
+        return tf.cast(normed * self.gamma + self.beta, x.dtype)
+
+
+class TransformerLayer:
+    """One post-LayerNorm block: self-attention, add & norm, GELU FFN, add & norm."""
+
+    def __init__(self, builder, name, hidden, heads, intermediate, config: ModelConfig, salt: int):
+        self.heads, self.head_size = heads, hidden // heads
+        self.query = Dense(builder, f"{name}/attention/self/query", hidden, hidden)
+        self.key = Dense(builder, f"{name}/attention/self/key", hidden, hidden)
+        self.value = Dense(builder, f"{name}/attention/self/value", hidden, hidden)
+        self.attention_output = Dense(builder, f"{name}/attention/output/dense", hidden, hidden)
+        self.attention_norm = LayerNorm(builder, f"{name}/attention/output/LayerNorm", hidden, config.layer_norm_eps)
+        self.intermediate = Dense(builder, f"{name}/intermediate/dense", hidden, intermediate)
+        self.output = Dense(builder, f"{name}/output/dense", intermediate, hidden)
+        self.output_norm = LayerNorm(builder, f"{name}/output/LayerNorm", hidden, config.layer_norm_eps)
+        self.hidden_dropout = config.hidden_dropout_prob
+        self.attention_dropout = config.attention_probs_dropout_prob
+        self.approximate_gelu = config.hidden_act == "gelu_new"
+        self.salt = salt
+
+    def _split_heads(self, x: tf.Tensor) -> tf.Tensor:
+        batch, length = tf.shape(x)[0], x.shape[1]
+        x = tf.reshape(x, [batch, length, self.heads, self.head_size])
+        return tf.transpose(x, [0, 2, 1, 3])  # [B, heads, T, head_size]
+
+    def __call__(self, x, attention_bias, seeds):
+        batch, length, hidden = tf.shape(x)[0], x.shape[1], x.shape[2]
+        q, k, v = (self._split_heads(layer(x)) for layer in (self.query, self.key, self.value))
+        scores = tf.matmul(q, k, transpose_b=True) * tf.cast(1.0 / math.sqrt(self.head_size), x.dtype)
+        scores = tf.cast(scores, tf.float32) + attention_bias  # softmax in float32
+        probs = tf.cast(tf.nn.softmax(scores, axis=-1), x.dtype)
+        probs = dropout(probs, self.attention_dropout, seeds, self.salt + 1)
+        context = tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3])
+        context = tf.reshape(context, [batch, length, hidden])
+        attended = dropout(self.attention_output(context), self.hidden_dropout, seeds, self.salt + 2)
+        x = self.attention_norm(attended + x)
+        inner = gelu(self.intermediate(x), self.approximate_gelu)
+        out = dropout(self.output(inner), self.hidden_dropout, seeds, self.salt + 3)
+        return self.output_norm(out + x)
+
+
+class Encoder:
+    """`<scope>/embeddings_project` (when needed) and `<scope>/encoder/layer_<N>`."""
+
+    def __init__(self, builder, scope, embedding_size, hidden, layers, heads, intermediate, config, salt):
+        self.project = (Dense(builder, f"{scope}/embeddings_project", embedding_size, hidden)
+                        if embedding_size != hidden else None)
+        self.layers = [TransformerLayer(builder, f"{scope}/encoder/layer_{i}", hidden, heads, intermediate,
+                                        config, salt + 10 * (i + 1))
+                       for i in range(layers)]
+
+    def __call__(self, embedded, input_mask, seeds):
+        x = self.project(embedded) if self.project is not None else embedded
+        # Padding positions get -10000 before the softmax, as in BERT.
+        bias = (1.0 - tf.cast(input_mask[:, None, None, :], tf.float32)) * -10000.0
+        for layer in self.layers:
+            x = layer(x, bias, seeds)
+        return x
+
+
+class ElectraPretrainingModel(tf.Module):
+    """Generator + discriminator with tied embeddings.
+
+    `compute_dtype` "bfloat16" runs matmuls in bfloat16 while the variables, LayerNorms,
+    softmaxes and all outputs stay float32 (mixed precision). Dropout needs a per-example
+    uint32 `seeds` vector (see dropout.py); without it (or with training=False) the
+    models are deterministic."""
+
+    def __init__(self, config: ModelConfig, seed: int = 0, compute_dtype: str = "float32", name=None):
+        super().__init__(name=name)
+        self.config = config
+        self.compute_dtype = tf.dtypes.as_dtype(compute_dtype)
+        builder = _Builder(seed)
+        emb, eps = config.embedding_size, config.layer_norm_eps
+        self.word_embeddings = builder.variable("electra/embeddings/word_embeddings", [config.vocab_size, emb], "normal")
+        self.position_embeddings = builder.variable(
+            "electra/embeddings/position_embeddings", [config.max_position_embeddings, emb], "normal")
+        self.token_type_embeddings = builder.variable(
+            "electra/embeddings/token_type_embeddings", [config.type_vocab_size, emb], "normal")
+        self.embedding_norm = LayerNorm(builder, "electra/embeddings/LayerNorm", emb, eps)
+        self.discriminator = Encoder(builder, "electra", emb, config.hidden_size, config.num_hidden_layers,
+                                     config.num_attention_heads, config.intermediate_size, config, salt=1000)
+        self.generator = Encoder(builder, "generator", emb, config.generator_hidden_size,
+                                 config.generator_num_hidden_layers, config.generator_num_attention_heads,
+                                 config.generator_intermediate_size, config, salt=2000)
+        self.generator_dense = Dense(builder, "generator_predictions/dense", config.generator_hidden_size, emb)
+        self.generator_norm = LayerNorm(builder, "generator_predictions/LayerNorm", emb, eps)
+        self.generator_output_bias = builder.variable("generator_predictions/output_bias", [config.vocab_size], "zeros")
+        self.discriminator_dense = Dense(builder, "discriminator_predictions/dense", config.hidden_size,
+                                         config.hidden_size)
+        self.discriminator_output = Dense(builder, "discriminator_predictions/dense_1", config.hidden_size, 1)
+        self._named = builder.variables
+        self._approximate_gelu = config.hidden_act == "gelu_new"
+
+    @property
+    def named_variables(self) -> dict[str, tf.Variable]:
+        """{TF1 checkpoint name: variable}, in creation order."""
+        return dict(self._named)
+
+    # -- shared embeddings -------------------------------------------------------------
+    def _embed(self, input_ids, segment_ids, seeds, salt):
+        length = input_ids.shape[1]
+        x = (tf.gather(self.word_embeddings, input_ids)
+             + tf.gather(self.token_type_embeddings, segment_ids)
+             + self.position_embeddings[None, :length, :])
+        x = self.embedding_norm(x)
+        return dropout(tf.cast(x, self.compute_dtype), self.config.hidden_dropout_prob, seeds, salt)
+
+    # -- discriminator -----------------------------------------------------------------
+    def discriminator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
+        embedded = self._embed(input_ids, segment_ids, seeds, salt=1000)
+        return self.discriminator(embedded, input_mask, seeds)
+
+    def discriminator_head(self, hidden) -> tf.Tensor:
+        hidden = gelu(self.discriminator_dense(hidden), self._approximate_gelu)
+        return tf.cast(tf.squeeze(self.discriminator_output(hidden), -1), tf.float32)
+
+    def discriminator_logits(self, input_ids, input_mask, segment_ids, training=False, seeds=None):
+        """Replaced-token logits [B, T] (float32)."""
+        seeds = seeds if training else None
+        return self.discriminator_head(self.discriminator_hidden(input_ids, input_mask, segment_ids, seeds))
+
+    # -- generator ---------------------------------------------------------------------
+    def generator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
+        embedded = self._embed(input_ids, segment_ids, seeds, salt=2000)
+        return self.generator(embedded, input_mask, seeds)
+
+    def generator_head(self, hidden) -> tf.Tensor:
+        """MLM logits over the vocabulary for hidden states [..., generator_hidden] (float32)."""
+        x = self.generator_norm(gelu(self.generator_dense(hidden), self._approximate_gelu))
+        # A 2-D matmul: tf.einsum("...e,ve->...v") has a gradient that materialises [V, E, ...].
+        flat = tf.reshape(x, [-1, x.shape[-1]])
+        logits = tf.matmul(flat, tf.cast(self.word_embeddings, x.dtype), transpose_b=True)
+        logits = tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.config.vocab_size]], 0))
+        return tf.cast(logits, tf.float32) + self.generator_output_bias
+
+    def generator_logits(self, input_ids, input_mask, segment_ids, training=False, seeds=None):
+        """MLM logits [B, T, vocab] at every position (float32)."""
+        seeds = seeds if training else None
+        return self.generator_head(self.generator_hidden(input_ids, input_mask, segment_ids, seeds))

@@ -1,0 +1,375 @@
+"""The pretraining run: strategy, training loop, evaluation, metrics, checkpoints, resume.
+
+Layout of the work folder (`{RESULTS}/pretrain`):
+
+    checkpoints/   working TF1 checkpoints model.ckpt-<step> (+ `checkpoint` state file),
+                   the live metrics.jsonl and the configs they belong to; a rerun resumes
+                   from the latest checkpoint here (Snakemake does not own this folder)
+    tensorboard/   train/ and eval/ event files
+    final/         model.ckpt.{index,data-00000-of-00001}, checkpoint, model_config.json,
+                   pretrain_config.json (written once, at the end)
+    metrics.jsonl  every logged train and eval record (copied at the end)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+
+from krelectra.errors import KrelectraError
+from krelectra.io import atomic_open, read_json, write_json
+from krelectra.pretrain import checkpoint as ckpt
+from krelectra.pretrain.config import PretrainConfig
+from krelectra.pretrain.data import eval_dataset, train_dataset
+from krelectra.pretrain.examples import count_records, load_tokenizer, special_ids
+from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
+from krelectra.pretrain.objective import SUM_KEYS, Objective, electra_loss, local_counts, metrics_from_sums
+from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, learning_rate
+
+log = logging.getLogger(__name__)
+SUM = tf.distribute.ReduceOp.SUM
+SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
+
+
+def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
+    if config.strategy == "default":
+        return tf.distribute.get_strategy()
+    if config.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if config.strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from the TF_CONFIG variable
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
+        tpu=config.tpu.name or None, zone=config.tpu.zone or None, project=config.tpu.project or None)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def build_model_config(config: PretrainConfig, vocab_size: int) -> ModelConfig:
+    m = config.model
+    return ModelConfig.from_recipe(
+        vocab_size=vocab_size, embedding_size=m.embedding_size, hidden_size=m.hidden_size,
+        num_hidden_layers=m.num_hidden_layers, generator_hidden_size=m.generator_hidden_size,
+        generator_num_hidden_layers=m.generator_num_hidden_layers,
+        hidden_dropout_prob=m.hidden_dropout_prob, attention_probs_dropout_prob=m.attention_probs_dropout_prob,
+        hidden_act=m.hidden_act)
+
+
+def build_objective(config: PretrainConfig, ids: dict[str, int]) -> Objective:
+    t = config.train
+    return Objective(mask_prob=t.mask_prob, max_predictions_per_seq=config.max_predictions_per_seq,
+                     gen_weight=t.gen_weight, disc_weight=t.disc_weight, temperature=t.temperature,
+                     mask_token_id=ids["[MASK]"],
+                     never_masked_ids=tuple(ids[token] for token in ("[CLS]", "[SEP]", "[MASK]", "[PAD]")))
+
+
+def optimizer_config(config: PretrainConfig) -> OptimizerConfig:
+    t = config.train
+    return OptimizerConfig(learning_rate=t.learning_rate, num_train_steps=t.num_train_steps,
+                           num_warmup_steps=t.num_warmup_steps, lr_decay_power=t.lr_decay_power,
+                           weight_decay_rate=t.weight_decay_rate, adam_beta1=t.adam_beta1,
+                           adam_beta2=t.adam_beta2, adam_epsilon=t.adam_epsilon, clip_norm=t.clip_norm)
+
+
+class Trainer:
+    """The model, optimizer and compiled step functions under one distribution strategy."""
+
+    def __init__(self, config: PretrainConfig, model_config: ModelConfig, objective: Objective,
+                 strategy: tf.distribute.Strategy):
+        self.config, self.objective, self.strategy = config, objective, strategy
+        with strategy.scope():
+            self.model = ElectraPretrainingModel(model_config, seed=config.seed,
+                                                 compute_dtype="bfloat16" if config.mixed_precision else "float32")
+            self.optimizer = AdamWeightDecay(self.model.named_variables, optimizer_config(config))
+        self.variables = list(self.model.named_variables.values())
+        # Only the per-replica forward/backward pass is XLA-compiled; the cross-replica sums
+        # and the update stay outside it so every strategy can run them.
+        self._forward_backward = tf.function(self._forward_backward_fn, jit_compile=config.xla)
+        self._evaluate_batch = tf.function(self._evaluate_fn, jit_compile=config.xla)
+        self.train_loop = tf.function(self._train_loop_fn)
+        self.eval_step = tf.function(self._eval_step_fn)
+
+    @property
+    def step(self) -> int:
+        return int(self.optimizer.global_step.numpy())
+
+    def _forward_backward_fn(self, batch, global_counts):
+        with tf.GradientTape() as tape:
+            loss, sums = electra_loss(self.model, batch, global_counts, self.objective, training=True)
+        grads = tape.gradient(loss, self.variables)
+        grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.variables)]
+        return grads, sums
+
+    def _replica_train_step(self, batch):
+        context = tf.distribute.get_replica_context()
+        global_counts = context.all_reduce(SUM, local_counts(batch))
+        grads, sums = self._forward_backward(batch, global_counts)
+        grads = context.all_reduce(SUM, grads)
+        self.optimizer.apply(grads)
+        return sums
+
+    def _train_loop_fn(self, iterator, steps):
+        totals = {key: tf.constant(0.0) for key in SUM_KEYS}
+        for _ in tf.range(steps):
+            per_replica = self.strategy.run(self._replica_train_step, args=(next(iterator),))
+            totals = {key: totals[key] + self.strategy.reduce(SUM, per_replica[key], axis=None) for key in SUM_KEYS}
+        return totals
+
+    def _evaluate_fn(self, batch, global_counts):
+        return electra_loss(self.model, batch, global_counts, self.objective, training=False)[1]
+
+    def _replica_eval_step(self, batch):
+        global_counts = tf.distribute.get_replica_context().all_reduce(SUM, local_counts(batch))
+        return self._evaluate_batch(batch, global_counts)
+
+    def _eval_step_fn(self, batch):
+        per_replica = self.strategy.run(self._replica_eval_step, args=(batch,))
+        return {key: self.strategy.reduce(SUM, per_replica[key], axis=None) for key in SUM_KEYS}
+
+    def evaluate(self, dataset) -> dict:
+        totals = {key: 0.0 for key in SUM_KEYS}
+        for batch in self.strategy.experimental_distribute_dataset(dataset):
+            sums = self.eval_step(batch)
+            for key in SUM_KEYS:
+                totals[key] += float(sums[key])
+        return metrics_from_sums(totals, self.objective)
+
+
+class MetricsLog:
+    """metrics.jsonl kept beside the checkpoints; on resume, records past the restored step
+    (steps that will be trained again) are dropped."""
+
+    def __init__(self, path: Path, keep_up_to_step: int):
+        self.path = path
+        records = []
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    if record["step"] <= keep_up_to_step:
+                        records.append(record)
+        with atomic_open(path) as handle:
+            handle.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
+        self.records = records
+
+    def append(self, record: dict) -> None:
+        self.records.append(record)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def _stats_count(path: Path, key: str) -> int | None:
+    """Example count from the `{shard}.json` stats beside `{shard}[.eval].tfrecord`."""
+    stats = path.with_name(path.name.split(".")[0] + ".json")
+    if stats.is_file():
+        data = read_json(stats)
+        if key in data:
+            return int(data[key])
+    return None
+
+
+def _count(paths: list[Path], key: str) -> int:
+    counts = [_stats_count(p, key) for p in paths]
+    if all(c is not None for c in counts):
+        return sum(counts)
+    return count_records(paths)
+
+
+def resolved_hyperparameters(config: PretrainConfig, strategy, train_examples: int, eval_examples: int) -> dict:
+    train = dataclasses.asdict(config.train)
+    train["max_predictions_per_seq"] = config.max_predictions_per_seq
+    return {
+        **train,
+        "max_seq_length": config.examples.max_seq_length,
+        "seed": config.seed,
+        "strategy": config.strategy,
+        "num_replicas": strategy.num_replicas_in_sync,
+        "per_replica_batch_size": config.train.train_batch_size // strategy.num_replicas_in_sync,
+        "xla": config.xla,
+        "mixed_precision": config.mixed_precision,
+        "init_checkpoint": config.init_checkpoint,
+        "train_examples": train_examples,
+        "eval_examples": eval_examples,
+        "examples": dataclasses.asdict(config.examples),
+        "model": dataclasses.asdict(config.model),
+    }
+
+
+def _check_resume_compatible(checkpoints: Path, model_config: ModelConfig) -> None:
+    saved = checkpoints / "model_config.json"
+    if saved.is_file() and read_json(saved) != model_config.to_dict():
+        raise KrelectraError(f"{saved}: the checkpoints in {checkpoints} belong to another model size than the "
+                             f"config asks for; delete {checkpoints} to start afresh, or restore the config")
+
+
+def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: Path, config: PretrainConfig,
+                    work_dir: Path, strategy: tf.distribute.Strategy | None = None,
+                    progress: bool = True) -> list[dict]:
+    """Pretrain (or resume) and write the work folder described above. Returns the
+    metrics records (train and eval) of the whole run."""
+    work_dir = Path(work_dir)
+    train_files, eval_files = [Path(f) for f in train_files], [Path(f) for f in eval_files]
+    if not train_files:
+        raise KrelectraError("pretrain train: no training example files given")
+    tokenizer = load_tokenizer(vocab_dir)
+    ids = special_ids(tokenizer)
+    model_config = build_model_config(config, len(tokenizer))
+    objective = build_objective(config, ids)
+    strategy = strategy or make_strategy(config)
+    replicas = strategy.num_replicas_in_sync
+    t = config.train
+    for key in ("train_batch_size", "eval_batch_size"):
+        if getattr(t, key) % replicas:
+            raise KrelectraError(f"pretrain.train.{key}={getattr(t, key)} is not a multiple of the "
+                                 f"{replicas} replicas of the {config.strategy!r} strategy")
+
+    train_examples = _count(train_files, "train_examples")
+    eval_examples = _count(eval_files, "eval_examples") if eval_files else 0
+    if train_examples == 0:
+        raise KrelectraError(f"{train_files[0]}: the training example files hold no example")
+    hyper = resolved_hyperparameters(config, strategy, train_examples, eval_examples)
+
+    trainer = Trainer(config, model_config, objective, strategy)
+    chief_dir = work_dir
+    if not _is_chief(strategy):
+        # Every worker holds the same weights; only the chief writes the outputs. The others
+        # keep their own working checkpoints (to resume from) in a folder of their own.
+        resolver = strategy.cluster_resolver
+        work_dir = work_dir / "workers" / f"{resolver.task_type}-{resolver.task_id}"
+    checkpoints = work_dir / "checkpoints"
+    rotation = ckpt.CheckpointRotation(checkpoints, t.keep_checkpoint_max)
+    latest = rotation.latest()
+    if latest is not None:
+        _check_resume_compatible(checkpoints, model_config)
+        start = ckpt.restore_training_state(trainer.model, trainer.optimizer, latest)
+        log.info("resuming from %s (step %d of %d)", latest, start, t.num_train_steps)
+        if start > t.num_train_steps:
+            raise KrelectraError(f"{latest}: step {start} is past pretrain.train.num_train_steps="
+                                 f"{t.num_train_steps}; delete {checkpoints} or raise num_train_steps")
+    else:
+        start = 0
+        if config.init_checkpoint:
+            ckpt.restore_tf1(trainer.model, config.init_checkpoint)
+            log.info("initialised the model from %s", config.init_checkpoint)
+    write_json(checkpoints / "model_config.json", model_config.to_dict())
+    write_json(checkpoints / "pretrain_config.json", hyper)
+
+    metrics = MetricsLog(checkpoints / "metrics.jsonl", keep_up_to_step=start)
+    writers = {split: tf.summary.create_file_writer(str(work_dir / "tensorboard" / split))
+               for split in ("train", "eval")}
+    max_len = config.examples.max_seq_length
+    evaluation = None
+    if eval_examples and t.max_eval_batches > 0:
+        evaluation = eval_dataset(eval_files, max_len, t.eval_batch_size, objective, config.seed,
+                                  eval_examples, t.max_eval_batches)
+    else:
+        log.warning("no held-out examples (or max_eval_batches = 0): evaluation is skipped")
+
+    def record(split: str, step: int, values: dict) -> None:
+        entry = {"split": split, "step": step, **values}
+        metrics.append(entry)
+        with writers[split].as_default(step=step):
+            for key, value in values.items():
+                # What tf.summary.scalar writes, without needing the tensorboard package.
+                tf.summary.write(key, tf.constant(value, tf.float32), metadata=SCALAR_METADATA)
+        writers[split].flush()
+
+    def eval_due(step: int) -> bool:
+        return (step in (0, t.num_train_steps)
+                or (t.eval_every_steps > 0 and step % t.eval_every_steps == 0))
+
+    def run_eval(step: int) -> None:
+        if evaluation is not None:
+            record("eval", step, trainer.evaluate(evaluation))
+
+    # An evaluation due at the start (step 0, or a run killed during the evaluation that
+    # follows a checkpoint) that the metrics lack.
+    if eval_due(start) and not any(r["split"] == "eval" and r["step"] == start for r in metrics.records):
+        run_eval(start)
+    dataset = train_dataset(train_files, max_len, t.train_batch_size, objective, config.seed,
+                            t.shuffle_buffer, start_step=start)
+    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+    step = start
+    sums = {key: 0.0 for key in SUM_KEYS}
+    # Speed over the steps since the last record; the run's first call (which traces and
+    # compiles the step) counts only when nothing else was timed.
+    speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
+    first_call = None
+    bar = _progress(start, t.num_train_steps, enabled=progress)
+    while step < t.num_train_steps:
+        boundaries = [t.num_train_steps]
+        for every in (t.log_every_steps, t.save_checkpoints_steps, t.eval_every_steps):
+            if every > 0:
+                boundaries.append((step // every + 1) * every)
+        steps = min(min(boundaries) - step, t.iterations_per_loop)
+        began = time.perf_counter()
+        loop_sums = trainer.train_loop(iterator, tf.constant(steps))
+        loop_sums = {key: float(value) for key, value in loop_sums.items()}  # waits for the device
+        timing = {"steps": steps, "tokens": loop_sums["tokens"], "seconds": time.perf_counter() - began}
+        if first_call is None:
+            first_call = timing
+        else:
+            speed = {key: speed[key] + timing[key] for key in speed}
+        step += steps
+        for key in SUM_KEYS:
+            sums[key] += loop_sums[key]
+        bar.update(steps)
+        done = step == t.num_train_steps
+        if step % t.log_every_steps == 0 or done:
+            timed = speed if speed["steps"] else first_call
+            values = metrics_from_sums(sums, objective)
+            values["learning_rate"] = float(learning_rate(step - 1, trainer.optimizer.config))
+            values["examples_per_sec"] = timed["steps"] * t.train_batch_size / timed["seconds"]
+            values["tokens_per_sec"] = timed["tokens"] / timed["seconds"]  # non-padding tokens
+            record("train", step, values)
+            bar.set_postfix(loss=f"{values['loss']:.3f}", gen_acc=f"{values['generator_accuracy']:.3f}",
+                            refresh=False)
+            sums = {key: 0.0 for key in SUM_KEYS}
+            speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
+        if step % t.save_checkpoints_steps == 0 or done:
+            rotation.save(trainer.model, trainer.optimizer, step)
+        if eval_due(step):
+            run_eval(step)
+    bar.close()
+    for writer in writers.values():
+        writer.close()
+    if work_dir != chief_dir:
+        return metrics.records
+    _write_final(work_dir, trainer, model_config, hyper, metrics.path)
+    return metrics.records
+
+
+def _is_chief(strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return True
+    return resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0
+                                                      and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def _progress(start: int, total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, unit="step", desc="pretrain", file=sys.stderr, disable=not enabled,
+                mininterval=2.0, dynamic_ncols=True)
+
+
+def _write_final(work_dir: Path, trainer: Trainer, model_config: ModelConfig, hyper: dict, live_metrics: Path):
+    final = work_dir / "final"
+    final.mkdir(parents=True, exist_ok=True)
+    ckpt.save_tf1(trainer.model, trainer.optimizer, final / "model.ckpt", trainer.step)
+    ckpt.write_checkpoint_state(final, "model.ckpt", ["model.ckpt"])
+    write_json(final / "model_config.json", model_config.to_dict())
+    write_json(final / "pretrain_config.json", hyper)
+    with atomic_open(work_dir / "metrics.jsonl") as handle, open(live_metrics, encoding="utf-8") as source:
+        shutil.copyfileobj(source, handle)
+    log.info("final checkpoint at step %d: %s", trainer.step, final / "model.ckpt")

@@ -1,0 +1,272 @@
+"""Real pretraining runs: the embedded default learns, a run killed with SIGKILL resumes
+from its latest checkpoint when the rule is rerun, init_checkpoint continues from a TF1
+checkpoint, MirroredStrategy over two devices gives the losses of one device, and the
+config schema's defaults are the code's."""
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from krelectra.pretrain.checkpoint import read_checkpoint_state
+from krelectra.pretrain.config import PretrainConfig
+from krelectra.pretrain.model import ModelConfig
+from workflow_helpers import REPO, copy_workflow, snakemake
+
+EXAMPLES = [f"results/pretrain/examples/{shard:05d}{suffix}" for shard in range(2)
+            for suffix in (".tfrecord", ".eval.tfrecord", ".json")]
+FINAL = ["model.ckpt.index", "model.ckpt.data-00000-of-00001", "checkpoint", "model_config.json",
+         "pretrain_config.json"]
+
+# A model small enough to train 120 steps in seconds (the kill-and-resume test).
+TINY = {
+    "model": {"embedding_size": 32, "hidden_size": 32, "num_hidden_layers": 1, "generator_hidden_size": 0.5},
+    "train": {"train_batch_size": 8, "num_train_steps": 120, "num_warmup_steps": 10, "log_every_steps": 10,
+              "save_checkpoints_steps": 20, "eval_every_steps": 60, "iterations_per_loop": 5, "eval_batch_size": 8,
+              "max_eval_batches": 2, "shuffle_buffer": 100},
+}
+
+
+def merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        out[key] = merge(out.get(key, {}), value) if isinstance(value, dict) else value
+    return out
+
+
+def default_section() -> dict:
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())["pretrain"]
+
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO / "src"), "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1"}
+
+
+def read_metrics(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def pretrain_pipeline(tmp_path_factory) -> Path:
+    """A copy of the workflow whose corpus, vocabulary and pretraining examples are built."""
+    work = copy_workflow(tmp_path_factory.mktemp("pretrain_pipeline"))
+    snakemake(work, "--cores", "2", *EXAMPLES)
+    return work
+
+
+def clone(pipeline: Path, dest: Path) -> Path:
+    shutil.copytree(pipeline, dest, symlinks=True)
+    return dest
+
+
+@pytest.mark.slow
+def test_embedded_default_pretrains_and_visibly_learns(pretrain_pipeline, tmp_path):
+    work = clone(pretrain_pipeline, tmp_path / "work")
+    started = time.monotonic()
+    snakemake(work, "--cores", "2", "pretrain")
+    assert time.monotonic() - started < 240, "the embedded default pretrains in minutes"
+    results = work / "results/pretrain"
+    assert all((results / "final" / name).is_file() for name in FINAL)
+
+    metrics = read_metrics(results / "metrics.jsonl")
+    steps = default_section()["train"]["num_train_steps"]
+    evals = [m for m in metrics if m["split"] == "eval"]
+    assert evals[0]["step"] == 0 and evals[-1]["step"] == steps
+    first, last = evals[0], evals[-1]
+    assert last["discriminator_loss"] < 0.75 * first["discriminator_loss"]
+    assert last["generator_accuracy"] > first["generator_accuracy"]
+    assert last["generator_loss"] < first["generator_loss"] - 1.0
+    train = [m for m in metrics if m["split"] == "train"]
+    assert [m["step"] for m in train] == list(range(25, steps + 1, 25))
+    for key in ("loss", "generator_loss", "discriminator_loss", "generator_accuracy", "discriminator_accuracy",
+                "discriminator_precision", "discriminator_recall", "learning_rate", "examples_per_sec",
+                "tokens_per_sec"):
+        assert all(np.isfinite(m[key]) for m in train), key
+    assert train[-1]["learning_rate"] < train[0]["learning_rate"]
+    assert list((results / "tensorboard/train").glob("events.out.tfevents.*"))
+    assert list((results / "tensorboard/eval").glob("events.out.tfevents.*"))
+
+    import tensorflow as tf
+
+    config = ModelConfig.from_json_file(results / "final/model_config.json")
+    assert config.hidden_size == default_section()["model"]["hidden_size"]
+    assert config.vocab_size == len((work / "results/vocab/tokenizer/vocab.txt").read_text().splitlines())
+    reader = tf.train.load_checkpoint(str(results / "final/model.ckpt"))
+    assert reader.get_tensor("global_step") == steps
+    assert tf.train.latest_checkpoint(str(results / "final")).endswith("model.ckpt")
+    hyper = json.loads((results / "final/pretrain_config.json").read_text())
+    assert (hyper["train_batch_size"], hyper["num_train_steps"], hyper["max_seq_length"], hyper["disc_weight"]) == (
+        32, steps, 64, 50.0)
+    assert hyper["max_predictions_per_seq"] == int((0.15 + 0.005) * 64)
+    again = snakemake(work, "--cores", "2", "pretrain")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def train_cli(work_dir: Path, pipeline: Path, section: dict) -> subprocess.CompletedProcess:
+    examples = pipeline / "results/pretrain/examples"
+    command = [sys.executable, "-m", "krelectra", "pretrain", "train", "--no-progress",
+               "--vocab-dir", str(pipeline / "results/vocab/tokenizer"), "--work-dir", str(work_dir),
+               "--train", *map(str, sorted(examples.glob("?????.tfrecord"))),
+               "--eval", *map(str, sorted(examples.glob("?????.eval.tfrecord"))),
+               "--config", json.dumps(section)]
+    result = subprocess.run(command, env=env(), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result
+
+
+def checkpoint_tensors(prefix: Path) -> dict:
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(prefix))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_latest_checkpoint(pretrain_pipeline, tmp_path):
+    work = clone(pretrain_pipeline, tmp_path / "work")
+    (work / "tiny.yaml").write_text(yaml.safe_dump({"pretrain": TINY}))
+    args = [sys.executable, "-m", "snakemake", "--cores", "2", "pretrain", "--configfile", "config/config.yaml",
+            "tiny.yaml"]
+    checkpoints = work / "results/pretrain/checkpoints"
+
+    # Start the rule, and SIGKILL Snakemake and its job once a mid-run checkpoint exists.
+    process = subprocess.Popen(args, cwd=work, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and process.poll() is None:
+            latest, _ = read_checkpoint_state(checkpoints)
+            if latest and int(latest.rsplit("-", 1)[1]) >= 40:
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    latest, _ = read_checkpoint_state(checkpoints)
+    killed_at = int(latest.rsplit("-", 1)[1])
+    assert 40 <= killed_at < 120 and not (work / "results/pretrain/final/model.ckpt.index").exists()
+
+    # Rerun the rule (after releasing the dead run's lock): it resumes, not from step 0.
+    snakemake(work, "--unlock", "--cores", "2", "--configfile", "config/config.yaml", "tiny.yaml")
+    snakemake(work, *args[3:])
+    log = (work / "results/logs/pretrain/model.log").read_text()
+    resumed = int(log.split("resuming from ")[1].split("(step ")[1].split(" ")[0])
+    assert resumed >= killed_at
+    results = work / "results/pretrain"
+    metrics = read_metrics(results / "metrics.jsonl")
+    assert [m["step"] for m in metrics if m["split"] == "train"] == list(range(10, 121, 10))
+    assert [m["step"] for m in metrics if m["split"] == "eval"] == [0, 60, 120]
+    resumed_weights = checkpoint_tensors(results / "final/model.ckpt")
+    assert resumed_weights["global_step"] == 120
+
+    # The resumed run continues exactly where it stopped: it ends where an uninterrupted
+    # run of the same config ends.
+    section = merge(default_section(), TINY)
+    train_cli(tmp_path / "uninterrupted", work, section)
+    uninterrupted = checkpoint_tensors(tmp_path / "uninterrupted/final/model.ckpt")
+    assert uninterrupted.keys() == resumed_weights.keys()
+    for name, value in uninterrupted.items():
+        np.testing.assert_allclose(resumed_weights[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
+
+    # init_checkpoint: a new run starts from that TF1 checkpoint's weights (its step-0
+    # evaluation equals the source run's final one) and continues pretraining.
+    section = merge(section, {"init_checkpoint": str(results / "final/model.ckpt"),
+                              "train": {"num_train_steps": 10}})
+    train_cli(tmp_path / "continued", work, section)
+    source_eval = [m for m in metrics if m["split"] == "eval"][-1]
+    continued = read_metrics(tmp_path / "continued/metrics.jsonl")
+    start_eval = next(m for m in continued if m["split"] == "eval" and m["step"] == 0)
+    for key in ("discriminator_loss", "generator_loss", "generator_accuracy"):
+        assert start_eval[key] == pytest.approx(source_eval[key], rel=1e-5), key
+    assert checkpoint_tensors(tmp_path / "continued/final/model.ckpt")["global_step"] == 10
+
+
+MIRRORED_SCRIPT = r"""
+import json, sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from pathlib import Path
+from krelectra.pretrain.config import PretrainConfig
+from krelectra.pretrain.train import run_pretraining
+
+args = json.loads(sys.argv[1])
+config = PretrainConfig.from_dict(args["config"])
+out = {}
+for name, strategy in (("one", tf.distribute.get_strategy()),
+                       ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))):
+    records = run_pretraining(args["train"], args["eval"], args["vocab"], config, Path(args["work"]) / name,
+                              strategy=strategy, progress=False)
+    out[name] = {"replicas": strategy.num_replicas_in_sync, "records": records}
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_on_two_devices_gives_the_losses_of_one(pretrain_examples, tmp_path):
+    config = {"examples": {"max_seq_length": 64},
+              "model": {"embedding_size": 32, "hidden_size": 64, "num_hidden_layers": 2,
+                        "generator_hidden_size": 0.5},
+              "train": {"train_batch_size": 8, "num_train_steps": 6, "num_warmup_steps": 2, "learning_rate": 1e-3,
+                        "log_every_steps": 1, "iterations_per_loop": 1, "save_checkpoints_steps": 100,
+                        "eval_every_steps": 6, "eval_batch_size": 8, "max_eval_batches": 2, "shuffle_buffer": 100}}
+    args = {"config": config, "train": list(map(str, pretrain_examples["train"])),
+            "eval": list(map(str, pretrain_examples["eval"])), "vocab": str(pretrain_examples["vocab"]),
+            "work": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, json.dumps(args)], env=env(),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-4000:]
+    out = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))[7:])
+    assert out["one"]["replicas"] == 1 and out["mirrored"]["replicas"] == 2
+    one, mirrored = out["one"]["records"], out["mirrored"]["records"]
+    assert [(r["split"], r["step"]) for r in one] == [(r["split"], r["step"]) for r in mirrored]
+    assert len([r for r in one if r["split"] == "train"]) == 6
+    for a, b in zip(one, mirrored):
+        for key in ("loss", "generator_loss", "discriminator_loss", "generator_accuracy", "discriminator_accuracy"):
+            assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (a["step"], key)
+    assert one[-1]["loss"] < one[0]["loss"], "the steps compared are real training steps"
+
+
+def schema_defaults(schema: dict):
+    if schema.get("type") == "object" and "properties" in schema:
+        return {key: schema_defaults(value) for key, value in schema["properties"].items()}
+    return schema["default"]
+
+
+def test_schema_defaults_are_the_code_defaults_and_both_configs_load():
+    schema = yaml.safe_load((REPO / "workflow/schemas/pretrain.schema.yaml").read_text())
+    assert PretrainConfig.from_dict(schema_defaults(schema)) == PretrainConfig()
+    assert PretrainConfig().max_predictions_per_seq == 19
+    for name in ("config.yaml", "paper.yaml"):
+        section = yaml.safe_load((REPO / "config" / name).read_text())["pretrain"]
+        PretrainConfig.from_dict(section)
+    paper = PretrainConfig.from_dict(yaml.safe_load((REPO / "config/paper.yaml").read_text())["pretrain"])
+    assert (paper.train.train_batch_size, paper.train.num_train_steps, paper.train.learning_rate,
+            paper.examples.max_seq_length, paper.model.generator_hidden_size) == (256, 700000, 2e-4, 128, 0.33333)
+
+
+@pytest.mark.slow
+def test_resuming_with_another_model_size_is_refused(pretrain_examples, tmp_path):
+    from krelectra.errors import KrelectraError
+    from krelectra.pretrain.train import run_pretraining
+
+    section = merge(TINY, {"examples": {"max_seq_length": 64}, "train": {"num_train_steps": 2, "log_every_steps": 1,
+                                                                       "save_checkpoints_steps": 1}})
+    files = (pretrain_examples["train"], pretrain_examples["eval"], pretrain_examples["vocab"])
+    run_pretraining(*files, PretrainConfig.from_dict(section), tmp_path, progress=False)
+    bigger = merge(section, {"model": {"hidden_size": 64}, "train": {"num_train_steps": 4}})
+    with pytest.raises(KrelectraError, match="another model size"):
+        run_pretraining(*files, PretrainConfig.from_dict(bigger), tmp_path, progress=False)
+    assert read_checkpoint_state(tmp_path / "checkpoints")[0] == "model.ckpt-2", "the checkpoints are kept"
