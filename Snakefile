@@ -20,6 +20,18 @@ include: "workflow/rules/corpus.smk"
 include: "workflow/rules/vocab.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/convert.smk"
+include: "workflow/rules/finetune_data.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/paper.smk"
+
+
+rule all:
+    """Default target: the paper's tables and figures (the main command is
+    `snakemake --cores all paper/tables`; this also draws the figures)."""
+    input:
+        rules.paper_tables.output,
+        rules.paper_figures.output,
+    default_target: True
 
 
 rule vocab:
@@ -27,4 +39,3 @@ rule vocab:
     input:
         rules.corpus_stats.output,
         rules.vocab_report.output,
-    default_target: True

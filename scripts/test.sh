@@ -6,6 +6,17 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version'
+# System packages: SLURM + munge (tests/test_slurm.py starts a one-node cluster) and
+# latexmk + XeLaTeX + kotex (the paper PDF test). Installed when missing and we may.
+PACKAGES="slurm-wlm munge latexmk texlive-xetex texlive-lang-korean poppler-utils"
+if ! command -v slurmctld >/dev/null || ! command -v latexmk >/dev/null || ! command -v xelatex >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PACKAGES > /dev/null
+    else
+        echo "warning: install $PACKAGES (Debian names) for the SLURM and PDF tests" >&2
+    fi
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = ["Snakefile", "workflow", "config", "resources", "profiles", "envs"]
+WORKFLOW_PARTS = ["Snakefile", "workflow", "config", "resources", "profiles", "envs", "paper"]
+# Generated under paper/: never copied, a test run makes its own.
+GENERATED = shutil.ignore_patterns("__pycache__", "tables", "figures", "main.pdf")
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -17,7 +19,7 @@ def copy_workflow(dest: Path) -> Path:
     for part in WORKFLOW_PARTS:
         source = REPO / part
         if source.is_dir():
-            shutil.copytree(source, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, dest / part, ignore=GENERATED)
         else:
             shutil.copy2(source, dest / part)
     return dest

@@ -1,0 +1,111 @@
+"""`krelectra finetune ...`: train one task x seed x model, and summarize a model's runs.
+The data commands (fixtures, download) are registered by cli_data.py."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+from pathlib import Path
+
+from krelectra.errors import KrelectraError
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def _json_list(text: str) -> list:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+    if not isinstance(value, list):
+        raise argparse.ArgumentTypeError("expected a JSON list")
+    return value
+
+
+def _optional_int(text: str) -> int | None:
+    return None if text.lower() in ("", "none", "null") else int(text)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("finetune", help="finetune and evaluate on the eight Korean benchmarks")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="finetune one model on one task with one seed")
+    train.add_argument("--task", required=True, help="task name (nsmc, naver-ner, paws, kornli, korsts, question-pair, korquad, hate-speech)")
+    train.add_argument("--seed", type=int, required=True)
+    train.add_argument("--model", required=True, help="model directory or Hugging Face hub id")
+    train.add_argument("--model-name", default="model", help="the model's name in the results (default: model)")
+    train.add_argument("--data", default="fixtures", help="'fixtures', 'download' or a folder holding <task>/<file> (default: fixtures)")
+    train.add_argument("--results", default="results", help="results folder, for --data download (default: results)")
+    train.add_argument("--dev-fraction", type=float, default=0.1, help="share of train carved out as dev where a task has no dev file")
+    train.add_argument("--hyperparameters", type=_json_object, default={}, help="JSON object of hyperparameter overrides (null: keep the task's value)")
+    train.add_argument("--max-train-examples", type=_optional_int, default=None)
+    train.add_argument("--max-eval-examples", type=_optional_int, default=None)
+    train.add_argument("--protocols", type=_json_list, default=None, help='JSON list, default ["paper", "clean"]')
+    train.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: PyTorch's choice)")
+    train.add_argument("--output-dir", required=True, help="writes metrics.json and predictions.jsonl here")
+    train.set_defaults(func=run_train)
+
+    summarize = commands.add_parser("summarize", help="mean and standard deviation over seeds of one model's runs")
+    summarize.add_argument("--model-name", required=True)
+    summarize.add_argument("--protocols", type=_json_list, default=None, help='JSON list, default ["paper", "clean"]')
+    summarize.add_argument("--output", required=True, help="summary JSON to write")
+    summarize.add_argument("metrics", nargs="+", help="metrics.json files of the model's runs")
+    summarize.set_defaults(func=run_summarize)
+
+    try:
+        cli_data = importlib.import_module("krelectra.finetune.cli_data")
+    except ModuleNotFoundError as error:
+        if error.name != "krelectra.finetune.cli_data":
+            raise
+    else:
+        cli_data.register_data_commands(commands)
+
+
+def _protocols(value):
+    from krelectra.finetune.protocols import PROTOCOLS
+
+    if value is None:
+        return PROTOCOLS
+    unknown = [p for p in value if p not in PROTOCOLS]
+    if unknown or not value:
+        raise KrelectraError(f"--protocols: expected a non-empty list of {', '.join(PROTOCOLS)}, got {value}")
+    return tuple(value)
+
+
+def run_train(args) -> None:
+    from krelectra.finetune.tasks import data_dir_for, get_task
+    from krelectra.finetune.train import finetune
+
+    task = get_task(args.task)
+    data_dir = data_dir_for(args.data, args.results, Path.cwd())
+    finetune(
+        task,
+        args.model,
+        data_dir,
+        args.seed,
+        args.output_dir,
+        model_name=args.model_name,
+        overrides=args.hyperparameters,
+        dev_fraction=args.dev_fraction,
+        max_train_examples=args.max_train_examples,
+        max_eval_examples=args.max_eval_examples,
+        protocols=_protocols(args.protocols),
+        threads=args.threads,
+    )
+
+
+def run_summarize(args) -> None:
+    from krelectra.finetune.summary import summarize_files
+    from krelectra.io import write_json
+
+    write_json(args.output, summarize_files(args.metrics, args.model_name, _protocols(args.protocols)))

@@ -1,0 +1,61 @@
+"""One model's results over its tasks and seeds: per task, protocol and metric the mean
+and the sample standard deviation (n - 1; 0 for a single seed) of the test values, the
+values themselves, and the seeds. The paper's tables are generated from this file."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from krelectra.errors import KrelectraError
+from krelectra.finetune.protocols import PROTOCOLS
+from krelectra.io import read_json
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    if n == 1:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def summarize(runs: list[dict], model: str, protocols=PROTOCOLS) -> dict:
+    """`runs`: the metrics.json contents of one model (any tasks, any seeds)."""
+    by_task: dict[str, list[dict]] = {}
+    for run in runs:
+        if run["model"] != model:
+            raise KrelectraError(f"a run of model {run['model']!r} was given to the summary of {model!r}")
+        by_task.setdefault(run["task"], []).append(run)
+    tasks = {}
+    for task, task_runs in sorted(by_task.items()):
+        task_runs.sort(key=lambda run: run["seed"])
+        seeds = [run["seed"] for run in task_runs]
+        if len(set(seeds)) != len(seeds):
+            raise KrelectraError(f"task {task}: seed given twice in {seeds}")
+        entry = {"headline_metric": task_runs[0]["headline_metric"], "seeds": seeds, "protocols": {}}
+        for protocol in protocols:
+            selected = [run["protocols"][protocol] for run in task_runs]
+            metrics = {}
+            for metric in selected[0]["test"]:
+                values = [s["test"][metric] for s in selected]
+                mean, std = mean_std(values)
+                metrics[metric] = {"mean": mean, "std": std, "n": len(values), "values": values}
+            entry["protocols"][protocol] = {"test": metrics, "epochs": [s["epoch"] for s in selected]}
+        tasks[task] = entry
+    return {"model": model, "protocols": list(protocols), "tasks": tasks}
+
+
+def summarize_files(paths: list[str | os.PathLike], model: str, protocols=PROTOCOLS) -> dict:
+    runs = []
+    for path in paths:
+        try:
+            runs.append(read_json(path))
+        except (OSError, ValueError) as error:
+            raise KrelectraError(f"{path}: cannot read metrics: {error}") from error
+    for path, run in zip(paths, runs):
+        missing = [key for key in ("model", "task", "seed", "headline_metric", "protocols") if key not in run]
+        if missing:
+            raise KrelectraError(f"{Path(path)}: not a finetuning metrics.json (missing {', '.join(missing)})")
+    return summarize(runs, model, protocols)

@@ -1,0 +1,424 @@
+"""Finetune one model on one task with one seed, with the transformers `Trainer`.
+
+Recipe (KR-ELECTRA's, spec tasks.md): AdamW with bias and LayerNorm weights excluded
+from weight decay (the Trainer's parameter groups), linear decay after an optional
+warmup proportion, gradient norm clipping, dynamic padding per batch. After every epoch
+the dev and the test split are predicted and scored, so both protocols
+(protocols.py) can be read off one run without saving checkpoints.
+
+Outputs of a run: metrics.json (per-epoch dev/test metrics and training loss, the
+protocols' selections, timing, the hyperparameters actually used, data and model
+loading facts) and predictions.jsonl (one line per test example: gold and the
+prediction at each protocol's selected epoch).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from krelectra.errors import KrelectraError
+from krelectra.finetune import features as feats
+from krelectra.finetune import metrics as task_metrics
+from krelectra.finetune import protocols as protos
+from krelectra.finetune import qa
+from krelectra.finetune.tasks import Task, load_splits
+from krelectra.io import atomic_open, write_json
+
+log = logging.getLogger(__name__)
+
+# Keys a config may override; QA-only keys are ignored for the other tasks.
+OVERRIDABLE = (
+    "learning_rate",
+    "num_train_epochs",
+    "train_batch_size",
+    "eval_batch_size",
+    "max_seq_length",
+    "adam_epsilon",
+    "warmup_proportion",
+    "weight_decay",
+    "max_grad_norm",
+    "doc_stride",
+    "max_query_length",
+    "max_answer_length",
+    "n_best_size",
+)
+
+_AUTO_CLASS = {
+    "single_sentence": "AutoModelForSequenceClassification",
+    "sentence_pair": "AutoModelForSequenceClassification",
+    "regression": "AutoModelForSequenceClassification",
+    "token_classification": "AutoModelForTokenClassification",
+    "extractive_qa": "AutoModelForQuestionAnswering",
+}
+
+
+def resolve_hyperparameters(task: Task, overrides: dict, seed: int) -> dict:
+    """The task's reference hyperparameters with the non-null `overrides` applied and
+    the run's seed in place of the reference seed."""
+    used = dict(task.hyperparameters)
+    for key, value in overrides.items():
+        if key not in OVERRIDABLE:
+            raise KrelectraError(f"finetune hyperparameters: unknown key {key!r} (known: {', '.join(OVERRIDABLE)})")
+        if value is not None and key in used:
+            used[key] = value
+    used["seed"] = seed
+    return used
+
+
+def subsample(examples: list[dict], limit: int | None, salt: str) -> list[dict]:
+    """At most `limit` examples, a fixed pseudo-random subset in file order (the same
+    for every seed, so seeds vary the training and not the data)."""
+    if limit is None or len(examples) <= limit:
+        return examples
+    keep = sorted(random.Random(salt).sample(range(len(examples)), limit))
+    return [examples[i] for i in keep]
+
+
+# ---------------------------------------------------------------------------- models
+
+
+def load_tokenizer(source: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise KrelectraError(f"{source}: cannot load a tokenizer: {error}") from error
+    if not tokenizer.is_fast:
+        raise KrelectraError(f"{source}: finetuning needs a fast tokenizer (word ids and character offsets)")
+    tokenizer.padding_side = "right"  # first-sub-token positions and QA offsets assume right padding
+    return tokenizer
+
+
+def load_model(task: Task, source: str):
+    """The task head on top of the pretrained encoder at `source`. Only head weights may
+    be missing from the checkpoint: a missing encoder weight means the encoder would be
+    silently random, which is an error."""
+    import transformers
+
+    auto_class = getattr(transformers, _AUTO_CLASS[task.problem])
+    kwargs = {}
+    if task.problem == "regression":
+        kwargs = {"num_labels": 1, "problem_type": "regression"}
+    elif task.labels is not None:
+        kwargs = {
+            "num_labels": len(task.labels),
+            "id2label": dict(enumerate(task.labels)),
+            "label2id": {label: i for i, label in enumerate(task.labels)},
+        }
+        if task.problem != "token_classification":
+            kwargs["problem_type"] = "single_label_classification"
+    try:
+        model, info = auto_class.from_pretrained(source, output_loading_info=True, **kwargs)
+    except (OSError, ValueError) as error:
+        raise KrelectraError(f"{source}: cannot load a {_AUTO_CLASS[task.problem]}: {error}") from error
+    return model, check_encoder_loaded(model, info, source)
+
+
+def check_encoder_loaded(model, info: dict, source: str) -> dict:
+    prefix = model.base_model_prefix
+    encoder = {name for name, _ in model.named_parameters() if name.startswith(f"{prefix}.")}
+    missing = set(info.get("missing_keys", ()))
+    lost = sorted(missing & encoder)
+    mismatched = sorted(str(key) for key in info.get("mismatched_keys", ()))
+    if not encoder or lost or mismatched:
+        what = lost or mismatched or ["(no encoder parameters)"]
+        raise KrelectraError(
+            f"{source}: the checkpoint does not provide the pretrained encoder "
+            f"({len(lost)} missing, {len(mismatched)} with another shape: {', '.join(what[:5])}"
+            f"{' ...' if len(what) > 5 else ''}); refusing to finetune a randomly initialised encoder"
+        )
+    return {
+        "new_parameters": sorted(missing),
+        "unused_checkpoint_parameters": sorted(info.get("unexpected_keys", ())),
+        "encoder_parameters_loaded": len(encoder),
+    }
+
+
+# ---------------------------------------------------------------------- per problem
+
+
+@dataclass
+class Split:
+    """One split ready for the model: its features, the gold answers in the metrics'
+    format, and `decode`, which turns the Trainer's raw predictions into predictions in
+    that same format."""
+
+    name: str
+    examples: list[dict]
+    features: list[dict]
+    gold: list | dict
+    decode: Callable
+    info: dict
+
+
+def prepare_split(task: Task, tokenizer, name: str, examples: list[dict], hp: dict, with_labels: bool) -> Split:
+    max_length = hp["max_seq_length"]
+    if task.problem in ("single_sentence", "sentence_pair", "regression"):
+        label2id = None if task.labels is None else {label: i for i, label in enumerate(task.labels)}
+        features = feats.encode_sequences(tokenizer, examples, max_length, label2id, with_labels)
+        gold = [example["label"] for example in examples]
+        if task.problem == "regression":
+            decode = lambda raw: [float(v) for v in np.asarray(raw).reshape(len(examples), -1)[:, 0]]
+        else:
+            decode = lambda raw: [task.labels[i] for i in np.asarray(raw).argmax(-1).tolist()]
+        return Split(name, examples, features, gold, decode, {"examples": len(examples)})
+    if task.problem == "token_classification":
+        label2id = {label: i for i, label in enumerate(task.labels)}
+        words = feats.encode_words(tokenizer, examples, max_length, label2id, with_labels)
+        gold = [example["tags"] for example in examples]
+
+        def decode(raw):  # raw: label ids per token (argmax taken in preprocess_logits)
+            raw = np.asarray(raw)
+            return [feats.words_from_token_predictions(raw[i], positions, task.labels) for i, positions in enumerate(words.first_token)]
+
+        info = {"examples": len(examples), "words": sum(len(e["words"]) for e in examples), "words_without_token": words.words_without_token}
+        return Split(name, examples, words.features, gold, decode, info)
+    if task.problem == "extractive_qa":
+        windows = feats.encode_qa(tokenizer, examples, max_length, hp["doc_stride"], hp["max_query_length"], with_labels)
+        gold = {example["id"]: [answer["text"] for answer in example["answers"]] for example in examples}
+
+        def decode(raw):
+            start_logits, end_logits = raw
+            return qa.decode(start_logits, end_logits, windows, examples, hp["n_best_size"], hp["max_answer_length"])
+
+        info = {"examples": len(examples), "windows": len(windows.features)}
+        if with_labels:
+            info["windows_without_answer"] = windows.answers_outside
+        return Split(name, examples, windows.features, gold, decode, info)
+    raise KrelectraError(f"task {task.name}: unknown problem type {task.problem!r}")
+
+
+def data_collator(task: Task, tokenizer):
+    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding
+
+    if task.problem == "token_classification":
+        return DataCollatorForTokenClassification(tokenizer)
+    return DataCollatorWithPadding(tokenizer)
+
+
+def _argmax_logits(logits, labels):
+    """Token classification: keep only the predicted label id per token (memory)."""
+    return logits.argmax(dim=-1)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed: int):
+    import torch
+    from transformers import TrainingArguments
+
+    steps = math.ceil(num_train_features / hp["train_batch_size"]) * hp["num_train_epochs"]
+    return TrainingArguments(
+        output_dir=output_dir,
+        per_device_train_batch_size=hp["train_batch_size"],
+        per_device_eval_batch_size=hp["eval_batch_size"],
+        num_train_epochs=hp["num_train_epochs"],
+        learning_rate=hp["learning_rate"],
+        adam_epsilon=hp["adam_epsilon"],
+        weight_decay=hp["weight_decay"],
+        max_grad_norm=hp["max_grad_norm"],
+        lr_scheduler_type="linear",
+        # an int: a float below 1 would be read as a proportion and 1.0 as one step
+        warmup_steps=int(round(hp["warmup_proportion"] * steps)),
+        # the default AdamW ("adamw_torch_fused" with torch >= 2.8): the same update, faster
+        eval_strategy="no",  # dev and test are evaluated by EpochEvaluation
+        save_strategy="no",  # both protocols are read from per-epoch predictions
+        logging_strategy="epoch",
+        report_to="none",
+        disable_tqdm=True,
+        seed=seed,
+        data_seed=seed,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+
+
+def _epoch_callback(on_epoch_end: Callable[[int, float], None]):
+    from transformers import TrainerCallback
+
+    class EpochEvaluation(TrainerCallback):
+        """Times each epoch's training and hands control to `on_epoch_end` (which
+        predicts dev and test) before the Trainer moves on."""
+
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            on_epoch_end(int(round(state.epoch)), time.perf_counter() - self.started)
+
+    return EpochEvaluation()
+
+
+def finetune(
+    task: Task,
+    model_source: str,
+    data_dir: str | os.PathLike,
+    seed: int,
+    output_dir: str | os.PathLike,
+    model_name: str = "model",
+    overrides: dict | None = None,
+    dev_fraction: float = 0.1,
+    max_train_examples: int | None = None,
+    max_eval_examples: int | None = None,
+    protocols=protos.PROTOCOLS,
+    threads: int | None = None,
+) -> dict:
+    """Train `model_source` on `task` and write metrics.json and predictions.jsonl to
+    `output_dir`. Returns the metrics."""
+    import torch
+    import transformers
+    from transformers import PrinterCallback, Trainer, set_seed
+
+    started = time.perf_counter()
+    if threads:
+        torch.set_num_threads(threads)
+    hp = resolve_hyperparameters(task, overrides or {}, seed)
+    # The dev split is carved with the task's reference seed: the same data for all seeds.
+    splits = load_splits(task, data_dir, dev_fraction, task.hyperparameters["seed"])
+    examples = {
+        "train": subsample(splits["train"].examples, max_train_examples, f"{task.name}/train"),
+        "dev": subsample(splits["dev"].examples, max_eval_examples, f"{task.name}/dev"),
+        "test": subsample(splits["test"].examples, max_eval_examples, f"{task.name}/test"),
+    }
+    for name, split_examples in examples.items():
+        if not split_examples:
+            raise KrelectraError(f"task {task.name}: the {name} split is empty ({splits[name].path})")
+
+    tokenizer = load_tokenizer(model_source)
+    prepared = {name: prepare_split(task, tokenizer, name, ex, hp, with_labels=(name == "train")) for name, ex in examples.items()}
+    tokenized = time.perf_counter()
+
+    set_seed(seed)  # before the model: the new head's initialisation depends on it
+    model, loading = load_model(task, model_source)
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions is not None and hp["max_seq_length"] > positions:
+        raise KrelectraError(
+            f"task {task.name}: max_seq_length {hp['max_seq_length']} exceeds the model's "
+            f"max_position_embeddings {positions} ({model_source})"
+        )
+    log.info(
+        "%s on %s: train/dev/test %s examples, %d training features, seed %d, hyperparameters %s",
+        model_name, task.name, "/".join(str(len(examples[n])) for n in ("train", "dev", "test")),
+        len(prepared["train"].features), seed, hp,
+    )
+
+    with tempfile.TemporaryDirectory(prefix="krelectra-finetune-") as scratch:
+        args = training_arguments(hp, len(prepared["train"].features), scratch, seed)
+        trainer = Trainer(
+            model=model,
+            args=args,
+            data_collator=data_collator(task, tokenizer),
+            train_dataset=prepared["train"].features,
+            processing_class=tokenizer,
+            preprocess_logits_for_metrics=_argmax_logits if task.problem == "token_classification" else None,
+        )
+        trainer.remove_callback(PrinterCallback)  # it prints logs to stdout; we log to stderr
+
+        epochs: list[dict] = []
+        predictions: dict[int, dict[str, object]] = {}
+        eval_seconds = [0.0]
+
+        def evaluate(epoch: int, train_seconds: float) -> None:
+            t0 = time.perf_counter()
+            entry = {"epoch": epoch, "train_seconds": train_seconds}
+            predictions[epoch] = {}
+            for name in ("dev", "test"):
+                split = prepared[name]
+                raw = trainer.predict(split.features).predictions
+                predicted = split.decode(raw)
+                entry[name] = task_metrics.compute(task, split.gold, predicted)
+                predictions[epoch][name] = predicted
+            entry["eval_seconds"] = time.perf_counter() - t0
+            eval_seconds[0] += entry["eval_seconds"]
+            epochs.append(entry)
+            headline = task.metrics[0]
+            log.info("%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)", task.name, epoch, headline, entry["dev"][headline], headline, entry["test"][headline], train_seconds)
+
+        trainer.add_callback(_epoch_callback(evaluate))
+        output = trainer.train()
+        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        device = str(trainer.args.device)
+        optimizer = str(getattr(trainer.args.optim, "value", trainer.args.optim))
+
+    if len(losses) != len(epochs):
+        raise RuntimeError(f"{len(losses)} logged training losses for {len(epochs)} evaluated epochs")
+    for entry, loss in zip(epochs, losses):
+        entry["train_loss"] = loss
+    headline = task.metrics[0]
+    selected = protos.report(epochs, headline, protocols)
+    train_seconds = output.metrics["train_runtime"] - eval_seconds[0]
+    n_train = len(prepared["train"].features)
+    result = {
+        "task": task.name,
+        "problem": task.problem,
+        "model": model_name,
+        "model_source": str(model_source),
+        "seed": seed,
+        "headline_metric": headline,
+        "metrics": list(task.metrics),
+        "hyperparameters": hp,
+        "optimizer": optimizer,
+        "data": {
+            "dir": str(data_dir),
+            "dev_fraction": dev_fraction if task.files["dev"] is None else None,
+            "dev_source": "file" if task.files["dev"] else "carved from train",
+            "max_train_examples": max_train_examples,
+            "max_eval_examples": max_eval_examples,
+            "skipped": {name: splits[name].skipped for name in splits},
+            **{name: split.info for name, split in prepared.items()},
+        },
+        "model_loading": loading,
+        "epochs": epochs,
+        "protocols": selected,
+        "timing": {
+            "tokenize_seconds": tokenized - started,
+            "train_seconds": train_seconds,
+            "eval_seconds": eval_seconds[0],
+            "total_seconds": time.perf_counter() - started,
+            "train_examples_per_second": n_train * hp["num_train_epochs"] / train_seconds if train_seconds > 0 else None,
+        },
+        "environment": {
+            "device": device,
+            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    output_dir = Path(output_dir)
+    write_predictions(output_dir / "predictions.jsonl", task, prepared["test"], predictions, selected)
+    write_json(output_dir / "metrics.json", result)
+    for protocol, chosen in selected.items():
+        log.info("%s %s protocol: epoch %d, test %s %.2f", task.name, protocol, chosen["epoch"], headline, chosen["test"][headline])
+    return result
+
+
+def write_predictions(path: Path, task: Task, test: Split, predictions: dict, selected: dict) -> None:
+    """One JSON line per test example: its index in the test split (and question id for
+    QA), the gold value and the prediction at each protocol's selected epoch."""
+    import json
+
+    with atomic_open(path) as handle:
+        for index, example in enumerate(test.examples):
+            if task.problem == "extractive_qa":
+                key = example["id"]
+                record = {"index": index, "id": key, "gold": test.gold[key]}
+                record["prediction"] = {p: predictions[s["epoch"]]["test"][key] for p, s in selected.items()}
+            else:
+                record = {"index": index, "gold": test.gold[index]}
+                record["prediction"] = {p: predictions[s["epoch"]]["test"][index] for p, s in selected.items()}
+            record["epoch"] = {p: s["epoch"] for p, s in selected.items()}
+            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")

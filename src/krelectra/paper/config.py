@@ -1,0 +1,58 @@
+"""The `paper:` config section (workflow/schemas/paper.schema.yaml) as the commands use it.
+Defaults equal the schema's, so `krelectra paper ...` run by hand with a partial or no
+config behaves as the workflow does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from krelectra.errors import KrelectraError
+
+# How each protocol picks the epoch whose test score a run reports (see
+# krelectra.finetune.protocols).
+PROTOCOL_LABELS = {
+    "paper": "paper protocol (best test epoch)",
+    "clean": "clean protocol (dev-selected epoch)",
+}
+
+
+@dataclass(frozen=True)
+class PaperConfig:
+    models: tuple[str, ...] = ()  # empty: every finetuned model given
+    labels: dict = field(default_factory=dict)  # model name -> name shown in tables and figures
+    protocols: tuple[str, ...] = ("paper", "clean")
+    decimals: int = 2
+    reference: str = "KR-ELECTRA"  # the published row the comparison figure subtracts
+    vocab_sample_sentences: int = 100000
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "PaperConfig":
+        data = dict(data or {})
+        known = {"models", "labels", "protocols", "decimals", "reference", "vocab_sample_sentences"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise KrelectraError(f"config paper: unknown key(s) {', '.join(unknown)}")
+        for key in ("models", "protocols"):
+            if key in data:
+                if not isinstance(data[key], list) or not all(isinstance(x, str) for x in data[key]):
+                    raise KrelectraError(f"config paper.{key}: expected a list of names, got {data[key]!r}")
+                data[key] = tuple(data[key])
+        bad = [p for p in data.get("protocols", ()) if p not in PROTOCOL_LABELS]
+        if bad:
+            raise KrelectraError(f"config paper.protocols: unknown protocol(s) {', '.join(bad)} "
+                                 f"(known: {', '.join(PROTOCOL_LABELS)})")
+        if not isinstance(data.get("labels", {}), dict):
+            raise KrelectraError(f"config paper.labels: expected a mapping, got {data['labels']!r}")
+        for key in ("decimals", "vocab_sample_sentences"):
+            value = data.get(key, 1)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise KrelectraError(f"config paper.{key}: expected a non-negative integer, got {value!r}")
+        return cls(**data)
+
+    def label(self, model: str) -> str:
+        return self.labels.get(model, model)
+
+    def to_dict(self) -> dict:
+        return {"models": list(self.models), "labels": dict(self.labels), "protocols": list(self.protocols),
+                "decimals": self.decimals, "reference": self.reference,
+                "vocab_sample_sentences": self.vocab_sample_sentences}

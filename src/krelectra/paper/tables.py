@@ -1,0 +1,505 @@
+"""The paper's tables, computed from rule outputs only:
+
+- results:     the KR-ELECTRA README's results table (published rows from
+               paper/published.yaml) plus one row per model x protocol of this run
+               (mean ± sample sd over seeds, with n), best value per column computed;
+- model:       discriminator and generator sizes (pretrain/final/model_config.json),
+               with the release notes' table beside them;
+- pretraining: the pretraining hyperparameters (pretrain/final/pretrain_config.json);
+- corpus:      corpus sizes per register and source, dropped sentences by reason,
+               vocabulary size, [UNK] rate and morpheme-boundary agreement;
+- finetuning:  the finetuning hyperparameters per task as run (the metrics.json files).
+
+Each table is written as LaTeX (booktabs), Markdown and HTML, and provenance.tsv lists
+the files every table read with their SHA-256.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from krelectra.errors import KrelectraError
+from krelectra.io import atomic_open, read_json
+from krelectra.paper.config import PROTOCOL_LABELS, PaperConfig
+from krelectra.paper.layout import EMPTY, FORMATS, Cell, Column, Panel, Section, Table, Value, render
+from krelectra.paper.provenance import write_provenance
+from krelectra.paper.published import Published, load_published
+
+TABLES = ("results", "model", "pretraining", "corpus", "finetuning")
+
+
+# -- number formatting -------------------------------------------------------------------
+
+
+def fmt_score(value: float, decimals: int) -> str:
+    return EMPTY if value is None or math.isnan(value) else f"{value:.{decimals}f}"
+
+
+def fmt_published(value: float, decimals: int) -> str:
+    """At least `decimals` places, and every place that was published (91.168)."""
+    text = repr(float(value))
+    places = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+    return f"{value:.{max(decimals, places)}f}"
+
+
+def fmt_count(value: int) -> str:
+    return f"{int(value):,}"
+
+
+def fmt_bytes(value: int) -> str:
+    """Decimal units, as the corpus size is published (34GB)."""
+    value = float(value)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def fmt_number(value) -> str:
+    """A hyperparameter: integers with separators, small floats as 2e-4, others as given."""
+    if value is None:
+        return EMPTY
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return fmt_count(value) if abs(value) >= 10000 else str(value)
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) < 1e-2:
+            mantissa, exponent = f"{value:.4e}".split("e")
+            mantissa = mantissa.rstrip("0").rstrip(".")
+            return f"{mantissa}e{int(exponent)}"
+        return f"{value:g}"
+    return str(value)
+
+
+def fmt_percent(share: float, decimals: int = 2) -> str:
+    return f"{100.0 * share:.{decimals}f}%"
+
+
+def fmt_seeds(seeds) -> str:
+    """41, 42, 43 -> "41–43"; gaps are listed."""
+    seeds = sorted(set(seeds))
+    parts, start = [], None
+    for i, seed in enumerate(seeds):
+        start = seed if start is None else start
+        if i + 1 == len(seeds) or seeds[i + 1] != seed + 1:
+            parts.append(str(seed) if seed == start else f"{start}–{seed}" if seed > start + 1 else f"{start}, {seed}")
+            start = None
+    return ", ".join(parts)
+
+
+def _read(path: Path, what: str) -> dict:
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as error:
+        raise KrelectraError(f"{path}: cannot read {what}: {error}") from None
+
+
+def _get(data: dict, keys: str, path: Path):
+    """data["a"]["b"] for keys "a.b", or an error naming the file and the key."""
+    value = data
+    for key in keys.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise KrelectraError(f"{path}: missing key {keys!r}")
+        value = value[key]
+    return value
+
+
+# -- inputs ------------------------------------------------------------------------------
+
+
+@dataclass
+class TableInputs:
+    published: Path
+    corpus_stats: Path
+    vocab_train: Path
+    vocab_report: Path
+    model_config: Path
+    pretrain_config: Path
+    verification: Path
+    summaries: list[Path]
+    runs: list[Path]  # finetune/{model}/{task}/seed{seed}/metrics.json
+
+    def used_by(self) -> dict[str, list[Path]]:
+        """Which files each table reads (for provenance.tsv)."""
+        return {
+            "results": [self.published, *self.summaries],
+            "model": [self.published, self.model_config, self.verification],
+            "pretraining": [self.published, self.pretrain_config],
+            "corpus": [self.corpus_stats, self.vocab_train, self.vocab_report],
+            "finetuning": list(self.runs),
+        }
+
+
+# -- results -----------------------------------------------------------------------------
+
+
+def selected_summaries(summaries: list[Path], config: PaperConfig) -> list[tuple[Path, dict]]:
+    """The (path, summary) of each model to show, in the config's order (else as given)."""
+    loaded = []
+    for path in summaries:
+        data = _read(Path(path), "a finetuning summary")
+        for key in ("model", "protocols", "tasks"):
+            _get(data, key, path)
+        loaded.append((Path(path), data))
+    by_model = {data["model"]: (path, data) for path, data in loaded}
+    if len(by_model) != len(loaded):
+        raise KrelectraError(f"two finetuning summaries of the same model among {', '.join(map(str, summaries))}")
+    if not config.models:
+        return loaded
+    missing = [m for m in config.models if m not in by_model]
+    if missing:
+        raise KrelectraError(f"config paper.models: no finetuning summary of {', '.join(missing)} "
+                             f"(summaries of: {', '.join(by_model) or 'none'})")
+    return [by_model[m] for m in config.models]
+
+
+def _score(summary: dict, path: Path, task: str, protocol: str, metric: str) -> dict | None:
+    """{"mean", "std", "n"} of one model's test metric, None if the task was not run."""
+    if protocol not in summary["protocols"]:
+        raise KrelectraError(f"{path}: protocol {protocol!r} was not evaluated "
+                             f"(summary has {', '.join(summary['protocols'])}); set paper.protocols "
+                             "to a subset of finetune.protocols")
+    entry = summary["tasks"].get(task)
+    if entry is None:
+        return None
+    test = _get(entry, f"protocols.{protocol}.test", path)
+    if metric not in test:
+        raise KrelectraError(f"{path}: task {task} has no test metric {metric!r} (has {', '.join(test)})")
+    return test[metric]
+
+
+def results_table(published: Published, summaries: list[tuple[Path, dict]], config: PaperConfig) -> Table:
+    columns = published.columns
+    metric_keys = [(c.task, m) for c in columns for m in c.metrics]
+
+    # Every value shown, published and ours, competes for the best of its column.
+    rows = []  # (section title, label, {key: (value, spread or None)}, n text)
+    for row in published.rows:
+        values = {key: (row.scores[key].value, None, None) for key in metric_keys if key in row.scores}
+        rows.append(("published", row.model, values, EMPTY))
+    for protocol in config.protocols:
+        for path, summary in summaries:
+            values, ns = {}, set()
+            for task, metric in metric_keys:
+                score = _score(summary, path, task, protocol, metric)
+                if score is not None:
+                    values[(task, metric)] = (score["mean"], score["std"], int(score["n"]))
+                    ns.add(int(score["n"]))
+            n = EMPTY if not ns else str(ns.pop()) if len(ns) == 1 else f"{min(ns)}–{max(ns)}"
+            rows.append((protocol, config.label(summary["model"]), values, n))
+    best = {}
+    for key in metric_keys:
+        candidates = [values[key][0] for _, _, values, _ in rows if key in values and not math.isnan(values[key][0])]
+        best[key] = max(candidates) if candidates else None
+
+    def cells(values: dict, is_published: bool) -> list[Cell]:
+        out = []
+        for column in columns:
+            parts = []
+            for metric in column.metrics:
+                key = (column.task, metric)
+                if key not in values:
+                    parts.append(Value(EMPTY))
+                    continue
+                value, spread, n = values[key]
+                if math.isnan(value):
+                    parts.append(Value(EMPTY))
+                    continue
+                text = fmt_published(value, config.decimals) if is_published else fmt_score(value, config.decimals)
+                # A single seed has no spread (the summary's 0 is not a measured one).
+                spread = None if spread is None or n < 2 else fmt_score(spread, config.decimals)
+                parts.append(Value(text, spread,
+                                   best=best[key] is not None and value == best[key]))
+            out.append(Cell(parts))
+        return out
+
+    sections = []
+    for title_key in ("published", *config.protocols):
+        section_rows = [[Cell.of(label), *cells(values, title_key == "published"), Cell.of(n)]
+                        for key, label, values, n in rows if key == title_key]
+        if not section_rows:
+            continue
+        if title_key == "published":
+            title = "Published (sources in the notes)"
+        else:
+            title = f"This run, {PROTOCOL_LABELS[title_key]}"
+        sections.append(Section(title, section_rows))
+
+    table_columns = [Column("Model", align="l"), *[Column(c.label, c.unit) for c in columns], Column("n", "seeds")]
+    used = sorted({row.source for row in published.rows} | {row.origin for row in published.rows})
+    measured: dict[str, list[str]] = {}
+    for row in published.rows:
+        if row.origin != row.source:
+            measured.setdefault(row.origin, []).append(row.model)
+    notes = [
+        "Published rows: " + "; ".join(
+            f"{published.sources[k]['title']}, {published.sources[k]['url']}" for k in used) + "."
+        + "".join(f" {', '.join(models)}: measured by {published.sources[origin]['title']}."
+                  for origin, models in measured.items()),
+        "This run: mean ± sample standard deviation over n seeds of the test score at the epoch each "
+        "protocol selects. The paper protocol picks the epoch by its test score, as the reference finetuning "
+        "code reported it, and is therefore optimistic; the clean protocol picks it on a dev split "
+        "(carved out of train where a task has none).",
+        "KorQuAD and Korean-Hate-Speech are scored on their upstream dev sets, as published. "
+        "Bold: the best value of each column, computed over all rows shown.",
+    ]
+    return Table("results", "Finetuning results on eight Korean benchmarks: published and this run",
+                 [Panel(None, table_columns, sections)], notes, wide=True)
+
+
+# -- model and pretraining hyperparameters ------------------------------------------------
+
+
+MODEL_KEYS = {  # column -> (discriminator key, generator key) in model_config.json
+    "layers": ("num_hidden_layers", "generator_num_hidden_layers"),
+    "embedding size": ("embedding_size", "embedding_size"),
+    "hidden size": ("hidden_size", "generator_hidden_size"),
+    "heads": ("num_attention_heads", "generator_num_attention_heads"),
+    "FFN size": ("intermediate_size", "generator_intermediate_size"),
+    "vocabulary": ("vocab_size", "vocab_size"),
+}
+PUBLISHED_MODEL_KEYS = {"layers": "num_hidden_layers", "embedding size": "embedding_size",
+                        "hidden size": "hidden_size", "heads": "num_attention_heads"}
+
+
+def model_table(published: Published, model_config_path: Path, verification_path: Path) -> Table:
+    config = _read(model_config_path, "the model config")
+    verification = _read(verification_path, "the conversion verification")
+    ours = []
+    for index, part in enumerate(("Discriminator", "Generator")):
+        ours.append([Cell.of(part), *[Cell.of(fmt_count(_get(config, keys[index], model_config_path)))
+                                      for keys in MODEL_KEYS.values()]])
+    theirs = []
+    for part in ("discriminator", "generator"):
+        sizes = published.model[part]
+        row = [Cell.of(part.capitalize())]
+        for column in MODEL_KEYS:
+            if column == "vocabulary":
+                value = published.model.get("vocab_size")
+            else:
+                value = sizes.get(PUBLISHED_MODEL_KEYS.get(column, ""))
+            row.append(Cell.of(EMPTY if value is None else fmt_count(value)))
+        theirs.append(row)
+    comparisons = _get(verification, "comparisons", verification_path)
+    checks = "; ".join(
+        f"{name.replace('_', ' ')}: max |HF − TF| = {c['max_abs_diff']:.1e} (allowed {c['allowed']:.1e})"
+        for name, c in sorted(comparisons.items()))
+    status = "passed" if _get(verification, "passed", verification_path) else "FAILED"
+    notes = [
+        "This run: heads are hidden size / 64 and the FFN is 4 × hidden size "
+        f"(ELECTRA recipe); the generator shares the discriminator's embeddings. "
+        f"Hidden activation {config.get('hidden_act', EMPTY)}, dropout {fmt_number(config.get('hidden_dropout_prob'))}, "
+        f"{fmt_number(config.get('max_position_embeddings'))} positions.",
+        f"Conversion to Hugging Face {status}: {checks}.",
+        f"Published: {published.source_title(published.model['source'])}.",
+    ]
+    columns = [Column("Model", align="l"), *[Column(name[0].upper() + name[1:]) for name in MODEL_KEYS]]
+    return Table("model", "Model sizes: discriminator and generator",
+                 [Panel(None, columns, [Section("This run", ours), Section("Published", theirs)])], notes)
+
+
+PRETRAIN_COLUMNS = {  # column -> key in pretrain_config.json (dots: nested)
+    "Batch size": "train_batch_size",
+    "Train steps": "num_train_steps",
+    "Learning rate": "learning_rate",
+    "Max. sequence length": "max_seq_length",
+    "Generator size": "model.generator_hidden_size",
+    "Warmup steps": "num_warmup_steps",
+    "Mask prob.": "mask_prob",
+    "Disc. weight": "disc_weight",
+}
+
+
+def pretraining_table(published: Published, pretrain_config_path: Path) -> Table:
+    config = _read(pretrain_config_path, "the pretraining config")
+    ours = [Cell.of("This run")] + [Cell.of(fmt_number(_get(config, key, pretrain_config_path)))
+                                    for key in PRETRAIN_COLUMNS.values()]
+    theirs = [Cell.of("Published")] + [Cell.of(fmt_number(published.pretraining.get(key.split(".")[-1])))
+                                       for key in PRETRAIN_COLUMNS.values()]
+    g = lambda key: fmt_number(_get(config, key, pretrain_config_path))  # noqa: E731
+    notes = [
+        f"This run: {g('strategy')} strategy on {g('num_replicas')} replica(s), "
+        f"{fmt_count(_get(config, 'train_examples', pretrain_config_path))} training examples, "
+        f"seed {_get(config, 'seed', pretrain_config_path)}; AdamW with weight decay "
+        f"{g('weight_decay_rate')}, β1 {g('adam_beta1')}, β2 {g('adam_beta2')}, ε {g('adam_epsilon')}, "
+        f"gradient norm clipped at {g('clip_norm')}, linear decay (power {g('lr_decay_power')}); "
+        f"at most {g('max_predictions_per_seq')} masked tokens per sequence; generator loss weight "
+        f"{g('gen_weight')}. Generator size is the generator's hidden size as a share of the discriminator's.",
+        f"Published: {published.source_title(published.pretraining['source'])}.",
+    ]
+    columns = [Column("", align="l"), *[Column(name) for name in PRETRAIN_COLUMNS]]
+    return Table("pretraining", "Pretraining hyperparameters",
+                 [Panel(None, columns, [Section(None, [ours, theirs])])], notes, wide=True)
+
+
+# -- corpus and vocabulary -----------------------------------------------------------------
+
+
+ALPHABETS = {"ks_x_1001_hangul": "KS X 1001 Hangul", "compatibility_jamo": "compatibility jamo", "ascii": "ASCII"}
+
+
+def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table:
+    stats = _read(stats_path, "the corpus statistics")
+    train = _read(train_path, "the vocabulary training summary")
+    report = _read(report_path, "the vocabulary report")
+
+    registers = _get(stats, "registers", stats_path)
+    total_chars = max(1, sum(r.get("characters", 0) for r in registers.values()))
+    register_rows = []
+    for name, r in sorted(registers.items(), key=lambda item: item[0] != "written"):
+        register_rows.append([Cell.of(name), Cell.of(fmt_count(r.get("documents", 0))),
+                              Cell.of(fmt_count(r.get("sentences", 0))), Cell.of(fmt_count(r.get("characters", 0))),
+                              Cell.of(fmt_bytes(r.get("bytes", 0))),
+                              Cell.of(fmt_percent(r.get("characters", 0) / total_chars, 1))])
+    total = [Cell.of("total"), *[Cell.of(fmt_count(_get(stats, k, stats_path))) for k in ("documents", "sentences", "characters")],
+             Cell.of(fmt_bytes(_get(stats, "bytes", stats_path))), Cell.of(fmt_percent(1.0, 1))]
+    sizes = Panel("Corpus after cleaning, deduplication and balancing, by register",
+                  [Column("Register", align="l"), Column("Documents"), Column("Sentences"), Column("Characters"),
+                   Column("Size"), Column("Share of characters")],
+                  [Section(None, register_rows), Section(None, [total])])
+
+    source_rows = [[Cell.of(name), Cell.of(s["register"]), Cell.of(fmt_count(s["documents"])), Cell.of(fmt_bytes(s["bytes"])),
+                    Cell.of(fmt_count(s.get("invalid_utf8_sequences_replaced", 0)))]
+                   for name, s in sorted(_get(stats, "sources", stats_path).items())]
+    sources = Panel("Raw sources", [Column("Source", align="l"), Column("Register", align="l"), Column("Documents"),
+                                    Column("Size"), Column("Invalid UTF-8 replaced")], [Section(None, source_rows)])
+
+    dropped = _get(stats, "dropped_sentences", stats_path)
+    cleaning = stats.get("cleaning", {})
+    drop_rows = [[Cell.of(reason.replace("_", " ")), Cell.of(fmt_count(n))] for reason, n in sorted(dropped.items())]
+    drop_rows.append([Cell.of("total"), Cell.of(fmt_count(sum(dropped.values())))])
+    edit_rows = [[Cell.of(kind.replace("_", " ")), Cell.of(fmt_count(n))] for kind, n in sorted(cleaning.items())]
+    drops = Panel("Sentences dropped, by reason, and cleaning edits", [Column("Reason", align="l"), Column("Count")],
+                  [Section("Dropped sentences", drop_rows)] + ([Section("Cleaning edits", edit_rows)] if edit_rows else []))
+
+    vocab_rows = [
+        [Cell.of("vocabulary size (requested)"), Cell.of(fmt_count(_get(train, "size_requested", train_path)))],
+        [Cell.of("vocabulary size"), Cell.of(fmt_count(_get(report, "vocab_size", report_path)))],
+        [Cell.of("minimum merge frequency"), Cell.of(str(_get(train, "min_frequency", train_path)))],
+        [Cell.of("guaranteed alphabet"), Cell.of(", ".join(ALPHABETS.get(a, a) for a in _get(train, "alphabet", train_path)))],
+    ]
+    for name, held in sorted(_get(report, "heldout", report_path).items()):
+        suffix = "" if name == "all" else f" ({name})"
+        vocab_rows += [
+            [Cell.of(f"held-out sentences{suffix}"), Cell.of(fmt_count(held["sentences"]))],
+            [Cell.of(f"held-out eojeols{suffix}"), Cell.of(fmt_count(held["eojeols"]))],
+            [Cell.of(f"[UNK] rate{suffix}"), Cell.of(fmt_percent(held["unk_rate"], 3))],
+            [Cell.of(f"tokens per eojeol{suffix}"), Cell.of(f"{held['tokens_per_eojeol']:.3f}")],
+            [Cell.of(f"morpheme-boundary precision{suffix}"), Cell.of(fmt_percent(held["boundary_precision"], 1))],
+            [Cell.of(f"morpheme-boundary recall{suffix}"), Cell.of(fmt_percent(held["boundary_recall"], 1))],
+            [Cell.of(f"eojeols cut exactly at morpheme boundaries{suffix}"),
+             Cell.of(fmt_percent(held["exact_eojeol_agreement"], 1))],
+        ]
+    vocab = Panel("Vocabulary (Mecab-Ko morpheme WordPiece) on held-out documents",
+                  [Column("Quantity", align="l"), Column("Value")], [Section(None, vocab_rows)])
+    notes = [
+        f"Spoken share of characters: target {fmt_percent(_get(stats, 'spoken_ratio_target', stats_path), 1)}, "
+        f"achieved {fmt_percent(_get(stats, 'spoken_ratio_achieved', stats_path), 1)}; "
+        f"{fmt_count(_get(stats, 'shards', stats_path))} shards. Sizes in decimal units.",
+        "Boundary agreement: inside each eojeol (space-separated word), the cuts between WordPiece tokens "
+        "against the ends of Mecab-Ko morphemes; precision is the share of token cuts at a morpheme boundary, "
+        "recall the share of morpheme boundaries cut.",
+    ]
+    return Table("corpus", "Pretraining corpus and vocabulary", [sizes, sources, drops, vocab], notes)
+
+
+# -- finetuning hyperparameters ------------------------------------------------------------
+
+
+FINETUNE_COLUMNS = {  # column -> key of metrics.json's "hyperparameters"
+    "Learning rate": "learning_rate",
+    "Epochs": "num_train_epochs",
+    "Batch (train)": "train_batch_size",
+    "Batch (eval)": "eval_batch_size",
+    "Max. length": "max_seq_length",
+    "Adam ε": "adam_epsilon",
+    "Warmup": "warmup_proportion",
+    "Weight decay": "weight_decay",
+    "Max. grad. norm": "max_grad_norm",
+}
+QA_KEYS = ("doc_stride", "max_query_length", "max_answer_length", "n_best_size")
+
+
+def _reference_hyperparameters(task: str) -> dict | None:
+    from krelectra.finetune.tasks import TASKS
+
+    return TASKS[task].hyperparameters if task in TASKS else None
+
+
+def finetuning_table(runs: list[Path], task_order: list[str]) -> Table:
+    groups: dict[str, dict[tuple, dict]] = {}  # task -> hyperparameters (without seed) -> models, seeds
+    for path in runs:
+        run = _read(Path(path), "finetuning metrics")
+        task, model, seed = (_get(run, key, path) for key in ("task", "model", "seed"))
+        hp = dict(_get(run, "hyperparameters", path))
+        hp.pop("seed", None)
+        key = tuple(sorted(hp.items()))
+        entry = groups.setdefault(task, {}).setdefault(key, {"hp": hp, "models": set(), "seeds": set(), "runs": 0})
+        entry["models"].add(model)
+        entry["seeds"].add(seed)
+        entry["runs"] += 1
+    if not groups:
+        raise KrelectraError("paper tables: no finetuning runs (metrics.json) given")
+    ordered = [t for t in task_order if t in groups] + sorted(t for t in groups if t not in task_order)
+    rows, differs, qa_notes = [], False, []
+    for task in ordered:
+        reference = _reference_hyperparameters(task)
+        variants = groups[task]
+        for entry in variants.values():
+            label = task if len(variants) == 1 else f"{task} ({', '.join(sorted(entry['models']))})"
+            row = [Cell.of(label)]
+            for key in FINETUNE_COLUMNS.values():
+                text = fmt_number(entry["hp"].get(key))
+                if reference is not None and key in reference and entry["hp"].get(key) != reference[key]:
+                    text += "*"
+                    differs = True
+                row.append(Cell.of(text))
+            row += [Cell.of(fmt_seeds(entry["seeds"])), Cell.of(str(entry["runs"]))]
+            rows.append(row)
+            qa = {k: entry["hp"][k] for k in QA_KEYS if k in entry["hp"]}
+            if qa:
+                qa_notes.append(f"{label}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in qa.items()))
+    notes = []
+    if differs:
+        notes.append("*: differs from the value KR-ELECTRA used for the task (src/krelectra/finetune/tasks.py).")
+    if qa_notes:
+        notes.append("Extractive QA: " + "; ".join(qa_notes) + ".")
+    notes.append("All runs: AdamW without weight decay on biases and LayerNorm weights, linear decay after the "
+                 "warmup; runs counts models × seeds.")
+    columns = [Column("Task", align="l"), *[Column(c) for c in FINETUNE_COLUMNS], Column("Seeds"), Column("Runs")]
+    return Table("finetuning", "Finetuning hyperparameters per task, as run",
+                 [Panel(None, columns, [Section(None, rows)])], notes, wide=True)
+
+
+# -- all tables ----------------------------------------------------------------------------
+
+
+def build_tables(inputs: TableInputs, config: PaperConfig) -> dict[str, Table]:
+    published = load_published(inputs.published)
+    return {
+        "results": results_table(published, selected_summaries(inputs.summaries, config), config),
+        "model": model_table(published, Path(inputs.model_config), Path(inputs.verification)),
+        "pretraining": pretraining_table(published, Path(inputs.pretrain_config)),
+        "corpus": corpus_table(Path(inputs.corpus_stats), Path(inputs.vocab_train), Path(inputs.vocab_report)),
+        "finetuning": finetuning_table(inputs.runs, [c.task for c in published.columns]),
+    }
+
+
+def write_tables(inputs: TableInputs, config: PaperConfig, output_dir: str | os.PathLike) -> dict[str, Table]:
+    """Write `{name}.{tex,md,html}` for every table and provenance.tsv into `output_dir`."""
+    tables = build_tables(inputs, config)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        for fmt in FORMATS:
+            with atomic_open(output_dir / f"{name}.{fmt}") as handle:
+                handle.write(render(table, fmt))
+    write_provenance(output_dir / "provenance.tsv", inputs.used_by(), config.to_dict())
+    return tables

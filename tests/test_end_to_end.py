@@ -1,0 +1,112 @@
+"""The whole embedded-default pipeline, raw text to paper/tables, run for real twice
+from clean in temporary copies of the project (about 4 minutes a run on 2 cores)."""
+
+import hashlib
+import json
+import re
+
+import pytest
+import yaml
+
+from workflow_helpers import copy_workflow, snakemake
+
+MODEL = "krelectra-ours"
+TASKS = ["nsmc", "naver-ner", "paws", "kornli", "korsts", "question-pair", "korquad", "hate-speech"]
+HEADLINE = {"nsmc": ["accuracy"], "naver-ner": ["f1"], "paws": ["accuracy"], "kornli": ["accuracy"],
+            "korsts": ["spearman"], "question-pair": ["accuracy"], "korquad": ["exact_match", "f1"],
+            "hate-speech": ["macro_f1"]}
+
+
+def run(tmp_path_factory, name):
+    work = copy_workflow(tmp_path_factory.mktemp(name))
+    snakemake(work, "--cores", "2", "paper/tables")
+    return work
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory):
+    return run(tmp_path_factory, "first")
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory):
+    return run(tmp_path_factory, "second")
+
+
+def our_rows(markdown: str) -> list[list[str]]:
+    """Cells of this run's rows in the results table (paper protocol first, then clean)."""
+    rows = [line for line in markdown.splitlines() if line.startswith("| KR-ELECTRA (this run) |")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
+
+
+@pytest.mark.slow
+def test_results_table_has_all_tasks_and_equals_the_metrics_files(first):
+    markdown = (first / "paper/tables/results.md").read_text(encoding="utf-8")
+    rows = our_rows(markdown)
+    assert len(rows) == 2, markdown
+    summary = json.loads((first / f"results/finetune/{MODEL}/summary.json").read_text())
+    assert sorted(summary["tasks"]) == sorted(TASKS)
+    for row, protocol in zip(rows, ["paper", "clean"]):
+        for column, task in enumerate(TASKS, start=1):
+            run = json.loads((first / f"results/finetune/{MODEL}/{task}/seed41/metrics.json").read_text())
+            selected = run["protocols"][protocol]["test"]
+            expected = " / ".join(f"{selected[m]:.2f}" for m in HEADLINE[task])
+            assert row[column].replace("*", "") == expected, (task, protocol, row)
+        assert row[-1] == "1"  # one seed
+    assert (first / "paper/tables/results.tex").read_text(encoding="utf-8").count(r"\toprule") == 1
+
+
+@pytest.mark.slow
+def test_hyperparameter_tables_equal_the_config_that_ran(first):
+    config = yaml.safe_load((first / "config/config.yaml").read_text())
+    model_config = json.loads((first / "results/pretrain/final/model_config.json").read_text())
+    pretrain = config["pretrain"]
+    assert model_config["hidden_size"] == pretrain["model"]["hidden_size"]
+    assert model_config["embedding_size"] == pretrain["model"]["embedding_size"]
+    assert model_config["num_hidden_layers"] == pretrain["model"]["num_hidden_layers"]
+    assert model_config["generator_hidden_size"] == int(pretrain["model"]["generator_hidden_size"] * pretrain["model"]["hidden_size"])
+    vocab_size = len((first / "results/vocab/tokenizer/vocab.txt").read_text(encoding="utf-8").splitlines())
+    assert vocab_size == model_config["vocab_size"] == config["vocab"]["size"]
+
+    model_md = (first / "paper/tables/model.md").read_text(encoding="utf-8")
+    m = model_config
+    assert (f"| Discriminator | {m['num_hidden_layers']} | {m['embedding_size']} | {m['hidden_size']} | "
+            f"{m['num_attention_heads']} | {m['intermediate_size']} | {vocab_size:,} |") in model_md
+    assert (f"| Generator | {m['generator_num_hidden_layers']} | {m['embedding_size']} | {m['generator_hidden_size']} | "
+            f"{m['generator_num_attention_heads']} | {m['generator_intermediate_size']} | {vocab_size:,} |") in model_md
+
+    pretraining_md = (first / "paper/tables/pretraining.md").read_text(encoding="utf-8")
+    train = pretrain["train"]
+    row = f"| {train['train_batch_size']} | {train['num_train_steps']} |"
+    assert row in pretraining_md.replace(",", ""), pretraining_md
+    finetuning_md = (first / "paper/tables/finetuning.md").read_text(encoding="utf-8")
+    assert all(task in finetuning_md for task in TASKS)
+
+    provenance = (first / "paper/tables/provenance.tsv").read_text(encoding="utf-8")
+    for line in provenance.splitlines()[1:]:
+        fields = line.split("\t")
+        path, digest = fields[1], fields[2]
+        assert hashlib.sha256((first / path).read_bytes()).hexdigest() == digest, line
+
+
+@pytest.mark.slow
+def test_rerun_with_nothing_changed_does_no_work(first):
+    result = snakemake(first, "--cores", "2", "paper/tables")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def digests(work, pattern):
+    return {p.relative_to(work): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(work.glob(pattern))}
+
+
+@pytest.mark.slow
+def test_second_run_from_clean_gives_identical_data_and_the_same_metrics(first, second):
+    for pattern in ("results/corpus/shards/*", "results/vocab/tokenizer/*", "results/pretrain/examples/*"):
+        a, b = digests(first, pattern), digests(second, pattern)
+        assert a and a == b, pattern
+    for task in TASKS:
+        a = json.loads((first / f"results/finetune/{MODEL}/{task}/seed41/metrics.json").read_text())
+        b = json.loads((second / f"results/finetune/{MODEL}/{task}/seed41/metrics.json").read_text())
+        for protocol in ("paper", "clean"):
+            for metric, value in a["protocols"][protocol]["test"].items():
+                assert b["protocols"][protocol]["test"][metric] == pytest.approx(value, abs=1e-6), (task, metric)

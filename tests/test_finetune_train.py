@@ -1,0 +1,361 @@
+"""Finetuning: tokenization per problem type, model loading, protocols, the seed summary,
+and real short training runs (one per problem type) on tiny synthetic data."""
+
+import json
+import math
+import random
+
+import pytest
+
+from krelectra.errors import KrelectraError
+from krelectra.finetune import features as feats
+from krelectra.finetune.protocols import report, select_epoch
+from krelectra.finetune.summary import summarize
+from krelectra.finetune.tasks import TASKS
+from krelectra.finetune.train import check_encoder_loaded, load_model, load_tokenizer, resolve_hyperparameters
+
+NAMES = ["김철수", "이영희", "박민수", "최지우"]
+PLACES = ["서울", "부산", "대구", "광주"]
+GOOD = ["정말 재미있다", "너무 좋았다", "최고의 영화"]
+BAD = ["너무 지루했다", "정말 별로다", "최악의 영화"]
+FILLER = ["오늘", "어제", "친구와", "함께", "만났다", "갔다", "에서", "는", "가", "를", "누가", "어디", "왜", "어떻게"]
+TEXT = " ".join(NAMES + PLACES + GOOD + BAD + FILLER) + " 0123456789.?!,()"
+
+
+def make_tiny_model(folder, texts=()):
+    """A tiny random ElectraForPreTraining checkpoint with a character WordPiece vocabulary
+    (of TEXT and `texts`), laid out like the converter's output."""
+    from transformers import BertTokenizer, ElectraConfig, ElectraForPreTraining
+
+    chars = sorted(set(TEXT.replace(" ", "")) | {c for text in texts for c in text if not c.isspace()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    # transformers 5: the vocabulary file is the `vocab` argument (`vocab_file` is ignored).
+    BertTokenizer(vocab=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False).save_pretrained(folder)
+    config = ElectraConfig(
+        vocab_size=len(vocab), embedding_size=32, hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+    )
+    ElectraForPreTraining(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return make_tiny_model(tmp_path_factory.mktemp("discriminator"))
+
+
+@pytest.fixture(scope="module")
+def tokenizer(model_dir):
+    return load_tokenizer(str(model_dir))
+
+
+# ------------------------------------------------------------------ tokenization
+
+
+def test_ner_first_sub_token_carries_the_word_tag(tokenizer):
+    label2id = {label: i for i, label in enumerate(TASKS["naver-ner"].labels)}
+    example = {"words": ["김철수가", "서울에서", "만났다"], "tags": ["PER-B", "LOC-B", "O"]}
+    encoded = feats.encode_words(tokenizer, [example], 64, label2id, with_labels=True)
+    feature, positions = encoded.features[0], encoded.first_token[0]
+    tokens = tokenizer.convert_ids_to_tokens(feature["input_ids"])
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert [tokens[p] for p in positions] == ["김", "서", "만"]  # each word's first sub-token
+    assert [i for i, label in enumerate(feature["labels"]) if label != feats.IGNORE_INDEX] == positions
+    assert [feature["labels"][p] for p in positions] == [label2id["PER-B"], label2id["LOC-B"], label2id["O"]]
+    # read back per word from per-token predictions
+    predicted = [0] * len(tokens)
+    predicted[positions[0]], predicted[positions[0] + 1] = label2id["PER-B"], label2id["LOC-B"]
+    assert feats.words_from_token_predictions(predicted, positions, TASKS["naver-ner"].labels) == ["PER-B", "O", "O"]
+
+
+def test_ner_words_cut_by_truncation_are_predicted_o(tokenizer):
+    label2id = {label: i for i, label in enumerate(TASKS["naver-ner"].labels)}
+    example = {"words": ["김철수가", "서울에서", "만났다", "부산"], "tags": ["PER-B", "LOC-B", "O", "LOC-B"]}
+    encoded = feats.encode_words(tokenizer, [example], 8, label2id, with_labels=True)
+    assert len(encoded.features[0]["input_ids"]) == 8
+    positions = encoded.first_token[0]
+    assert positions[0] == 1 and positions[1] == 5 and positions[2:] == [None, None]
+    assert encoded.words_without_token == 2
+    tags = feats.words_from_token_predictions([label2id["LOC-B"]] * 8, positions, TASKS["naver-ner"].labels)
+    assert tags == ["LOC-B", "LOC-B", "O", "O"]
+
+
+def test_pairs_are_encoded_with_segments_and_truncated(tokenizer):
+    examples = [
+        {"text": "김철수가 서울에서", "text_pair": "이영희를 만났다", "label": "1"},
+        {"text": "정말 재미있다 " * 10, "text_pair": "너무 좋았다", "label": "0"},
+    ]
+    encoded = feats.encode_sequences(tokenizer, examples, 16, {"0": 0, "1": 1}, with_labels=True)
+    first = encoded[0]
+    tokens = tokenizer.convert_ids_to_tokens(first["input_ids"])
+    sep = tokens.index("[SEP]")
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert first["token_type_ids"] == [0] * (sep + 1) + [1] * (len(tokens) - sep - 1)
+    assert [f["labels"] for f in encoded] == [1, 0]
+    assert len(encoded[1]["input_ids"]) == 16
+    unlabelled = feats.encode_sequences(tokenizer, examples, 16, {"0": 0, "1": 1}, with_labels=False)
+    assert "labels" not in unlabelled[0]
+    regression = feats.encode_sequences(tokenizer, [dict(examples[0], label=3.6)], 16, None, with_labels=True)
+    assert regression[0]["labels"] == 3.6
+
+
+# ------------------------------------------------------------- hyperparameters, models
+
+
+def test_overrides_replace_reference_hyperparameters():
+    task = TASKS["nsmc"]
+    used = resolve_hyperparameters(task, {"learning_rate": 1e-3, "num_train_epochs": None, "doc_stride": 64}, seed=7)
+    assert used["learning_rate"] == 1e-3
+    assert used["num_train_epochs"] == task.hyperparameters["num_train_epochs"]  # null keeps the reference
+    assert "doc_stride" not in used  # a QA-only key does not apply to NSMC
+    assert used["seed"] == 7
+    assert resolve_hyperparameters(TASKS["korquad"], {"doc_stride": 64}, seed=1)["doc_stride"] == 64
+    with pytest.raises(KrelectraError, match="learning_rte"):
+        resolve_hyperparameters(task, {"learning_rte": 1.0}, seed=1)
+
+
+def test_only_the_task_head_is_new_when_loading_a_pretraining_checkpoint(model_dir):
+    for name, head in (("nsmc", "classifier."), ("naver-ner", "classifier."), ("korquad", "qa_outputs.")):
+        model, loading = load_model(TASKS[name], str(model_dir))
+        assert loading["new_parameters"] and all(key.startswith(head) for key in loading["new_parameters"])
+        assert all(key.startswith("discriminator_predictions.") for key in loading["unused_checkpoint_parameters"])
+    assert model.config.num_labels == 2
+
+
+def test_a_checkpoint_without_the_encoder_is_refused(model_dir, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    for name in ("config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((model_dir / name).read_bytes())
+    weights = load_file(model_dir / "model.safetensors")
+    dropped = next(key for key in weights if "encoder.layer.0.attention" in key)
+    del weights[dropped]
+    save_file(weights, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(KrelectraError, match="randomly initialised encoder"):
+        load_model(TASKS["nsmc"], str(tmp_path))
+    # the check itself: a missing encoder weight is an error, a missing head weight is not
+    model, _ = load_model(TASKS["nsmc"], str(model_dir))
+    with pytest.raises(KrelectraError, match="embeddings.word_embeddings"):
+        check_encoder_loaded(model, {"missing_keys": {"electra.embeddings.word_embeddings.weight"}}, "x")
+    assert check_encoder_loaded(model, {"missing_keys": {"classifier.dense.weight"}}, "x")["new_parameters"] == ["classifier.dense.weight"]
+
+
+# ------------------------------------------------------------- protocols and summary
+
+
+EPOCHS = [
+    {"epoch": 1, "dev": {"accuracy": 70.0}, "test": {"accuracy": 71.0}},
+    {"epoch": 2, "dev": {"accuracy": 80.0}, "test": {"accuracy": 74.0}},
+    {"epoch": 3, "dev": {"accuracy": 80.0}, "test": {"accuracy": 78.0}},
+    {"epoch": 4, "dev": {"accuracy": 75.0}, "test": {"accuracy": 76.0}},
+]
+
+
+def test_paper_protocol_reports_the_best_test_epoch_and_clean_the_best_dev_epoch():
+    assert select_epoch(EPOCHS, "paper", "accuracy")["epoch"] == 3
+    assert select_epoch(EPOCHS, "clean", "accuracy")["epoch"] == 2  # tie on dev: the earliest epoch
+    reported = report(EPOCHS, "accuracy")
+    assert reported["paper"] == {"epoch": 3, "selected_on": "test", "dev": {"accuracy": 80.0}, "test": {"accuracy": 78.0}}
+    assert reported["clean"]["test"] == {"accuracy": 74.0}
+    with_nan = [dict(EPOCHS[0], dev={"accuracy": math.nan})] + EPOCHS[1:]
+    assert select_epoch(with_nan, "clean", "accuracy")["epoch"] == 2
+    with pytest.raises(ValueError):
+        select_epoch(EPOCHS, "best", "accuracy")
+
+
+def run_record(task: str, seed: int, paper: float, clean: float, model: str = "m") -> dict:
+    return {
+        "model": model, "task": task, "seed": seed, "headline_metric": "accuracy",
+        "protocols": {
+            "paper": {"epoch": 3, "test": {"accuracy": paper}},
+            "clean": {"epoch": 2, "test": {"accuracy": clean}},
+        },
+    }
+
+
+def test_summary_gives_mean_and_sample_std_over_seeds():
+    runs = [run_record("nsmc", 43, 84.0, 80.0), run_record("nsmc", 41, 80.0, 79.0), run_record("nsmc", 42, 82.0, 81.0), run_record("paws", 41, 60.0, 55.0)]
+    summary = summarize(runs, "m")
+    nsmc = summary["tasks"]["nsmc"]
+    assert nsmc["seeds"] == [41, 42, 43]
+    assert nsmc["protocols"]["paper"]["test"]["accuracy"] == {"mean": 82.0, "std": 2.0, "n": 3, "values": [80.0, 82.0, 84.0]}
+    assert nsmc["protocols"]["clean"]["test"]["accuracy"]["mean"] == pytest.approx(80.0)
+    assert nsmc["protocols"]["clean"]["test"]["accuracy"]["std"] == pytest.approx(1.0)
+    assert summary["tasks"]["paws"]["protocols"]["paper"]["test"]["accuracy"] == {"mean": 60.0, "std": 0.0, "n": 1, "values": [60.0]}
+    with pytest.raises(KrelectraError, match="seed"):
+        summarize(runs + [run_record("nsmc", 41, 1.0, 1.0)], "m")
+    with pytest.raises(KrelectraError, match="other"):
+        summarize([run_record("nsmc", 41, 1.0, 1.0, model="other")], "m")
+
+
+# ------------------------------------------------------------------ training runs
+
+
+def write_tsv(path, rows, header=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ([header] if header else []) + ["\t".join(str(field) for field in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_synthetic_data(root, n_train=320, n_test=64):
+    """Small learnable datasets in the upstream formats of five tasks, one per problem type."""
+    rnd = random.Random(0)
+
+    def sentiment(n):
+        rows = []
+        for i in range(n):
+            label = rnd.randint(0, 1)
+            rows.append((i, f"{rnd.choice(FILLER)} {rnd.choice(GOOD if label else BAD)}", label))
+        return rows
+
+    write_tsv(root / "nsmc" / "ratings_train.txt", sentiment(n_train), "id\tdocument\tlabel")
+    write_tsv(root / "nsmc" / "ratings_test.txt", sentiment(n_test), "id\tdocument\tlabel")
+
+    def ner(n):
+        rows = []
+        for _ in range(n):
+            words, tags = [], []
+            for _ in range(rnd.randint(3, 6)):
+                kind = rnd.random()
+                if kind < 0.3:
+                    words.append(rnd.choice(NAMES) + rnd.choice(["가", "는", ""])), tags.append("PER-B")
+                elif kind < 0.5:
+                    words.append(rnd.choice(PLACES) + rnd.choice(["에서", ""])), tags.append("LOC-B")
+                else:
+                    words.append(rnd.choice(FILLER)), tags.append("O")
+            rows.append((" ".join(words), " ".join(tags)))
+        return rows
+
+    write_tsv(root / "naver-ner" / "train.tsv", ner(n_train))
+    write_tsv(root / "naver-ner" / "test.tsv", ner(n_test))
+
+    def sentence():
+        return f"{rnd.choice(NAMES)}가 {rnd.choice(PLACES)}에서 {rnd.choice(GOOD + BAD)}"
+
+    def paws(n):
+        rows = []
+        for i in range(n):
+            first, label = sentence(), rnd.randint(0, 1)
+            rows.append((i, first, first if label else sentence(), label))
+        return rows
+
+    header = "id\tsentence1\tsentence2\tlabel"
+    write_tsv(root / "paws" / "translated_train.tsv", paws(n_train), header)
+    write_tsv(root / "paws" / "dev_2k.tsv", paws(n_test), header)
+    write_tsv(root / "paws" / "test_2k.tsv", paws(n_test), header)
+
+    def sts(n):
+        rows = []
+        for i in range(n):
+            first, same = sentence(), rnd.random() < 0.5
+            second = first if same else sentence()
+            score = 5.0 if same else round(rnd.uniform(0.0, 2.0), 2)
+            rows.append(("main-news", "x", "2017", i, score, first, second))
+        return rows
+
+    header = "genre\tfilename\tyear\tid\tscore\tsentence1\tsentence2"
+    write_tsv(root / "korsts" / "sts-train.tsv", sts(n_train), header)
+    write_tsv(root / "korsts" / "sts-dev.tsv", sts(n_test), header)
+    write_tsv(root / "korsts" / "sts-test.tsv", sts(n_test), header)
+
+    def korquad(n, prefix):
+        data = []
+        for i in range(n):
+            name, place = rnd.choice(NAMES), rnd.choice(PLACES)
+            filler = " ".join(rnd.choice(FILLER) for _ in range(rnd.randint(4, 12)))
+            context = f"{filler} {place}에서 {name}가 만났다. {' '.join(rnd.choice(FILLER) for _ in range(6))}"
+            qas = [
+                {"id": f"{prefix}{i}-who", "question": "누가 만났다?", "answers": [{"text": name, "answer_start": context.index(name)}]},
+                {"id": f"{prefix}{i}-where", "question": "어디에서 만났다?", "answers": [{"text": place, "answer_start": context.index(place)}]},
+            ]
+            data.append({"title": f"t{i}", "paragraphs": [{"context": context, "qas": qas}]})
+        return {"version": "KorQuAD_v1.0", "data": data}
+
+    (root / "korquad").mkdir(parents=True, exist_ok=True)
+    (root / "korquad" / "KorQuAD_v1.0_train.json").write_text(json.dumps(korquad(n_train // 2, "tr"), ensure_ascii=False), encoding="utf-8")
+    (root / "korquad" / "KorQuAD_v1.0_dev.json").write_text(json.dumps(korquad(n_test // 2, "te"), ensure_ascii=False), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_synthetic_data(tmp_path_factory.mktemp("data"))
+
+
+FAST = {"learning_rate": 2e-3, "num_train_epochs": 4, "train_batch_size": 16, "eval_batch_size": 32, "max_seq_length": 48,
+        "doc_stride": 16, "max_query_length": 8, "max_answer_length": 10, "n_best_size": 5}
+
+
+@pytest.mark.parametrize("task_name", ["nsmc", "paws", "korsts", "naver-ner", "korquad"])
+def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, model_dir, data_dir, tmp_path):
+    from krelectra.finetune.train import finetune
+
+    task = TASKS[task_name]
+    overrides = dict(FAST, max_seq_length=40) if task_name == "korquad" else FAST
+    result = finetune(task, str(model_dir), data_dir, 5, tmp_path, model_name="tiny", overrides=overrides, dev_fraction=0.2, threads=1)
+    written = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(result))
+    assert written["task"] == task_name and written["model"] == "tiny" and written["seed"] == 5
+    assert written["hyperparameters"]["learning_rate"] == 2e-3 and written["hyperparameters"]["seed"] == 5
+    assert written["hyperparameters"]["adam_epsilon"] == task.hyperparameters["adam_epsilon"]
+    epochs = written["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
+    for entry in epochs:
+        assert set(entry["dev"]) == set(entry["test"]) == set(task.metrics)
+    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    headline = task.metrics[0]
+    assert written["protocols"]["paper"]["test"][headline] == max(e["test"][headline] for e in epochs)
+    clean = written["protocols"]["clean"]
+    assert clean["dev"][headline] == max(e["dev"][headline] for e in epochs)
+    assert clean["test"] == next(e["test"] for e in epochs if e["epoch"] == clean["epoch"])
+    assert written["timing"]["train_seconds"] > 0 and written["timing"]["eval_seconds"] > 0
+    lines = (tmp_path / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == written["data"]["test"]["examples"]
+    first = json.loads(lines[0])
+    assert set(first["prediction"]) == {"paper", "clean"}
+    if task.files["dev"] is None:  # carved from train, which shrinks accordingly
+        assert written["data"]["dev_source"] == "carved from train"
+        assert written["data"]["dev"]["examples"] > 0
+
+
+def test_the_single_sentence_task_is_learned(model_dir, data_dir, tmp_path):
+    from krelectra.finetune.train import finetune
+
+    result = finetune(TASKS["nsmc"], str(model_dir), data_dir, 3, tmp_path, overrides=dict(FAST, num_train_epochs=8), threads=1)
+    assert result["protocols"]["clean"]["test"]["accuracy"] >= 90.0  # a 50/50 task
+
+
+def test_the_same_seed_gives_the_same_run_and_another_seed_another(model_dir, data_dir, tmp_path):
+    from krelectra.finetune.train import finetune
+
+    def run(seed, name):
+        result = finetune(TASKS["naver-ner"], str(model_dir), data_dir, seed, tmp_path / name, overrides=dict(FAST, num_train_epochs=2), threads=1)
+        return [{k: v for k, v in e.items() if not k.endswith("seconds")} for e in result["epochs"]]
+
+    first = run(7, "a")
+    assert run(7, "b") == first
+    assert run(8, "c") != first
+    assert (tmp_path / "a/predictions.jsonl").read_bytes() == (tmp_path / "b/predictions.jsonl").read_bytes()
+
+
+def test_command_line_trains_and_summarizes(model_dir, data_dir, tmp_path):
+    from krelectra.cli import main
+
+    outputs = []
+    for seed in (1, 2):
+        out = tmp_path / f"seed{seed}"
+        argv = [
+            "finetune", "train", "--task", "korsts", "--seed", str(seed), "--model", str(model_dir), "--model-name", "tiny",
+            "--data", str(data_dir), "--hyperparameters", json.dumps(dict(FAST, num_train_epochs=2)),
+            "--max-train-examples", "40", "--threads", "1", "--output-dir", str(out),
+        ]
+        assert main(argv) == 0
+        outputs.append(out / "metrics.json")
+    metrics = json.loads(outputs[0].read_text(encoding="utf-8"))
+    assert metrics["data"]["train"]["examples"] == 40 and metrics["data"]["max_train_examples"] == 40
+    assert main(["finetune", "summarize", "--model-name", "tiny", "--output", str(tmp_path / "summary.json"), *map(str, outputs)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    spearman = summary["tasks"]["korsts"]["protocols"]["clean"]["test"]["spearman"]
+    assert spearman["n"] == 2 and summary["tasks"]["korsts"]["seeds"] == [1, 2]
+    assert main(["finetune", "train", "--task", "nope", "--seed", "1", "--model", str(model_dir), "--output-dir", str(tmp_path)]) == 1

@@ -1,0 +1,89 @@
+"""The figures: written as PDF and PNG, reproducible, and drawing the numbers of the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from krelectra.errors import KrelectraError
+from krelectra.io import read_json
+from krelectra.paper.config import PaperConfig
+from krelectra.paper.figures import (FIGURES, finetuning_curves, read_metrics, score_differences,
+                                     vocabulary_statistics, write_figures)
+from krelectra.paper.provenance import read_provenance
+from krelectra.paper.published import load_published
+from krelectra.paper.tables import selected_summaries
+from test_paper_synthetic_run import run_files, write_run
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "paper" / "published.yaml"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return write_run(tmp_path_factory.mktemp("paper_figures_run"), models=("ours", "released"), seeds=(41, 42))
+
+
+def figures(results: Path, output: Path, config: PaperConfig = PaperConfig()) -> dict:
+    files = run_files(results)
+    return write_figures(PUBLISHED, results / "pretrain/metrics.jsonl", files["runs"], files["summaries"],
+                         results / "vocab/tokenizer", sorted((results / "vocab/heldout").glob("*.txt")), config, output)
+
+
+def test_every_figure_is_written_as_pdf_and_png_identically_on_rerun(run, tmp_path):
+    figures(run, tmp_path / "first", PaperConfig(labels={"ours": "Ours"}))
+    for name in FIGURES:
+        assert (tmp_path / "first" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+        assert (tmp_path / "first" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+    provenance = {(r["output"], r["input"]) for r in read_provenance(tmp_path / "first/provenance.tsv")}
+    assert ("pretraining", str(run / "pretrain/metrics.jsonl")) in provenance
+    assert ("vocabulary", str(run / "vocab/tokenizer/vocab.txt")) in provenance
+    figures(run, tmp_path / "second", PaperConfig(labels={"ours": "Ours"}))
+    for name in FIGURES:
+        assert (tmp_path / "first" / f"{name}.pdf").read_bytes() == (tmp_path / "second" / f"{name}.pdf").read_bytes()
+
+
+def test_vocabulary_statistics_agree_with_the_vocabulary_report(run):
+    stats = vocabulary_statistics(run / "vocab/tokenizer", sorted((run / "vocab/heldout").glob("*.txt")), 0)
+    report = read_json(run / "vocab/report.json")["heldout"]["all"]
+    assert stats["eojeols"] == report["eojeols"] and stats["tokens"] == report["tokens"]
+    mean = sum(k * v for k, v in stats["wordpiece_per_eojeol"].items()) / stats["eojeols"]
+    assert mean == pytest.approx(report["tokens_per_eojeol"])
+    assert sum(stats["morphemes_per_eojeol"].values()) == stats["eojeols"]
+    vocab = (run / "vocab/tokenizer/vocab.txt").read_text(encoding="utf-8").split()
+    lengths = stats["piece_lengths"]
+    assert sum(lengths["word-initial"].values()) + sum(lengths["continuation (##)"].values()) == len(vocab) - 5
+    assert lengths["word-initial"][5] == 1  # 민주공화국
+    assert vocabulary_statistics(run / "vocab/tokenizer", sorted((run / "vocab/heldout").glob("*.txt")), 2)[
+        "sentences"] == 2
+
+
+def test_comparison_subtracts_the_published_reference(run):
+    published = load_published(PUBLISHED)
+    summaries = selected_summaries(run_files(run)["summaries"], PaperConfig())
+    differences = score_differences(published, summaries, PaperConfig())
+    assert set(differences) == {(m, p) for m in ("ours", "released") for p in ("paper", "clean")}
+    bars = dict((label, (diff, sd)) for label, diff, sd in differences[("ours", "clean")])
+    assert list(bars)[6:8] == ["KorQuAD EM", "KorQuAD F1"] and len(bars) == 9
+    summary = read_json(run / "finetune/ours/summary.json")
+    hate = summary["tasks"]["hate-speech"]["protocols"]["clean"]["test"]["macro_f1"]
+    assert bars["Korean-Hate-Speech"] == pytest.approx((hate["mean"] - 74.50, hate["std"]))
+    with pytest.raises(KrelectraError, match="no published results row for model 'BERT'"):
+        score_differences(published, summaries, PaperConfig(reference="BERT"))
+
+
+def test_finetuning_curves_average_the_seeds_per_epoch(run):
+    files = run_files(run)
+    curves = finetuning_curves(files["runs"], ["ours"])
+    assert set(curves["nsmc"]["models"]) == {"ours"} and curves["korquad"]["metric"] == "exact_match"
+    runs = [read_json(p) for p in files["runs"] if "/ours/nsmc/" in str(p)]
+    epoch, mean, sd, n = curves["nsmc"]["models"]["ours"]["dev"][1]
+    values = [r["epochs"][1]["dev"]["accuracy"] for r in runs]
+    assert (epoch, n) == (2, 2) and mean == pytest.approx(sum(values) / 2)
+
+
+def test_pretraining_metrics_errors_name_the_line(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"split": "train", "step": 1, "loss": 1.0}\nnot json\n')
+    with pytest.raises(KrelectraError, match=r"metrics.jsonl:2: not a pretraining metrics record"):
+        read_metrics(path)

@@ -1,0 +1,81 @@
+"""The paper rules in the real workflow, on the synthetic rule outputs of a run:
+`snakemake paper/tables`, the figures, `snakemake --report` and, where latexmk is
+installed, the manuscript PDF."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from test_paper_synthetic_run import write_run
+from workflow_helpers import copy_workflow, snakemake
+
+PAPER_RULES = ["--allowed-rules", "paper_tables", "paper_figures", "paper_pdf"]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """The workflow with the outputs of an embedded-default run (one model, seed 41) in
+    results/; only the paper rules may run, so the synthetic files are taken as they are."""
+    work = copy_workflow(tmp_path_factory.mktemp("paper_workflow"))
+    write_run(work, models=("krelectra-ours",), seeds=(41,))
+    return work
+
+
+def test_dry_run_of_paper_tables_plans_the_whole_pipeline(tmp_path):
+    out = snakemake(copy_workflow(tmp_path), "-n", "--cores", "2", "paper/tables").stdout
+    for rule in ("corpus_partition", "vocab_train", "pretrain_model", "convert_checkpoint", "finetune_train",
+                 "finetune_summary", "paper_tables"):
+        assert re.search(rf"^{rule}\s+\d+", out, re.M), rule
+
+
+@pytest.mark.slow
+def test_snakemake_builds_tables_figures_and_report(work):
+    result = snakemake(work, "--cores", "1", *PAPER_RULES, "--", "paper/tables", "paper_figures")
+    tables = work / "paper" / "tables"
+    for name in ("results", "model", "pretraining", "corpus", "finetuning"):
+        for fmt in ("tex", "md", "html"):
+            assert (tables / f"{name}.{fmt}").is_file(), f"{name}.{fmt}"
+    provenance = (tables / "provenance.tsv").read_text()
+    assert "results/finetune/krelectra-ours/summary.json" in provenance  # relative paths, as the rule gives them
+    results = (tables / "results.md").read_text()
+    assert "| KR-ELECTRA (this run) |" in results  # the label from config/config.yaml
+    for name in ("pretraining", "finetuning", "comparison", "vocabulary"):
+        assert (work / "paper/figures" / f"{name}.pdf").is_file() and (work / "paper/figures" / f"{name}.png").is_file()
+
+    again = snakemake(work, "--cores", "1", *PAPER_RULES, "--", "paper/tables", "paper_figures")
+    assert "Nothing to be done" in again.stdout + again.stderr, result.stdout
+
+    report = snakemake(work, "--cores", "1", "--report", "report.html", *PAPER_RULES, "--", "paper/tables", "paper_figures")
+    html = (work / "report.html").read_text(encoding="utf-8", errors="replace")
+    assert report.returncode == 0 and len(html) > 10000
+    for caption in ("Finetuning results", "Pretraining curves", "Vocabulary statistics", "Corpus and vocabulary"):
+        assert caption in html, caption
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("xelatex") is None,
+                    reason="latexmk/xelatex not installed (apt-get install latexmk texlive-xetex texlive-lang-korean)")
+def test_snakemake_builds_the_manuscript_pdf(work):
+    snakemake(work, "--cores", "1", *PAPER_RULES, "--", "paper/main.pdf")
+    pdf = (work / "paper/main.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 50000
+    if shutil.which("pdftotext"):
+        import subprocess
+
+        text = subprocess.run(["pdftotext", str(work / "paper/main.pdf"), "-"], capture_output=True, text=True).stdout
+        assert "원문 텍스트에서 평가 점수까지" in text  # Korean through kotex
+        assert "91.168" in text and "KR-ELECTRA (this run)" in text  # the generated results table
+
+
+def test_paper_config_errors_name_the_key(tmp_path):
+    work = copy_workflow(tmp_path)
+    (work / "bad.yaml").write_text("paper:\n  modles: [krelectra-ours]\n")
+    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0 and "modles" in result.stdout + result.stderr
+    (work / "bad.yaml").write_text("paper:\n  models: [koelectra]\n")
+    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0
+    assert "config paper.models: koelectra not in finetune.models" in result.stdout + result.stderr

@@ -1,0 +1,113 @@
+# Finetuning: one job per model x task x seed (metrics.json, predictions.jsonl), then
+# one summary per model (mean and standard deviation over seeds, both protocols).
+# Data files come from finetune_data.smk (FINETUNE_DATA, FINETUNE_DATA_FILES).
+
+import os
+import re
+
+FINETUNE = f"{RESULTS}/finetune"
+FINETUNE_CONFIG = config["finetune"]
+# "converted" in finetune.models: this workflow's discriminator (convert.smk).
+CONVERTED_DISCRIMINATOR = f"{RESULTS}/models/discriminator"
+CONVERTED_FILES = ["model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+
+
+# Per model: the folder or hub id to load, and the local files it depends on (a hub id
+# has none: transformers fetches or reads it from its cache).
+FINETUNE_MODEL_SOURCES = {
+    name: CONVERTED_DISCRIMINATOR if source == "converted" else source
+    for name, source in FINETUNE_CONFIG["models"].items()
+}
+FINETUNE_MODEL_INPUTS = {
+    name: [f"{CONVERTED_DISCRIMINATOR}/{file}" for file in CONVERTED_FILES]
+    if source == "converted"
+    else [source] if os.path.isdir(source) else []
+    for name, source in FINETUNE_CONFIG["models"].items()
+}
+# Per task: the non-null hyperparameter overrides, global first, then the task's own.
+FINETUNE_OVERRIDES = {
+    task: {
+        key: value
+        for overrides in (
+            FINETUNE_CONFIG["hyperparameters"],
+            FINETUNE_CONFIG["task_hyperparameters"].get(task) or {},
+        )
+        for key, value in overrides.items()
+        if value is not None
+    }
+    for task in FINETUNE_CONFIG["tasks"]
+}
+FINETUNE_LIMITS = {
+    key: "none" if FINETUNE_CONFIG[key] is None else FINETUNE_CONFIG[key]
+    for key in ("max_train_examples", "max_eval_examples")
+}
+
+
+rule finetune_train:
+    """Finetune one model on one task with one seed; score dev and test after every epoch."""
+    input:
+        data=lambda w: FINETUNE_DATA_FILES[w.task],
+        model=lambda w: FINETUNE_MODEL_INPUTS[w.model],
+    output:
+        metrics=f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
+        predictions=f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/predictions.jsonl",
+    params:
+        source=lambda w: FINETUNE_MODEL_SOURCES[w.model],
+        data=FINETUNE_DATA,
+        hyperparameters=lambda w: as_json(FINETUNE_OVERRIDES[w.task]),
+        protocols=as_json(FINETUNE_CONFIG["protocols"]),
+        dev_fraction=FINETUNE_CONFIG["dev_fraction"],
+        max_train=FINETUNE_LIMITS["max_train_examples"],
+        max_eval=FINETUNE_LIMITS["max_eval_examples"],
+        output_dir=lambda w, output: os.path.dirname(output.metrics),
+    log:
+        f"{LOGS}/finetune/{{model}}/{{task}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCHMARKS}/finetune/{{model}}/{{task}}/seed{{seed}}.tsv"
+    conda:
+        "../../envs/finetune.yaml"
+    wildcard_constraints:
+        model="|".join(re.escape(name) for name in FINETUNE_CONFIG["models"]),
+        task="|".join(re.escape(name) for name in FINETUNE_CONFIG["tasks"]),
+        seed=r"\d+",
+    threads: FINETUNE_CONFIG["threads"]
+    resources:
+        mem_mb=FINETUNE_CONFIG["mem_mb"],
+    shell:
+        "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
+        " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
+        " --dev-fraction {params.dev_fraction} --hyperparameters {params.hyperparameters}"
+        " --protocols {params.protocols} --max-train-examples {params.max_train}"
+        " --max-eval-examples {params.max_eval} --threads {threads}"
+        " --output-dir {params.output_dir} 2> {log}"
+
+
+rule finetune_summary:
+    """Mean and standard deviation over seeds of one model's test results, per task and protocol."""
+    input:
+        lambda w: expand(
+            f"{FINETUNE}/{w.model}/{{task}}/seed{{seed}}/metrics.json",
+            task=FINETUNE_CONFIG["tasks"],
+            seed=FINETUNE_CONFIG["seeds"],
+        ),
+    output:
+        f"{FINETUNE}/{{model}}/summary.json",
+    params:
+        protocols=as_json(FINETUNE_CONFIG["protocols"]),
+    log:
+        f"{LOGS}/finetune/{{model}}/summary.log",
+    benchmark:
+        f"{BENCHMARKS}/finetune/{{model}}/summary.tsv"
+    conda:
+        "../../envs/finetune.yaml"
+    wildcard_constraints:
+        model="|".join(re.escape(name) for name in FINETUNE_CONFIG["models"]),
+    shell:
+        "krelectra finetune summarize --model-name {wildcards.model}"
+        " --protocols {params.protocols} --output {output} {input} 2> {log}"
+
+
+rule finetune:
+    """Target: the finetuning summary of every configured model."""
+    input:
+        expand(f"{FINETUNE}/{{model}}/summary.json", model=list(FINETUNE_CONFIG["models"])),

@@ -1,0 +1,125 @@
+# Paper: the tables, the figures and the manuscript, computed from the rule outputs of
+# the other stages and the published numbers in paper/published.yaml.
+#
+#   snakemake --cores all paper/tables     the tables (LaTeX, Markdown, HTML) + provenance.tsv
+#   snakemake --cores all paper_figures    the figures (PDF, PNG) + provenance.tsv
+#   snakemake --cores all paper/main.pdf   the manuscript (needs latexmk, XeLaTeX, kotex)
+#   snakemake --report report.html         figures and tables with their captions
+#
+# paper/tables is a directory() output: Snakemake accepts a directory as a target only
+# when a rule declares that directory itself; a directory that merely holds the declared
+# files of a rule is not a target (MissingRuleException, Snakemake 9).
+
+PAPER = config["paper"]
+PAPER_MODELS = PAPER["models"] or list(FINETUNE_CONFIG["models"])
+PAPER_TABLES = ["results", "model", "pretraining", "corpus", "finetuning"]
+PAPER_FIGURES = ["pretraining", "finetuning", "comparison", "vocabulary"]
+
+_unknown = [m for m in PAPER_MODELS if m not in FINETUNE_CONFIG["models"]]
+if _unknown:
+    raise WorkflowError(f"config paper.models: {', '.join(_unknown)} not in finetune.models "
+                        f"({', '.join(FINETUNE_CONFIG['models'])})")
+_unknown = [p for p in PAPER["protocols"] if p not in FINETUNE_CONFIG["protocols"]]
+if _unknown:
+    raise WorkflowError(f"config paper.protocols: {', '.join(_unknown)} not in finetune.protocols "
+                        f"({', '.join(FINETUNE_CONFIG['protocols'])})")
+
+PAPER_SUMMARIES = expand(f"{FINETUNE}/{{model}}/summary.json", model=PAPER_MODELS)
+PAPER_RUNS = expand(
+    f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
+    model=PAPER_MODELS,
+    task=FINETUNE_CONFIG["tasks"],
+    seed=FINETUNE_CONFIG["seeds"],
+)
+
+
+report: "../report/workflow.rst"
+
+
+rule paper_tables:
+    """Results (published rows and this run's, both protocols), model, pretraining, corpus and
+    finetuning tables as LaTeX, Markdown and HTML, with the inputs' SHA-256 in provenance.tsv."""
+    input:
+        published="paper/published.yaml",
+        corpus_stats=f"{CORPUS}/stats.json",
+        vocab_train=f"{VOCAB}/train.json",
+        vocab_report=f"{VOCAB}/report.json",
+        model_config=f"{PRETRAIN}/final/model_config.json",
+        pretrain_config=f"{PRETRAIN}/final/pretrain_config.json",
+        verification=f"{MODELS}/verification.json",
+        summaries=PAPER_SUMMARIES,
+        runs=PAPER_RUNS,
+    output:
+        report(
+            directory("paper/tables"),
+            patterns=["{table}.html"],
+            caption="../report/tables.rst",
+            category="Tables",
+            labels={"table": "{table}"},
+        ),
+    params:
+        config=as_json(PAPER),
+    log:
+        f"{LOGS}/paper/tables.log",
+    benchmark:
+        f"{BENCHMARKS}/paper/tables.tsv"
+    conda:
+        "../../envs/paper.yaml"
+    shell:
+        "krelectra paper tables --published {input.published} --corpus-stats {input.corpus_stats}"
+        " --vocab-train {input.vocab_train} --vocab-report {input.vocab_report}"
+        " --model-config {input.model_config} --pretrain-config {input.pretrain_config}"
+        " --verification {input.verification} --summaries {input.summaries} --runs {input.runs}"
+        " --config {params.config} --output-dir {output} 2> {log}"
+
+
+rule paper_figures:
+    """Pretraining curves, finetuning curves per task, scores against the published ones and
+    vocabulary statistics, as PDF and PNG, with the inputs' SHA-256 in provenance.tsv."""
+    input:
+        published="paper/published.yaml",
+        metrics=f"{PRETRAIN}/metrics.jsonl",
+        summaries=PAPER_SUMMARIES,
+        runs=PAPER_RUNS,
+        tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
+        heldout=expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS),
+    output:
+        pdf=expand("paper/figures/{figure}.pdf", figure=PAPER_FIGURES),
+        pretraining=report("paper/figures/pretraining.png", caption="../report/pretraining.rst", category="Figures"),
+        finetuning=report("paper/figures/finetuning.png", caption="../report/finetuning.rst", category="Figures"),
+        comparison=report("paper/figures/comparison.png", caption="../report/comparison.rst", category="Figures"),
+        vocabulary=report("paper/figures/vocabulary.png", caption="../report/vocabulary.rst", category="Figures"),
+        provenance="paper/figures/provenance.tsv",
+    params:
+        config=as_json(PAPER),
+        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
+        output_dir=lambda w, output: os.path.dirname(output.provenance),
+    log:
+        f"{LOGS}/paper/figures.log",
+    benchmark:
+        f"{BENCHMARKS}/paper/figures.tsv"
+    conda:
+        "../../envs/paper.yaml"
+    shell:
+        "MPLBACKEND=Agg krelectra paper figures --published {input.published} --metrics {input.metrics}"
+        " --summaries {input.summaries} --runs {input.runs} --vocab-dir {params.vocab_dir}"
+        " --heldout {input.heldout} --config {params.config} --output-dir {params.output_dir} 2> {log}"
+
+
+rule paper_pdf:
+    """Typeset paper/main.tex (generated tables and figures) with latexmk and XeLaTeX + kotex.
+    latexmk and TeX Live come from the system (Debian: latexmk texlive-xetex texlive-lang-korean)."""
+    input:
+        tex="paper/main.tex",
+        tables="paper/tables",
+        figures=expand("paper/figures/{figure}.pdf", figure=PAPER_FIGURES),
+    output:
+        "paper/main.pdf",
+    log:
+        f"{LOGS}/paper/pdf.log",
+    benchmark:
+        f"{BENCHMARKS}/paper/pdf.tsv"
+    conda:
+        "../../envs/paper.yaml"
+    shell:
+        "krelectra paper pdf --tex {input.tex} --output {output} 2> {log}"
