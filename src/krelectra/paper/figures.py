@@ -22,6 +22,7 @@ from krelectra.errors import KrelectraError
 from krelectra.io import read_json
 from krelectra.paper.config import PROTOCOL_LABELS, PaperConfig
 from krelectra.paper.provenance import write_provenance
+from krelectra.vocab.report import eojeol_spans
 from krelectra.paper.published import Published, load_published
 from krelectra.paper.tables import selected_summaries
 
@@ -226,15 +227,6 @@ def comparison_figure(published: Published, summaries: list[tuple[Path, dict]], 
 # -- vocabulary ------------------------------------------------------------------------------
 
 
-def _eojeol_spans(text: str) -> list[tuple[int, int]]:
-    spans, position = [], 0
-    for word in text.split(" "):
-        if word:
-            spans.append((position, position + len(word)))
-        position += len(word) + 1
-    return spans
-
-
 def _per_eojeol(spans: list[tuple[int, int]], eojeols: list[tuple[int, int]]) -> list[int]:
     """How many of `spans` (non-empty token or morpheme spans) start inside each eojeol."""
     counts = [0] * len(eojeols)
@@ -280,15 +272,10 @@ def vocabulary_statistics(vocab_dir: Path, heldout: list[Path], max_sentences: i
     if normalised:
         batch = tokenizer(normalised, add_special_tokens=False, return_offsets_mapping=True)
         for text, ids, offsets in zip(normalised, batch["input_ids"], batch["offset_mapping"]):
-            eojeols = _eojeol_spans(text)
+            eojeols = eojeol_spans(text)
             tokens_total += len(ids)
             wordpiece.update(_per_eojeol([tuple(o) for o in offsets], eojeols))
-            spans, position = [], 0
-            for piece, _ in segmenter.pieces(text):
-                start = text.index(piece, position)
-                position = start + len(piece)
-                spans.append((start, position))
-            morphemes.update(_per_eojeol(spans, eojeols))
+            morphemes.update(_per_eojeol(segmenter.spans(text), eojeols))
     eojeols = sum(wordpiece.values())
     return {"sentences": len(sentences), "eojeols": eojeols, "tokens": tokens_total,
             "tokens_per_eojeol": tokens_total / max(1, eojeols),

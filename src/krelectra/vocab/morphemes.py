@@ -90,6 +90,15 @@ class MorphemeSegmenter:
         cuts = sorted(word_ends.union(accumulate(map(len, surfaces))))
         return [(text[start:end], start in word_starts) for start, end in zip([0] + cuts, cuts)]
 
+    def spans(self, sentence: str) -> list[tuple[int, int]]:
+        """(start, end) character offsets of every morpheme piece in the sentence."""
+        spans, position = [], 0
+        for piece, _ in self.pieces(sentence):
+            start = sentence.index(piece, position)
+            position = start + len(piece)
+            spans.append((start, position))
+        return spans
+
     def segment(self, sentence: str) -> list[list[str]]:
         """Words of the sentence, each as its list of morpheme pieces (without markers)."""
         words: list[list[str]] = []

@@ -22,7 +22,8 @@ def _internal_cuts(spans: list[tuple[int, int]], start: int, end: int) -> set[in
     return {e for _, e in spans if start < e < end}
 
 
-def _eojeols(text: str) -> list[tuple[int, int]]:
+def eojeol_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the whitespace-separated words (eojeols) of the text."""
     spans, position = [], 0
     for word in text.split(" "):
         if word:
@@ -36,16 +37,11 @@ class BoundaryCounter:
         self.c = Counter()
 
     def add(self, text: str, tokens: list[str], offsets: list[tuple[int, int]], segmenter: MorphemeSegmenter):
-        # Mecab-Ko morpheme spans as offsets into the (normalised) text.
-        morpheme_spans, position = [], 0
-        for piece, _ in segmenter.pieces(text):
-            start = text.index(piece, position)
-            position = start + len(piece)
-            morpheme_spans.append((start, position))
+        morpheme_spans = segmenter.spans(text)  # offsets into the (normalised) text
         token_spans = [o for t, o in zip(tokens, offsets) if o[1] > o[0]]
         self.c["tokens"] += len(tokens)
         self.c["unk"] += tokens.count("[UNK]")
-        for start, end in _eojeols(text):
+        for start, end in eojeol_spans(text):
             mecab = _internal_cuts(morpheme_spans, start, end)
             ours = _internal_cuts(token_spans, start, end)
             self.c["eojeols"] += 1
