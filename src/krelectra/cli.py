@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
 import sys
 
@@ -15,6 +16,24 @@ from krelectra.errors import KrelectraError
 # Stage modules import heavy libraries (TensorFlow, PyTorch) inside their commands,
 # so `krelectra --help` stays fast.
 STAGES = ("corpus", "vocab", "pretrain", "convert", "finetune", "paper")
+
+
+def json_argument(expected: type):
+    """An argparse `type` that reads a JSON value of the expected type (a config section
+    passed by a rule as one argument), with a clear message when it is not."""
+    name = {dict: "object", list: "list"}.get(expected, expected.__name__)
+
+    def parse(text: str):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+        if not isinstance(value, expected):
+            raise argparse.ArgumentTypeError(f"expected a JSON {name}")
+        return value
+
+    parse.__name__ = f"JSON {name}"
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,32 +3,15 @@ The data commands (fixtures, download) are registered by cli_data.py."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import json
 from pathlib import Path
 
+from krelectra.cli import json_argument
 from krelectra.errors import KrelectraError
 
 
-def _json_object(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
-    return value
-
-
-def _json_list(text: str) -> list:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
-    if not isinstance(value, list):
-        raise argparse.ArgumentTypeError("expected a JSON list")
-    return value
+_json_object = json_argument(dict)
+_json_list = json_argument(list)
 
 
 def _optional_int(text: str) -> int | None:

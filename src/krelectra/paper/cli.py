@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
+
+from krelectra.cli import json_argument
 
 TABLES_DIR = Path("paper/tables")
 
 
-def _config(text: str) -> dict:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object (the paper: config section)")
-    return value
+_config = json_argument(dict)  # the paper: config section
 
 
 def _tables(args) -> None:
