@@ -113,3 +113,68 @@ def test_adamw_update_decay_exclusions_and_clipping():
     assert int(optimizer.global_step.numpy()) == 1
     assert set(optimizer.named_slots) == {"a/kernel/adam_m", "a/kernel/adam_v", "a/LayerNorm/gamma/adam_m",
                                           "a/LayerNorm/gamma/adam_v"}
+
+
+def test_one_step_gradients_equal_a_pytorch_electra_with_the_same_weights():
+    """Loss and gradients of every variable (the tied embeddings get the generator's and the
+    discriminator's share) equal those of transformers' ElectraForMaskedLM +
+    ElectraForPreTraining holding the same weights, with the loss written out in PyTorch."""
+    import torch
+    from transformers import ElectraForMaskedLM, ElectraForPreTraining
+
+    from krelectra.convert.hf_config import electra_configs
+    from krelectra.convert.mapping import tf_name_for
+
+    vocab, length, size = 120, 24, 4
+    config = ModelConfig.from_recipe(vocab, 32, 64, 2, 0.5, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model = ElectraPretrainingModel(config, seed=3)
+    rng = np.random.default_rng(0)
+    for name, variable in model.named_variables.items():  # non-trivial biases and LayerNorms
+        if not name.endswith("kernel") and "embeddings/" not in name:
+            variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype(np.float32))
+    objective = Objective(0.15, default_max_predictions(0.15, length), 1.0, 50.0, 1.0, MASK, (CLS, SEP, MASK, PAD))
+    batch = mask_batch(features(size=size, length=length, vocab=vocab, seed=1), tf.constant([1, 2], tf.int64),
+                       objective)
+    names, variables = list(model.named_variables), list(model.named_variables.values())
+    with tf.GradientTape() as tape:
+        loss, sums = electra_loss(model, batch, local_counts(batch), objective, training=True)
+    grads = [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, variables)]
+
+    configs = electra_configs(config.to_dict(), pad_token_id=PAD)
+    hf = {"discriminator": ElectraForPreTraining(configs[0]).eval(), "generator": ElectraForMaskedLM(configs[1]).eval()}
+    sharing = {}  # TF variable -> the torch parameters it fills
+    for kind, hf_model in hf.items():
+        for key, param in hf_model.named_parameters(remove_duplicate=False):
+            place = tf_name_for(key, kind)
+            value = model.named_variables[place.tf_name].numpy()
+            with torch.no_grad():
+                param.copy_(torch.from_numpy(np.ascontiguousarray(value.T if place.transpose else value)))
+            sharing.setdefault(place.tf_name, {})[id(param)] = (param, place.transpose)
+    t = {k: torch.from_numpy(v.numpy()) for k, v in batch.items() if k != "dropout_seeds"}
+    attention, segments = t["input_mask"].long(), t["segment_ids"].long()
+    positions, weights = t["masked_lm_positions"].long(), t["masked_lm_weights"]
+    logits = hf["generator"](input_ids=t["masked_input_ids"].long(), attention_mask=attention,
+                             token_type_ids=segments).logits
+    logits = torch.gather(logits, 1, positions[..., None].expand(-1, -1, vocab))
+    mlm = torch.nn.functional.cross_entropy(logits.transpose(1, 2), t["masked_lm_ids"].long(), reduction="none")
+    cdf = torch.softmax(logits.detach().double(), -1).cumsum(-1)
+    sampled = (cdf < t["sample_uniform"].double()[..., None] * cdf[..., -1:]).sum(-1).clamp(max=vocab - 1)
+    fake = t["input_ids"].long().clone()
+    rows = torch.arange(size)[:, None].expand_as(positions)
+    chosen = weights > 0
+    fake[rows[chosen], positions[chosen]] = sampled[chosen]
+    labels = (fake != t["input_ids"].long()).float() * attention
+    disc_logits = hf["discriminator"](input_ids=fake, attention_mask=attention, token_type_ids=segments).logits
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(disc_logits, labels, reduction="none") * attention
+    torch_loss = (mlm * weights).sum() / weights.sum() + 50.0 * bce.sum() / attention.sum()
+    torch_loss.backward()
+
+    assert float(sums["replaced"]) == float(labels.sum()) > 0
+    assert float(loss) == pytest.approx(torch_loss.item(), rel=1e-5)
+    largest = max(np.abs(g).max() for g in grads)
+    for name, grad in zip(names, grads):
+        expected = sum((p.grad.numpy().T if transpose else p.grad.numpy()) for p, transpose in sharing[name].values())
+        # Key biases have a zero gradient (softmax ignores a per-row shift): compare in
+        # absolute terms against the largest gradient, and relatively for the rest.
+        np.testing.assert_allclose(grad, expected, rtol=1e-3, atol=1e-5 * largest, err_msg=name)
+    assert len(sharing["electra/embeddings/word_embeddings"]) >= 2, "the word embeddings are shared"

@@ -20,7 +20,6 @@ else:
     _krelectra = f"{shlex.quote(sys.executable)} -m krelectra"
 # (Snakemake formats the prefix like a shell command, hence the doubled braces.)
 shell.prefix("set -euo pipefail; krelectra() {{ " + _krelectra + ' "$@"; }}; ')
-KRELECTRA = "krelectra"
 
 RESULTS = config["results"]
 LOGS = f"{RESULTS}/logs"
