@@ -23,6 +23,7 @@ import random
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from krelectra.corpus.reading import read_shard_documents
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64
 from krelectra.io import write_json
@@ -75,21 +76,6 @@ def special_ids(tokenizer) -> dict[str, int]:
     return {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
 
 
-def read_documents(path: Path) -> Iterator[list[str]]:
-    """Documents (lists of sentence lines) of a shard: an empty line ends a document."""
-    document: list[str] = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if line:
-                document.append(line)
-            elif document:
-                yield document
-                document = []
-    if document:
-        yield document
-
-
 def tokenized_documents(path: Path, tokenizer, batch_lines: int = TOKENIZE_BATCH_LINES) -> Iterator[list[list[int]]]:
     """Documents as lists of sentence token-id lists, tokenising many lines per call."""
     backend = tokenizer.backend_tokenizer
@@ -104,7 +90,7 @@ def tokenized_documents(path: Path, tokenizer, batch_lines: int = TOKENIZE_BATCH
             yield [sentence for sentence in ids[start:start + len(document)] if sentence]
             start += len(document)
 
-    for document in read_documents(path):
+    for document in read_shard_documents(path):
         pending.append(document)
         pending_lines += len(document)
         if pending_lines >= batch_lines:
