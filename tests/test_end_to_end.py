@@ -118,3 +118,12 @@ def test_second_run_from_clean_gives_identical_data_and_the_same_metrics(first, 
         for protocol in ("paper", "clean"):
             for metric, value in a["protocols"][protocol]["test"].items():
                 assert b["protocols"][protocol]["test"][metric] == pytest.approx(value, abs=1e-6), (task, metric)
+
+
+@pytest.mark.slow
+def test_audit_notebook_runs_against_the_embedded_default_run(first):
+    from test_paper_notebook import execute, outputs
+
+    text = outputs(execute(first / "results", first / "paper/tables"))
+    assert f"summaries agree with the runs: {MODEL}" in text
+    assert "tables up to date with their inputs" in text
