@@ -107,6 +107,9 @@ def balance_fractions(chars: dict[str, int], spoken_ratio: float | None) -> dict
 
 def dedup(hash_files: list[Path], keep_outputs: list[Path], plan_path: Path, *,
           deduplicate: bool, buckets: int, spoken_ratio: float | None) -> dict:
+    if len(hash_files) != len(keep_outputs):
+        raise KrelectraError(f"dedup: {len(hash_files)} hash files but {len(keep_outputs)} keep outputs; "
+                             "give one keep output per shard, in the same order")
     arrays = [np.load(path) for path in hash_files]
     hashes = [a["hash"] for a in arrays]
     if deduplicate:
