@@ -8,6 +8,7 @@ fails the test, with the daemons' logs."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -25,9 +26,11 @@ from workflow_helpers import REPO, copy_workflow, snakemake
 
 PROFILE = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
 
-# Targets run through SLURM and compared with a local run. Later stages can be added:
-# pretrain_model asks for a GPU and the test node has two stand-ins for that.
-TARGETS = ["vocab"]
+# Targets run through SLURM (in one Snakemake run) and compared with a local run: the
+# corpus, vocabulary and pretraining stages. pretrain_model asks for a GPU, and the test
+# node has two stand-ins for that.
+TARGETS = ["vocab", "pretrain"]
+
 
 # The node declares more than this machine has, so that the profile's requests (sized
 # for the published recipe: vocab_train 8 CPUs and 64 GB) are scheduled as they are.
@@ -60,10 +63,10 @@ def cluster():
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def run_on_slurm(workdir: Path, cluster: SlurmCluster, target: str) -> str:
-    """`snakemake --executor slurm --profile profiles/slurm TARGET`; its output."""
+def run_on_slurm(workdir: Path, cluster: SlurmCluster, *targets: str) -> str:
+    """`snakemake --executor slurm --profile profiles/slurm TARGET...`; its output."""
     args = [sys.executable, "-m", "snakemake", "--executor", "slurm", "--profile", "profiles/slurm",
-            *SLURM_TEST_ARGS, target]
+            *SLURM_TEST_ARGS, *targets]
     env = dict(os.environ, HF_HUB_OFFLINE="1", SLURM_CONF=str(cluster.conf))
     try:
         result = subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
@@ -79,20 +82,29 @@ def rule_jobs(output: str, kind: str = r"(?:local)?rule") -> Counter:
     return Counter(re.findall(rf"^\s*{kind} (\w+):$", output, flags=re.MULTILINE))
 
 
+# Files that record when and how fast, not what: compared without their timings below.
+TIMED = {"logs", "benchmarks", "tensorboard", "metrics.jsonl"}
+SPEEDS = {"examples_per_sec", "tokens_per_sec", "steps_per_sec", "elapsed_seconds"}
+
+
 def digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*"))
-            if p.is_file() and not {"logs", "benchmarks"} & set(p.relative_to(folder).parts)}
+            if p.is_file() and not TIMED & set(p.relative_to(folder).parts)}
+
+
+def pretraining_metrics(results: Path) -> list[dict]:
+    lines = (results / "pretrain/metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k not in SPEEDS} for line in lines]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target", TARGETS)
-def test_workflow_runs_through_slurm_and_gives_the_local_results(cluster, target, tmp_path):
+def test_workflow_runs_through_slurm_and_gives_the_local_results(cluster, tmp_path):
     local = copy_workflow(tmp_path / "local")
-    local_jobs = rule_jobs(snakemake(local, "--cores", "2", target).stderr)
+    local_jobs = rule_jobs(snakemake(local, "--cores", "2", *TARGETS).stderr)
 
     work = copy_workflow(tmp_path / "slurm")
-    output = run_on_slurm(work, cluster, target)
+    output = run_on_slurm(work, cluster, *TARGETS)
 
     # SLURM ran exactly the jobs the executor submitted, all to completion on our node.
     run_id = re.search(r"SLURM run ID: (\S+)", output).group(1)
@@ -110,7 +122,7 @@ def test_workflow_runs_through_slurm_and_gives_the_local_results(cluster, target
         in_job[log.stem] = rule_jobs(log.read_text(), kind="localrule")
     assert set(in_job) == submitted
     on_submit_host = rule_jobs(output, kind="localrule")
-    assert set(on_submit_host) == {target}
+    assert set(on_submit_host) == set(TARGETS)
     assert sum(in_job.values(), Counter()) + on_submit_host == local_jobs
 
     # The profile's groups: a shard's finalize and segment jobs share a SLURM job.
@@ -118,15 +130,18 @@ def test_workflow_runs_through_slurm_and_gives_the_local_results(cluster, target
     assert shard_jobs and len(submitted) < sum(local_jobs.values()) - 1
     # The profile's resources reached SLURM: threads as CPUs, runtime as the time limit.
     for job_id, rules in in_job.items():
-        if "vocab_train" in rules:
-            assert int(finished[job_id]["AllocCPUS"]) == PROFILE["set-threads"]["vocab_train"]
+        for rule in ("vocab_train", "pretrain_model"):
+            if rule in rules:
+                assert int(finished[job_id]["AllocCPUS"]) == PROFILE["set-threads"][rule]
         if set(rules) == {"corpus_dedup"}:
             assert int(finished[job_id]["Timelimit"]) == PROFILE["set-resources"]["corpus_dedup"]["runtime"]
 
     # The same files as the local run, byte for byte.
     local_files, slurm_files = digest(local / "results"), digest(work / "results")
     assert "vocab/tokenizer/vocab.txt" in local_files
+    assert "pretrain/final/model.ckpt.data-00000-of-00001" in local_files
     assert slurm_files == local_files
+    assert pretraining_metrics(work / "results") == pretraining_metrics(local / "results")
 
 
 @pytest.mark.slow
