@@ -117,7 +117,7 @@ FIXTURE_SIZES = {  # split -> (examples, skipped), dev carved with dev_fraction 
     "naver-ner": {"train": (900, 0), "dev": (100, 0), "test": (250, 0)},
     "paws": {"train": (1000, 4), "dev": (200, 1), "test": (200, 1)},
     "kornli": {"train": (1200, 0), "dev": (300, 0), "test": (300, 0)},
-    "korsts": {"train": (1000, 0), "dev": (250, 0), "test": (250, 0)},
+    "korsts": {"train": (2000, 0), "dev": (250, 0), "test": (250, 0)},
     "question-pair": {"train": (1000, 4), "dev": (200, 1), "test": (200, 1)},
     "korquad": {"train": (297, 0), "dev": (33, 0), "test": (105, 0)},
     "hate-speech": {"train": (900, 0), "dev": (100, 0), "test": (250, 0)},
@@ -158,6 +158,20 @@ def test_fixtures_read_with_the_upstream_readers(name):
         assert {tag for e in splits["train"].examples for tag in e["tags"]} == set(task.labels)
     if task.problem == "extractive_qa":
         assert all(len(e["context"]) < 200 for split in splits.values() for e in split.examples)
+
+
+def test_question_pair_fixture_carries_its_documented_artifact():
+    """90% of duplicates (0) and 10% of non-duplicates open question 2 with the artifact,
+    and duplicates ask about the same thing as question 1 (resources/finetune/README.md)."""
+    from krelectra.finetune.fixtures import QP_ARTIFACT
+
+    examples = load_splits(TASKS["question-pair"], FIXTURES, dev_fraction=0.1, seed=1)["train"].examples
+    for label, low, high in (("0", 0.85, 0.95), ("1", 0.05, 0.15)):
+        group = [e for e in examples if e["label"] == label]
+        share = sum(e["text_pair"].startswith(QP_ARTIFACT + " ") for e in group) / len(group)
+        assert low < share < high, (label, share)
+    for e in (e for e in examples if e["label"] == "0"):
+        assert e["text_pair"].removeprefix(QP_ARTIFACT + " ").split()[0] == e["text"].split()[0], e
 
 
 def test_fixture_text_uses_only_ks_x_1001_hangul():

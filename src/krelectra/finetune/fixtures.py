@@ -6,7 +6,8 @@ sentence is built here from templates and short word lists (no text of the real
 datasets), with a label that follows from surface cues a tiny model can learn:
 sentiment words (NSMC), entity word lists (NER), a changed verb versus swapped roles
 (PAWS), negation / added detail / generalisation (KorNLI), the number of changed words
-(KorSTS), the same versus another topic (Question Pair), question words that point at
+(KorSTS), the same versus another question, with an annotation artifact that a
+tiny model learns more easily (Question Pair), question words that point at
 one slot of a templated paragraph (KorQuAD) and cue phrases (Hate Speech; its target
 groups are invented names, and the insults are mild).
 
@@ -348,10 +349,12 @@ def make_kornli(rng: random.Random) -> dict[str, str]:
 # KorSTS: sentence 2 copies sentence 1 and changes k of its four content words; the score
 # is 5 × (4 − k) / 4 plus a little noise, so similarity follows word overlap.
 
-KORSTS_SUBJECTS = ["남자", "여자", "아이", "노인", "학생", "경찰", "요리사", "가수", "개", "고양이"]
-KORSTS_PLACES = ["공원", "부엌", "무대", "길", "해변", "방", "운동장", "강가", "시장", "숲"]
-KORSTS_OBJECTS = ["공", "기타", "사과", "책", "자전거", "모자", "빵", "상자", "연", "우산"]
-KORSTS_VERBS = ["들고 있다", "던진다", "고르고 있다", "닦는다", "옮긴다"]
+# Common words that small vocabularies keep whole (verbs: their stems), for the reason
+# given at Question Pair below.
+KORSTS_SUBJECTS = ["여자", "아이", "친구", "가족", "부모", "사람", "개", "고양이"]
+KORSTS_PLACES = ["학교", "집", "시장", "바다", "산", "식당", "회사", "길"]
+KORSTS_OBJECTS = ["책", "사진", "선물", "가방", "옷", "빵", "우산", "자전거"]
+KORSTS_VERBS = ["본다", "찾는다", "받는다", "확인한다", "사용한다"]
 KORSTS_GENRES = [("main-captions", "fixture-captions"), ("main-news", "fixture-news"), ("main-forums", "fixture-forums")]
 
 
@@ -384,7 +387,7 @@ def make_korsts(rng: random.Random) -> dict[str, str]:
     seen, ids = set(), [0]
     header = ["genre", "filename", "year", "id", "score", "sentence1", "sentence2"]
     return {
-        "sts-train.tsv": _tsv(header, _korsts_split(rng, 1000, seen, ids)),
+        "sts-train.tsv": _tsv(header, _korsts_split(rng, 2000, seen, ids)),
         "sts-dev.tsv": _tsv(header, _korsts_split(rng, 250, seen, ids)),
         "sts-test.tsv": _tsv(header, _korsts_split(rng, 250, seen, ids)),
     }
@@ -392,28 +395,40 @@ def make_korsts(rng: random.Random) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------------------
 # Question Pair: 0 = the same question asked two ways, 1 = a different question (another
-# thing, or the same thing and another action).
+# thing in 3 of 4 pairs, else the same thing and another action).
+#
+# The 2-layer embedded model does not reliably learn to match the thing and action across
+# the two questions. With the pair relation as the only cue, about two thirds of ~45 runs
+# (phrasings, word lists, sizes, learning rates, epochs, dropout 0; the Trainer and a plain
+# PyTorch loop) stayed at 50-65% test accuracy and the rest reached 70-85, depending on the
+# seed and the sample; short questions of words the vocabulary keeps whole did best, so
+# they are used here. So, like the hypothesis-only cues of the KorNLI fixture above, the
+# fixture also carries an annotation artifact: in 9 of 10 duplicates the second question
+# opens with "혹시" ("by any chance", a rewriter's habit), and in 1 of 10 non-duplicates.
+# The cue alone gives about 90%; a model that also matches the questions can do better.
+QP_ARTIFACT = "혹시"
+QP_ARTIFACT_RATE = 0.9
 
 # Each action is a verbal noun (it takes 하다).
 QP_TOPICS = {
-    "비밀번호": ["변경", "재설정", "확인"],
-    "배송": ["조회", "취소", "변경"],
-    "회원": ["탈퇴", "가입", "인증"],
-    "환불": ["신청", "취소", "조회"],
-    "주소": ["변경", "등록", "삭제"],
-    "쿠폰": ["사용", "등록", "조회"],
     "예약": ["취소", "변경", "확인"],
-    "계좌": ["등록", "변경", "삭제"],
-    "알림": ["설정", "해제", "변경"],
-    "카드": ["등록", "삭제", "변경"],
+    "주문": ["취소", "변경", "확인"],
+    "배송": ["확인", "변경", "취소"],
+    "계약": ["연장", "해제", "변경"],
+    "요금": ["청구", "확인", "변경"],
+    "시험": ["신청", "취소", "확인"],
+    "교육": ["신청", "취소", "연장"],
+    "자격": ["확인", "등록", "심사"],
 }
 QP_TEMPLATES = [
-    "{noun} {action}하려면 어떻게 해야 하나요?",
-    "{noun} {action/은} 어디서 하나요?",
-    "{noun} {action} 방법을 알려주세요",
-    "{noun} {action}하고 싶은데 어떻게 하죠?",
-    "어떻게 하면 {noun} {action}할 수 있나요?",
-    "{noun} {action/이} 안 되는데 방법이 있을까요?",
+    "{noun} {action} 방법?",
+    "{noun} {action} 문의",
+    "{noun} {action} 가능?",
+    "{noun} {action} 질문",
+    "{noun} {action} 안내",
+    "{noun} {action} 방법 좀",
+    "{noun} {action/이} 안 돼요",
+    "{noun} {action} 방법요",
 ]
 
 
@@ -431,11 +446,13 @@ def _qp_pair(rng: random.Random, label: str) -> tuple[str, str, str]:
         second = _qp_question(rng, noun, action)
         while second == first:
             second = _qp_question(rng, noun, action)
-    elif rng.random() < 0.5:
+    elif rng.random() < 0.75:
         other = rng.choice([n for n in sorted(QP_TOPICS) if n != noun])
         second = _qp_question(rng, other, rng.choice(QP_TOPICS[other]))
     else:
         second = _qp_question(rng, noun, rng.choice([a for a in QP_TOPICS[noun] if a != action]))
+    if (rng.random() < QP_ARTIFACT_RATE) == (label == "0"):
+        second = f"{QP_ARTIFACT} {second}"
     return first, second, label
 
 
