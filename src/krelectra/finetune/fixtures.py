@@ -398,14 +398,13 @@ def make_korsts(rng: random.Random) -> dict[str, str]:
 # thing in 3 of 4 pairs, else the same thing and another action).
 #
 # The 2-layer embedded model does not reliably learn to match the thing and action across
-# the two questions. With the pair relation as the only cue, about two thirds of ~45 runs
-# (phrasings, word lists, sizes, learning rates, epochs, dropout 0; the Trainer and a plain
-# PyTorch loop) stayed at 50-65% test accuracy and the rest reached 70-85, depending on the
-# seed and the sample; short questions of words the vocabulary keeps whole did best, so
-# they are used here. So, like the hypothesis-only cues of the KorNLI fixture above, the
-# fixture also carries an annotation artifact: in 9 of 10 duplicates the second question
-# opens with "혹시" ("by any chance", a rewriter's habit), and in 1 of 10 non-duplicates.
-# The cue alone gives about 90%; a model that also matches the questions can do better.
+# the two questions: with the pair relation as the only cue, runs stay at or near chance
+# or escape to 70-85% depending on the seed and the sample (benchmarks/pair_matching.py;
+# short questions of words the vocabulary keeps whole did best, so they are used here).
+# So, like the hypothesis-only cues of the KorNLI fixture above, the fixture also carries
+# an annotation artifact: in 9 of 10 duplicates the second question opens with "혹시"
+# ("by any chance", a rewriter's habit), and in 1 of 10 non-duplicates. The cue alone
+# gives about 90%; a model that also matches the questions can do better.
 QP_ARTIFACT = "혹시"
 QP_ARTIFACT_RATE = 0.9
 
@@ -434,7 +433,7 @@ QP_TEMPLATES = [
 
 def _qp_question(rng: random.Random, noun: str, action: str) -> str:
     text = rng.choice(QP_TEMPLATES).replace("{noun}", noun)
-    text = text.replace("{action/은}", josa(action, "은")).replace("{action/이}", josa(action, "이"))
+    text = text.replace("{action/이}", josa(action, "이"))
     return text.replace("{action}", action)
 
 
