@@ -26,12 +26,12 @@ include: "workflow/rules/paper.smk"
 
 
 rule all:
-    """Default target: the paper's tables and figures (the main command is
+    """Default target: the tables and figures of the paper (the main command is
     `snakemake --cores all paper/tables`; this also draws the figures)."""
+    default_target: True
     input:
         rules.paper_tables.output,
         rules.paper_figures.output,
-    default_target: True
 
 
 rule vocab:

@@ -23,15 +23,22 @@ def copy_project(dest: Path) -> None:
     for part in PARTS:
         source = REPO / part
         if source.is_dir():
-            shutil.copytree(source, dest / part, ignore=shutil.ignore_patterns("__pycache__", "tables", "figures", "main.pdf"))
+            shutil.copytree(
+                source, dest / part, ignore=shutil.ignore_patterns("__pycache__", "tables", "figures", "main.pdf")
+            )
         else:
             shutil.copy2(source, dest / part)
 
 
 def timed_snakemake(work: Path, cores: int) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "paper/tables"], cwd=work, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", str(cores), "paper/tables"],
+        cwd=work,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 

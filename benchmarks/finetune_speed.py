@@ -24,7 +24,6 @@ import argparse
 import logging
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,8 +32,20 @@ REPO = Path(__file__).resolve().parents[1]
 # Random ELECTRA discriminators for when no model is given: "tiny" (the embedded
 # default's size) and "base" (the paper's size; for a GPU).
 SIZES = {
-    "tiny": dict(embedding_size=128, hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512),
-    "base": dict(embedding_size=768, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+    "tiny": {
+        "embedding_size": 128,
+        "hidden_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 512,
+    },
+    "base": {
+        "embedding_size": 768,
+        "hidden_size": 768,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "intermediate_size": 3072,
+    },
 }
 
 
@@ -54,31 +65,61 @@ def build_random_model(folder: Path, texts: list[str], size: str) -> Path:
 def run_ours(task, model: str, data_dir: Path, args, output_dir: Path) -> float:
     from krelectra.finetune.train import finetune
 
-    overrides = {"learning_rate": args.learning_rate, "num_train_epochs": args.epochs,
-                 "train_batch_size": args.batch_size, "max_seq_length": args.max_seq_length}
-    result = finetune(task, model, data_dir, args.seed, output_dir, overrides=overrides,
-                      max_train_examples=args.max_train_examples, max_eval_examples=args.max_eval_examples,
-                      threads=args.threads)
+    overrides = {
+        "learning_rate": args.learning_rate,
+        "num_train_epochs": args.epochs,
+        "train_batch_size": args.batch_size,
+        "max_seq_length": args.max_seq_length,
+    }
+    result = finetune(
+        task,
+        model,
+        data_dir,
+        args.seed,
+        output_dir,
+        overrides=overrides,
+        max_train_examples=args.max_train_examples,
+        max_eval_examples=args.max_eval_examples,
+        threads=args.threads,
+    )
     return result["timing"]["train_examples_per_second"]
 
 
 def run_baseline(task, model: str, examples: list[dict], args, output_dir: Path, dynamic_padding: bool) -> float:
     import torch
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainingArguments, default_data_collator, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+        set_seed,
+    )
 
     torch.set_num_threads(args.threads)  # as our path does
     tokenizer = AutoTokenizer.from_pretrained(model)
     label2id = {label: i for i, label in enumerate(task.labels)}
     pairs = [e["text_pair"] for e in examples] if "text_pair" in examples[0] else None
     padding = False if dynamic_padding else "max_length"
-    encoding = tokenizer([e["text"] for e in examples], pairs, truncation=True, max_length=args.max_seq_length, padding=padding)
-    dataset = [{**{k: encoding[k][i] for k in encoding}, "labels": label2id[e["label"]]} for i, e in enumerate(examples)]
+    encoding = tokenizer(
+        [e["text"] for e in examples], pairs, truncation=True, max_length=args.max_seq_length, padding=padding
+    )
+    dataset = [
+        {**{k: encoding[k][i] for k in encoding}, "labels": label2id[e["label"]]} for i, e in enumerate(examples)
+    ]
     set_seed(args.seed)
     network = AutoModelForSequenceClassification.from_pretrained(model, num_labels=len(task.labels))
-    training = TrainingArguments(output_dir=str(output_dir), per_device_train_batch_size=args.batch_size,
-                                 learning_rate=args.learning_rate, num_train_epochs=args.epochs, report_to="none",
-                                 save_strategy="no", disable_tqdm=True, seed=args.seed)
+    training = TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        num_train_epochs=args.epochs,
+        report_to="none",
+        save_strategy="no",
+        disable_tqdm=True,
+        seed=args.seed,
+    )
     collator = DataCollatorWithPadding(tokenizer) if dynamic_padding else default_data_collator
     trainer = Trainer(model=network, args=training, train_dataset=dataset, data_collator=collator)
     output = trainer.train()
@@ -88,7 +129,9 @@ def run_baseline(task, model: str, examples: list[dict], args, output_dir: Path,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder (default: results/models/discriminator, else a random ELECTRA)")
-    parser.add_argument("--random-size", choices=sorted(SIZES), default="tiny", help="size of the random ELECTRA (default: tiny)")
+    parser.add_argument(
+        "--random-size", choices=sorted(SIZES), default="tiny", help="size of the random ELECTRA (default: tiny)"
+    )
     parser.add_argument("--task", default="question-pair", help="a classification task (default: question-pair)")
     parser.add_argument("--data", default="fixtures", help="fixtures, download or a folder (default: fixtures)")
     parser.add_argument("--repeats", type=int, default=5)
@@ -125,20 +168,32 @@ def main() -> None:
             if (converted / "model.safetensors").exists():
                 model = str(converted)
             else:
-                texts = [e.get("text", "") + e.get("text_pair", "") for split in splits.values() for e in split.examples]
+                texts = [
+                    e.get("text", "") + e.get("text_pair", "") for split in splits.values() for e in split.examples
+                ]
                 model = str(build_random_model(scratch / "model", texts, args.random_size))
         speeds = {"ours": [], "baseline": [], "baseline_dynamic": []}
         for repeat in range(args.repeats):
             speeds["ours"].append(run_ours(task, model, data_dir, args, scratch / f"ours{repeat}"))
-            speeds["baseline"].append(run_baseline(task, model, examples, args, scratch / "base", dynamic_padding=False))
-            speeds["baseline_dynamic"].append(run_baseline(task, model, examples, args, scratch / "dyn", dynamic_padding=True))
+            speeds["baseline"].append(
+                run_baseline(task, model, examples, args, scratch / "base", dynamic_padding=False)
+            )
+            speeds["baseline_dynamic"].append(
+                run_baseline(task, model, examples, args, scratch / "dyn", dynamic_padding=True)
+            )
             print(f"repeat {repeat + 1}: " + ", ".join(f"{k} {v[-1]:.1f} ex/s" for k, v in speeds.items()), flush=True)
 
     median = {k: statistics.median(v) for k, v in speeds.items()}
-    print(f"task {task.name}, model {model if args.model else 'default'}, {len(examples)} examples x {args.epochs} epoch(s), "
-          f"batch {args.batch_size}, max_seq_length {args.max_seq_length}, {args.threads} thread(s), {args.repeats} repeats")
-    print(f"median training examples/s: ours {median['ours']:.1f}, baseline Trainer (padded to max length) "
-          f"{median['baseline']:.1f}, Trainer with dynamic padding {median['baseline_dynamic']:.1f}")
+    print(
+        f"task {task.name}, model {model if args.model else 'default'}, "
+        f"{len(examples)} examples x {args.epochs} epoch(s), "
+        f"batch {args.batch_size}, max_seq_length {args.max_seq_length}, "
+        f"{args.threads} thread(s), {args.repeats} repeats"
+    )
+    print(
+        f"median training examples/s: ours {median['ours']:.1f}, baseline Trainer (padded to max length) "
+        f"{median['baseline']:.1f}, Trainer with dynamic padding {median['baseline_dynamic']:.1f}"
+    )
     print(f"ratio ours / baseline: {median['ours'] / median['baseline']:.2f} (target >= 1.0)")
     print(f"ratio ours / Trainer with dynamic padding: {median['ours'] / median['baseline_dynamic']:.2f}")
 

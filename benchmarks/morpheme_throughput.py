@@ -87,7 +87,10 @@ def main() -> None:
     print(f"bare mecab_ko.Tagger().parse loop: {megabytes / statistics.median(bare):.2f} MB/s (median)")
     print(f"krelectra morpheme segmentation:   {megabytes / statistics.median(mine):.2f} MB/s (median)")
     print(f"one-time set-up of our segmenter per process: {setup:.2f} s")
-    print(f"ratio ours / bare: median {statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); target >= 0.8")
+    print(
+        f"ratio ours / bare: median {statistics.median(ratios):.2f} "
+        f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); target >= 0.8"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -101,8 +104,11 @@ def main() -> None:
             serial.append(timed(lambda: [_segment(j) for j in jobs]))
             with ProcessPoolExecutor(2) as pool:
                 parallel.append(timed(lambda: list(pool.map(_segment, jobs))))
-        print(f"two shards, 1 process: {statistics.median(serial):.2f} s; 2 processes: "
-              f"{statistics.median(parallel):.2f} s; speed-up {statistics.median(serial) / statistics.median(parallel):.2f}x")
+        print(
+            f"two shards, 1 process: {statistics.median(serial):.2f} s; 2 processes: "
+            f"{statistics.median(parallel):.2f} s; "
+            f"speed-up {statistics.median(serial) / statistics.median(parallel):.2f}x"
+        )
 
 
 if __name__ == "__main__":

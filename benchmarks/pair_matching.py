@@ -71,12 +71,21 @@ def main() -> None:
             data = Path(scratch) / "data"
             write_fixture(data, rate)
             for seed in args.seeds:
-                metrics = finetune(TASKS[TASK], args.model, data, seed, Path(scratch) / f"seed{seed}",
-                                   overrides=overrides, threads=args.threads)
+                metrics = finetune(
+                    TASKS[TASK],
+                    args.model,
+                    data,
+                    seed,
+                    Path(scratch) / f"seed{seed}",
+                    overrides=overrides,
+                    threads=args.threads,
+                )
                 scores.append(metrics["protocols"]["clean"]["test"]["accuracy"])
                 print(f"artifact rate {rate:.2f}  seed {seed}  test accuracy {scores[-1]:.1f}", flush=True)
-        print(f"artifact rate {rate:.2f}  median {statistics.median(scores):.1f}  "
-              f"(min {min(scores):.1f}, max {max(scores):.1f})")
+        print(
+            f"artifact rate {rate:.2f}  median {statistics.median(scores):.1f}  "
+            f"(min {min(scores):.1f}, max {max(scores):.1f})"
+        )
 
 
 if __name__ == "__main__":

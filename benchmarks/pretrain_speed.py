@@ -38,10 +38,16 @@ IMPLEMENTATIONS = {
 
 
 def model_sizes(args) -> dict:
-    gen_hidden = int(round(args.hidden * args.generator_fraction))
-    return {"vocab": args.vocab, "embedding": args.embedding or args.hidden, "hidden": args.hidden,
-            "layers": args.layers, "heads": max(1, args.hidden // 64), "gen_hidden": gen_hidden,
-            "gen_heads": max(1, gen_hidden // 64)}
+    gen_hidden = round(args.hidden * args.generator_fraction)
+    return {
+        "vocab": args.vocab,
+        "embedding": args.embedding or args.hidden,
+        "hidden": args.hidden,
+        "layers": args.layers,
+        "heads": max(1, args.hidden // 64),
+        "gen_hidden": gen_hidden,
+        "gen_heads": max(1, gen_hidden // 64),
+    }
 
 
 def random_batch(args, seed: int = 0):
@@ -56,6 +62,7 @@ def random_batch(args, seed: int = 0):
 
 # -- ours --------------------------------------------------------------------------------
 
+
 def run_tf(args) -> dict:
     import tensorflow as tf
 
@@ -66,16 +73,26 @@ def run_tf(args) -> dict:
     from krelectra.pretrain.train import Trainer
 
     sizes = model_sizes(args)
-    config = PretrainConfig.from_dict({
-        "xla": args.xla, "mixed_precision": args.bf16,
-        "examples": {"max_seq_length": args.seq},
-        "train": {"train_batch_size": args.batch, "num_train_steps": 1000, "num_warmup_steps": 10},
-        "model": {"hidden_size": args.hidden, "embedding_size": sizes["embedding"], "num_hidden_layers": args.layers,
-                  "generator_hidden_size": args.generator_fraction}})
-    model_config = ModelConfig.from_recipe(args.vocab, sizes["embedding"], args.hidden, args.layers,
-                                           args.generator_fraction)
-    objective = Objective(MASK_PROB, default_max_predictions(MASK_PROB, args.seq), 1.0, 50.0, 1.0, MASK_ID,
-                          (CLS_ID, SEP_ID, MASK_ID, 0))
+    config = PretrainConfig.from_dict(
+        {
+            "xla": args.xla,
+            "mixed_precision": args.bf16,
+            "examples": {"max_seq_length": args.seq},
+            "train": {"train_batch_size": args.batch, "num_train_steps": 1000, "num_warmup_steps": 10},
+            "model": {
+                "hidden_size": args.hidden,
+                "embedding_size": sizes["embedding"],
+                "num_hidden_layers": args.layers,
+                "generator_hidden_size": args.generator_fraction,
+            },
+        }
+    )
+    model_config = ModelConfig.from_recipe(
+        args.vocab, sizes["embedding"], args.hidden, args.layers, args.generator_fraction
+    )
+    objective = Objective(
+        MASK_PROB, default_max_predictions(MASK_PROB, args.seq), 1.0, 50.0, 1.0, MASK_ID, (CLS_ID, SEP_ID, MASK_ID, 0)
+    )
     ids, mask, segments = random_batch(args)
     features = {"input_ids": ids, "input_mask": mask, "segment_ids": segments}
     base = tf.data.Dataset.from_tensors(features).repeat().enumerate()
@@ -91,6 +108,7 @@ def run_tf(args) -> dict:
 
 # -- the PyTorch reference ---------------------------------------------------------------
 
+
 def run_torch(args, gathered_head: bool = False) -> dict:
     """gathered_head=False: ElectraForMaskedLM as is (its MLM head runs on all B x T
     positions); True: the same modules, with the head run on the masked positions only
@@ -101,26 +119,50 @@ def run_torch(args, gathered_head: bool = False) -> dict:
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
     s = model_sizes(args)
-    common = dict(vocab_size=s["vocab"], embedding_size=s["embedding"], max_position_embeddings=512,
-                  type_vocab_size=2, hidden_act="gelu", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
-    discriminator = ElectraForPreTraining(ElectraConfig(hidden_size=s["hidden"], num_hidden_layers=s["layers"],
-                                                        num_attention_heads=s["heads"],
-                                                        intermediate_size=4 * s["hidden"], **common))
-    generator = ElectraForMaskedLM(ElectraConfig(hidden_size=s["gen_hidden"], num_hidden_layers=s["layers"],
-                                                 num_attention_heads=s["gen_heads"],
-                                                 intermediate_size=4 * s["gen_hidden"], **common))
+    common = {
+        "vocab_size": s["vocab"],
+        "embedding_size": s["embedding"],
+        "max_position_embeddings": 512,
+        "type_vocab_size": 2,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+    }
+    discriminator = ElectraForPreTraining(
+        ElectraConfig(
+            hidden_size=s["hidden"],
+            num_hidden_layers=s["layers"],
+            num_attention_heads=s["heads"],
+            intermediate_size=4 * s["hidden"],
+            **common,
+        )
+    )
+    generator = ElectraForMaskedLM(
+        ElectraConfig(
+            hidden_size=s["gen_hidden"],
+            num_hidden_layers=s["layers"],
+            num_attention_heads=s["gen_heads"],
+            intermediate_size=4 * s["gen_hidden"],
+            **common,
+        )
+    )
     # Tied embeddings: one token/position/type embedding module, and the MLM output matrix.
     generator.electra.embeddings = discriminator.electra.embeddings
     generator.generator_lm_head.weight = discriminator.electra.embeddings.word_embeddings.weight
     modules = torch.nn.ModuleList([generator, discriminator]).train()
-    named = {name: p for name, p in modules.named_parameters()}  # shared parameters appear once
+    named = dict(modules.named_parameters())  # shared parameters appear once
     decay = [p for n, p in named.items() if not ("LayerNorm" in n or "bias" in n)]
     no_decay = [p for n, p in named.items() if "LayerNorm" in n or "bias" in n]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=2e-4, betas=(0.9, 0.999), eps=1e-6)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=2e-4,
+        betas=(0.9, 0.999),
+        eps=1e-6,
+    )
     total = args.warmup + args.steps
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / 10, 1.0) * (1.0 - step / (total + 1)))
+        optimizer, lambda step: min((step + 1) / 10, 1.0) * (1.0 - step / (total + 1))
+    )
     ids_np, mask_np, seg_np = random_batch(args)
     input_ids, attention_mask, token_type_ids = (torch.from_numpy(x) for x in (ids_np, mask_np, seg_np))
     predictions = int((MASK_PROB + 0.005) * args.seq)
@@ -138,13 +180,15 @@ def run_torch(args, gathered_head: bool = False) -> dict:
         masked_ids = torch.where(use_mask, torch.full_like(input_ids, MASK_ID), input_ids)
         labels = torch.where(masked_positions, input_ids, torch.full_like(input_ids, -100))
         if gathered_head:
-            hidden = generator.electra(input_ids=masked_ids, attention_mask=attention_mask,
-                                       token_type_ids=token_type_ids).last_hidden_state
+            hidden = generator.electra(
+                input_ids=masked_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
             logits = generator.generator_lm_head(generator.generator_predictions(hidden[masked_positions]))
             gen_loss = torch.nn.functional.cross_entropy(logits, input_ids[masked_positions])
         else:
-            out = generator(input_ids=masked_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                            labels=labels)
+            out = generator(
+                input_ids=masked_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, labels=labels
+            )
             logits, gen_loss = out.logits[masked_positions], out.loss
         with torch.no_grad():
             probs = torch.softmax(logits, dim=-1)
@@ -152,8 +196,9 @@ def run_torch(args, gathered_head: bool = False) -> dict:
             fake = input_ids.clone()
             fake[masked_positions] = sampled
             replaced = (fake != input_ids).long()
-        disc_out = discriminator(input_ids=fake, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                                 labels=replaced)
+        disc_out = discriminator(
+            input_ids=fake, attention_mask=attention_mask, token_type_ids=token_type_ids, labels=replaced
+        )
         loss = gen_loss + 50.0 * disc_out.loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -174,17 +219,22 @@ def run_torch(args, gathered_head: bool = False) -> dict:
 
 # -- model FLOPs utilisation -------------------------------------------------------------
 
+
 def train_flops_per_token(s: dict, seq: int, predictions: int) -> float:
     """Forward + backward (3 x forward) matmul FLOPs per token of generator + discriminator."""
+
     def encoder(hidden, layers):
         dense = 2 * (4 * hidden * hidden + 2 * hidden * 4 * hidden)
         attention = 2 * 2 * seq * hidden
         return layers * (dense + attention)
 
-    forward = (encoder(s["hidden"], s["layers"]) + encoder(s["gen_hidden"], s["layers"])
-               + 2 * s["embedding"] * (s["hidden"] + s["gen_hidden"]) * (s["embedding"] != s["hidden"])
-               + 2 * (s["hidden"] * s["hidden"] + s["hidden"])  # discriminator head
-               + predictions / seq * 2 * (s["gen_hidden"] * s["embedding"] + s["embedding"] * s["vocab"]))
+    forward = (
+        encoder(s["hidden"], s["layers"])
+        + encoder(s["gen_hidden"], s["layers"])
+        + 2 * s["embedding"] * (s["hidden"] + s["gen_hidden"]) * (s["embedding"] != s["hidden"])
+        + 2 * (s["hidden"] * s["hidden"] + s["hidden"])  # discriminator head
+        + predictions / seq * 2 * (s["gen_hidden"] * s["embedding"] + s["embedding"] * s["vocab"])
+    )
     return 3 * forward
 
 
@@ -207,18 +257,23 @@ def run_mfu(args) -> dict:
 
 
 def child(args) -> None:
-    runner = {"tf": run_tf, "torch": run_torch, "torch_gathered": lambda a: run_torch(a, gathered_head=True),
-              "mfu": run_mfu}[args.child]
+    runner = {
+        "tf": run_tf,
+        "torch": run_torch,
+        "torch_gathered": lambda a: run_torch(a, gathered_head=True),
+        "mfu": run_mfu,
+    }[args.child]
     print("RESULT " + json.dumps(runner(args)), flush=True)
 
 
 def measure(impl: str, argv: list[str]) -> dict:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO / "src")}
-    out = subprocess.run([sys.executable, __file__, "--child", impl, *argv], capture_output=True, text=True,
-                         env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", impl, *argv], capture_output=True, text=True, env=env, check=False
+    )
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"{impl} run failed:\n{out.stderr[-3000:]}")
 
 
@@ -236,32 +291,53 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=30000)
     parser.add_argument("--xla", action="store_true", help="XLA-compile our step")
     parser.add_argument("--bf16", action="store_true", help="our bfloat16 mixed precision")
-    parser.add_argument("--mfu", action="store_true",
-                        help="also measure MFU of the base size (768 hidden, 12 layers, seq 128, bf16 + XLA) on a GPU")
+    parser.add_argument(
+        "--mfu",
+        action="store_true",
+        help="also measure MFU of the base size (768 hidden, 12 layers, seq 128, bf16 + XLA) on a GPU",
+    )
     parser.add_argument("--child", choices=list(IMPLEMENTATIONS) + ["mfu"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
         return
     argv = [a for a in sys.argv[1:] if a not in ("--mfu",)]
-    print(f"model: {json.dumps(model_sizes(args))}, seq {args.seq}, batch {args.batch}, "
-          f"{args.steps} timed steps x {args.rounds} rounds, xla={args.xla}, bf16={args.bf16}")
+    print(
+        f"model: {json.dumps(model_sizes(args))}, seq {args.seq}, batch {args.batch}, "
+        f"{args.steps} timed steps x {args.rounds} rounds, xla={args.xla}, bf16={args.bf16}"
+    )
     results = {impl: [] for impl in IMPLEMENTATIONS}
     for round_ in range(args.rounds):
         for impl in IMPLEMENTATIONS:
             result = measure(impl, argv)
             results[impl].append(result["tokens_per_sec"])
-            print(f"round {round_ + 1}: {IMPLEMENTATIONS[impl]:52s} {result['tokens_per_sec']:9.0f} tokens/s",
-                  flush=True)
+            print(
+                f"round {round_ + 1}: {IMPLEMENTATIONS[impl]:52s} {result['tokens_per_sec']:9.0f} tokens/s", flush=True
+            )
     medians = {impl: statistics.median(values) for impl, values in results.items()}
     for impl, label in IMPLEMENTATIONS.items():
         print(f"median tokens/s, {label}: {medians[impl]:.0f}")
     print(f"ratio ours / reference (ElectraForMaskedLM as is): {medians['tf'] / medians['torch']:.2f}")
-    print(f"ratio ours / reference (MLM head on masked positions only): "
-          f"{medians['tf'] / medians['torch_gathered']:.2f}")
+    print(
+        f"ratio ours / reference (MLM head on masked positions only): {medians['tf'] / medians['torch_gathered']:.2f}"
+    )
     if args.mfu:
-        base = ["--hidden", "768", "--layers", "12", "--seq", "128", "--batch", str(args.batch),
-                "--vocab", str(args.vocab), "--generator-fraction", "0.33333", "--steps", str(args.steps)]
+        base = [
+            "--hidden",
+            "768",
+            "--layers",
+            "12",
+            "--seq",
+            "128",
+            "--batch",
+            str(args.batch),
+            "--vocab",
+            str(args.vocab),
+            "--generator-fraction",
+            "0.33333",
+            "--steps",
+            str(args.steps),
+        ]
         result = measure("mfu", base)
         print(f"MFU (base size, seq 128, bf16 + XLA): {json.dumps(result)}")
 

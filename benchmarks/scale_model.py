@@ -34,18 +34,27 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 MB = 1e6
 # The published recipe (config/paper.yaml).
-CORPUS_BYTES = 34e9           # 34 GB of UTF-8 text, taken as 34e9 bytes
+CORPUS_BYTES = 34e9  # 34 GB of UTF-8 text, taken as 34e9 bytes
 NUM_SHARDS = 128
-NUM_SOURCES = 5               # wikipedia, news, legal, comments, reviews (assumed of equal size)
+NUM_SOURCES = 5  # wikipedia, news, legal, comments, reviews (assumed of equal size)
 DEDUP_BUCKETS = 64
 VOCAB_SIZE = 30000
 SEQ, BATCH, STEPS = 128, 256, 700_000
 EMBEDDING, HIDDEN, LAYERS, GEN_FRACTION = 768, 768, 12, 0.33333
 MASK_PROB = 0.15
 SEEDS = 5
-CLEANING = {"nfc": True, "remove_control": True, "remove_urls": True, "remove_emails": True,
-            "remove_mentions": True, "max_char_repeat": 2, "remove_hanja": False, "split_sentences": True,
-            "min_sentence_chars": 5, "max_sentence_chars": 1000}
+CLEANING = {
+    "nfc": True,
+    "remove_control": True,
+    "remove_urls": True,
+    "remove_emails": True,
+    "remove_mentions": True,
+    "max_char_repeat": 2,
+    "remove_hanja": False,
+    "split_sentences": True,
+    "min_sentence_chars": 5,
+    "max_sentence_chars": 1000,
+}
 
 # Peak dense bfloat16 throughput (vendor figures; assumptions, not measurements).
 ACCELERATORS = {
@@ -66,7 +75,7 @@ FINETUNE_EXAMPLES = {  # task: (train examples, dev + test examples evaluated pe
     "kornli": (392_700, 2_490 + 5_010),
     "korsts": (5_750, 1_500 + 1_380),
     "question-pair": (6_100, 680 + 760),
-    "korquad": (63_000, 6_000 + 6_300),   # 60,407 questions; windows of 512, stride 128: ~1.05 features each
+    "korquad": (63_000, 6_000 + 6_300),  # 60,407 questions; windows of 512, stride 128: ~1.05 features each
     "hate-speech": (7_900, 470 + 790),
 }
 
@@ -76,6 +85,7 @@ ELECTRA_BASE = {"steps": 766_000, "batch": 256, "flops": 6.4e19, "days": 4.0, "c
 
 
 # -- timing helpers ---------------------------------------------------------------------
+
 
 def timed(fn, repeats: int = 1) -> float:
     """Median wall seconds of `repeats` calls."""
@@ -105,6 +115,7 @@ def size_mb(path: Path) -> float:
 
 # -- analytic FLOPs ----------------------------------------------------------------------
 
+
 def encoder_flops_per_token(hidden: int, layers: int, seq: int) -> float:
     """Forward matmul FLOPs per token of a BERT encoder (multiply-add = 2 FLOPs):
     Q, K, V, output (4 h^2), FFN (2 x 4 h^2), attention scores and weighted sum (2 seq h)."""
@@ -113,13 +124,15 @@ def encoder_flops_per_token(hidden: int, layers: int, seq: int) -> float:
 
 def pretrain_flops_per_token(seq: int = SEQ, vocab: int = VOCAB_SIZE) -> float:
     """Forward + backward (3 x forward) of generator and discriminator, per token."""
-    gen_hidden = int(round(HIDDEN * GEN_FRACTION))
+    gen_hidden = round(HIDDEN * GEN_FRACTION)
     predictions = int((MASK_PROB + 0.005) * seq)  # MLM head runs on these positions only
-    forward = (encoder_flops_per_token(HIDDEN, LAYERS, seq)
-               + 2 * (HIDDEN * HIDDEN + HIDDEN)                                # discriminator head
-               + encoder_flops_per_token(gen_hidden, LAYERS, seq)
-               + 2 * EMBEDDING * gen_hidden * (EMBEDDING != gen_hidden)        # generator embeddings_project
-               + predictions / seq * 2 * (gen_hidden * EMBEDDING + EMBEDDING * vocab))  # MLM head, tied output
+    forward = (
+        encoder_flops_per_token(HIDDEN, LAYERS, seq)
+        + 2 * (HIDDEN * HIDDEN + HIDDEN)  # discriminator head
+        + encoder_flops_per_token(gen_hidden, LAYERS, seq)
+        + 2 * EMBEDDING * gen_hidden * (gen_hidden != EMBEDDING)  # generator embeddings_project
+        + predictions / seq * 2 * (gen_hidden * EMBEDDING + EMBEDDING * vocab)
+    )  # MLM head, tied output
     return 3 * forward
 
 
@@ -129,6 +142,7 @@ def finetune_flops_per_token(seq: int) -> float:
 
 
 # -- corpus ------------------------------------------------------------------------------
+
 
 def build_raw_sample(root: Path, target_mb: float) -> tuple[list[Path], list[Path]]:
     """Written files (konlpy's constitution and bills, one document per file) and a spoken
@@ -169,20 +183,34 @@ def measure_corpus(work: Path, sample_mb: float, repeats: int) -> dict:
     # Every sentence is repeated in this sample, so deduplication would drop nearly all of
     # them; the plan keeps everything so that finalize writes a shard of realistic size.
     def do_finalize():
-        finalize(work / "cleaned.jsonl", work / "keep.npy", work / "plan.json", work / "clean.json",
-                 work / "shard.txt", work / "final.json")
+        finalize(
+            work / "cleaned.jsonl",
+            work / "keep.npy",
+            work / "plan.json",
+            work / "clean.json",
+            work / "shard.txt",
+            work / "final.json",
+        )
 
     t_partition = timed(do_partition, repeats)
     t_clean = timed(do_clean, repeats)
-    dedup([work / "hashes.npz"], [work / "keep.npy"], work / "plan.json", deduplicate=False, buckets=1,
-          spoken_ratio=None)
+    dedup(
+        [work / "hashes.npz"], [work / "keep.npy"], work / "plan.json", deduplicate=False, buckets=1, spoken_ratio=None
+    )
     t_finalize = timed(do_finalize, repeats)
     import numpy as np
 
     sentences = len(np.load(work / "hashes.npz")["hash"])
     shard = work / "shard.txt"
-    return {"raw_mb": raw_mb, "partition_s": t_partition, "clean_s": t_clean, "finalize_s": t_finalize,
-            "sentences": sentences, "shard": shard, "shard_mb": size_mb(shard)}
+    return {
+        "raw_mb": raw_mb,
+        "partition_s": t_partition,
+        "clean_s": t_clean,
+        "finalize_s": t_finalize,
+        "sentences": sentences,
+        "shard": shard,
+        "shard_mb": size_mb(shard),
+    }
 
 
 def measure_dedup(work: Path, sentences: int, shards: int = NUM_SHARDS) -> dict:
@@ -196,18 +224,25 @@ def measure_dedup(work: Path, sentences: int, shards: int = NUM_SHARDS) -> dict:
     hash_files, keep_files = [], []
     for shard in range(shards):
         path = work / f"h{shard:05d}.npz"
-        np.savez(path, hash=rng.integers(0, 2**63, per_shard, dtype=np.uint64),
-                 chars=rng.integers(5, 200, per_shard, dtype=np.int64),
-                 register=rng.integers(0, 2, per_shard, dtype=np.uint8),
-                 document=np.arange(per_shard, dtype=np.int64) // 10)
+        np.savez(
+            path,
+            hash=rng.integers(0, 2**63, per_shard, dtype=np.uint64),
+            chars=rng.integers(5, 200, per_shard, dtype=np.int64),
+            register=rng.integers(0, 2, per_shard, dtype=np.uint8),
+            document=np.arange(per_shard, dtype=np.int64) // 10,
+        )
         hash_files.append(path)
         keep_files.append(work / f"k{shard:05d}.npy")
-    seconds = timed(lambda: dedup(hash_files, keep_files, work / "dedup-plan.json", deduplicate=True,
-                                  buckets=DEDUP_BUCKETS, spoken_ratio=0.5))
+    seconds = timed(
+        lambda: dedup(
+            hash_files, keep_files, work / "dedup-plan.json", deduplicate=True, buckets=DEDUP_BUCKETS, spoken_ratio=0.5
+        )
+    )
     return {"sentences": per_shard * shards, "seconds": seconds}
 
 
 # -- vocabulary --------------------------------------------------------------------------
+
 
 def measure_vocab(work: Path, shard: Path, repeats: int) -> dict:
     from krelectra.vocab.alphabet import guaranteed_alphabet
@@ -215,8 +250,9 @@ def measure_vocab(work: Path, shard: Path, repeats: int) -> dict:
     from krelectra.vocab.wordpiece import train_wordpiece, write_tokenizer_dir
 
     morphemes = work / "morphemes.txt"
-    t_segment = timed(lambda: segment_shard(shard, morphemes, work / "heldout.txt", work / "segment.json", 0.001),
-                      repeats)
+    t_segment = timed(
+        lambda: segment_shard(shard, morphemes, work / "heldout.txt", work / "segment.json", 0.001), repeats
+    )
     # WordPiece on two input sizes (the segmented shard, and it four times) -> seconds per
     # MB (slope) and fixed cost (intercept).
     quadruple = work / "morphemes-x4.txt"
@@ -229,13 +265,20 @@ def measure_vocab(work: Path, shard: Path, repeats: int) -> dict:
         times.append(timed(lambda p=path: vocab.append(train_wordpiece([p], VOCAB_SIZE, alphabet, 2)), repeats))
     write_tokenizer_dir(vocab[-1], work / "tokenizer")
     slope = max((times[1] - times[0]) / (sizes[1] - sizes[0]), 0.0)
-    return {"segment_s": t_segment, "morphemes_mb": size_mb(morphemes), "wordpiece_sizes": sizes,
-            "wordpiece_times": times, "wordpiece_slope": slope,
-            "wordpiece_intercept": max(times[1] - slope * sizes[1], 0.0), "vocab_dir": work / "tokenizer",
-            "learned_vocab": len(vocab[-1])}
+    return {
+        "segment_s": t_segment,
+        "morphemes_mb": size_mb(morphemes),
+        "wordpiece_sizes": sizes,
+        "wordpiece_times": times,
+        "wordpiece_slope": slope,
+        "wordpiece_intercept": max(times[1] - slope * sizes[1], 0.0),
+        "vocab_dir": work / "tokenizer",
+        "learned_vocab": len(vocab[-1]),
+    }
 
 
 # -- pretraining -------------------------------------------------------------------------
+
 
 def measure_examples(work: Path, shard: Path, vocab_dir: Path) -> dict:
     from krelectra.pretrain.examples import ExampleConfig, build_examples
@@ -243,9 +286,15 @@ def measure_examples(work: Path, shard: Path, vocab_dir: Path) -> dict:
     holder = {}
 
     def run():
-        holder["stats"] = build_examples(shard, vocab_dir, work / "ex.tfrecord", work / "ex.eval.tfrecord",
-                                         work / "ex.json", ExampleConfig(max_seq_length=SEQ, eval_fraction=0.001),
-                                         seed=12345)
+        holder["stats"] = build_examples(
+            shard,
+            vocab_dir,
+            work / "ex.tfrecord",
+            work / "ex.eval.tfrecord",
+            work / "ex.json",
+            ExampleConfig(max_seq_length=SEQ, eval_fraction=0.001),
+            seed=12345,
+        )
 
     run()  # first call imports TensorFlow and loads the tokenizer: untimed
     seconds = timed(run)
@@ -266,17 +315,28 @@ def measure_pretrain_steps(batches: list[int], steps: int) -> dict:
     objective = Objective(MASK_PROB, default_max_predictions(MASK_PROB, SEQ), 1.0, 50.0, 1.0, 4, (2, 3, 4, 0))
     result = {}
     for batch in batches:
-        config = PretrainConfig.from_dict({
-            "examples": {"max_seq_length": SEQ},
-            "train": {"train_batch_size": batch, "num_train_steps": STEPS, "num_warmup_steps": 10},
-            "model": {"hidden_size": HIDDEN, "embedding_size": EMBEDDING, "num_hidden_layers": LAYERS,
-                      "generator_hidden_size": GEN_FRACTION}})
+        config = PretrainConfig.from_dict(
+            {
+                "examples": {"max_seq_length": SEQ},
+                "train": {"train_batch_size": batch, "num_train_steps": STEPS, "num_warmup_steps": 10},
+                "model": {
+                    "hidden_size": HIDDEN,
+                    "embedding_size": EMBEDDING,
+                    "num_hidden_layers": LAYERS,
+                    "generator_hidden_size": GEN_FRACTION,
+                },
+            }
+        )
         rng = np.random.default_rng(batch)
         ids = rng.integers(5, VOCAB_SIZE, size=(batch, SEQ)).astype(np.int64)
         ids[:, 0], ids[:, -1] = 2, 3  # [CLS] ... [SEP], full-length sequences
         features = {"input_ids": ids, "input_mask": np.ones_like(ids), "segment_ids": np.zeros_like(ids)}
-        dataset = tf.data.Dataset.from_tensors(features).repeat().enumerate().map(
-            lambda step, f: mask_batch(f, tf.stack([tf.constant(0, tf.int64), step]), objective))
+        dataset = (
+            tf.data.Dataset.from_tensors(features)
+            .repeat()
+            .enumerate()
+            .map(lambda step, f: mask_batch(f, tf.stack([tf.constant(0, tf.int64), step]), objective))
+        )
         trainer = Trainer(config, model_config, objective, tf.distribute.get_strategy())
         iterator = iter(dataset.prefetch(2))
         float(trainer.train_loop(iterator, tf.constant(1))["tokens"])  # tracing + first step: untimed
@@ -299,9 +359,17 @@ def measure_finetune_steps(batches: list[int], steps: int) -> dict:
 
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
-    model = ElectraForSequenceClassification(ElectraConfig(
-        vocab_size=VOCAB_SIZE, embedding_size=EMBEDDING, hidden_size=HIDDEN, num_hidden_layers=LAYERS,
-        num_attention_heads=HIDDEN // 64, intermediate_size=4 * HIDDEN, num_labels=2)).train()
+    model = ElectraForSequenceClassification(
+        ElectraConfig(
+            vocab_size=VOCAB_SIZE,
+            embedding_size=EMBEDDING,
+            hidden_size=HIDDEN,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HIDDEN // 64,
+            intermediate_size=4 * HIDDEN,
+            num_labels=2,
+        )
+    ).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
     batch = batches[0]
     ids = torch.randint(5, VOCAB_SIZE, (batch, SEQ))
@@ -313,23 +381,31 @@ def measure_finetune_steps(batches: list[int], steps: int) -> dict:
 
     forward_backward()
     optimizer.step()  # untimed first step (allocates the Adam state)
-    return {"per_example": timed(forward_backward, steps) / batch, "fixed": timed(optimizer.step, steps),
-            "batch": batch}
+    return {
+        "per_example": timed(forward_backward, steps) / batch,
+        "fixed": timed(optimizer.step, steps),
+        "batch": batch,
+    }
 
 
 def in_subprocess(name: str, batches: list[int], steps: int) -> dict:
     """Run a step measurement in a fresh process, so TensorFlow's and PyTorch's thread
     pools never share the cores."""
-    out = subprocess.run([sys.executable, __file__, "--child", name, "--batches", *map(str, batches),
-                          "--steps", str(steps)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, "--batches", *map(str, batches), "--steps", str(steps)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
+            result = json.loads(line[len("RESULT ") :])
             return {int(k): v for k, v in result.items()} if name == "pretrain" else result
     raise RuntimeError(f"{name} measurement failed:\n{out.stderr[-3000:]}")
 
 
 # -- the model ---------------------------------------------------------------------------
+
 
 def waves(jobs: int, slots: int) -> int:
     return math.ceil(jobs / max(1, slots))
@@ -345,14 +421,22 @@ def makespan(durations: list[float], machines: int) -> float:
 
 def build_report(m: dict, nodes: int, cores: int) -> str:
     slots1, slotsN = cores, cores * nodes  # single-threaded per-shard jobs per node, as Snakemake runs them
-    shard_mb = CORPUS_BYTES / MB / NUM_SHARDS
+    CORPUS_BYTES / MB / NUM_SHARDS
     rows = []
 
     def per_shard_row(stage, unit, rate_mb_s, work_mb_total, note=""):
         per_job = work_mb_total / NUM_SHARDS / rate_mb_s
-        rows.append((stage, unit, f"{rate_mb_s:.2f} MB/s", f"{work_mb_total / 1e3:,.0f} GB in {NUM_SHARDS} shards"
-                     + note, human(waves(NUM_SHARDS, slots1) * per_job), human(waves(NUM_SHARDS, slotsN) * per_job),
-                     "CPU stage"))
+        rows.append(
+            (
+                stage,
+                unit,
+                f"{rate_mb_s:.2f} MB/s",
+                f"{work_mb_total / 1e3:,.0f} GB in {NUM_SHARDS} shards" + note,
+                human(waves(NUM_SHARDS, slots1) * per_job),
+                human(waves(NUM_SHARDS, slotsN) * per_job),
+                "CPU stage",
+            )
+        )
         return waves(NUM_SHARDS, slots1) * per_job, waves(NUM_SHARDS, slotsN) * per_job
 
     c = m["corpus"]
@@ -361,11 +445,21 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
     rate = c["raw_mb"] / c["partition_s"]
     per_source = CORPUS_BYTES / MB / NUM_SOURCES / rate
     t1, tN = waves(NUM_SOURCES, slots1) * per_source, waves(NUM_SOURCES, slotsN) * per_source
-    rows.append(("corpus partition", "raw MB read, hashed, written as JSON lines", f"{rate:.2f} MB/s",
-                 f"34 GB in {NUM_SOURCES} source jobs", human(t1), human(tN), "CPU stage"))
+    rows.append(
+        (
+            "corpus partition",
+            "raw MB read, hashed, written as JSON lines",
+            f"{rate:.2f} MB/s",
+            f"34 GB in {NUM_SOURCES} source jobs",
+            human(t1),
+            human(tN),
+            "CPU stage",
+        )
+    )
     totals1["corpus"], totalsN["corpus"] = t1, tN
-    a, b = per_shard_row("corpus clean", "raw MB cleaned and split into sentences",
-                         c["raw_mb"] / c["clean_s"], CORPUS_BYTES / MB)
+    a, b = per_shard_row(
+        "corpus clean", "raw MB cleaned and split into sentences", c["raw_mb"] / c["clean_s"], CORPUS_BYTES / MB
+    )
     totals1["corpus"] += a
     totalsN["corpus"] += b
     # dedup: one job over all sentence hashes.
@@ -373,32 +467,60 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
     corpus_sentences = CORPUS_BYTES / bytes_per_sentence
     d = m["dedup"]
     t = d["seconds"] / d["sentences"] * corpus_sentences
-    rows.append(("corpus dedup", f"sentence hashes, {DEDUP_BUCKETS} buckets, 128 shards",
-                 f"{d['sentences'] / d['seconds'] / 1e6:.2f} M sentences/s",
-                 f"{corpus_sentences / 1e6:,.0f} M sentences (one job)", human(t), human(t), "CPU stage"))
+    rows.append(
+        (
+            "corpus dedup",
+            f"sentence hashes, {DEDUP_BUCKETS} buckets, 128 shards",
+            f"{d['sentences'] / d['seconds'] / 1e6:.2f} M sentences/s",
+            f"{corpus_sentences / 1e6:,.0f} M sentences (one job)",
+            human(t),
+            human(t),
+            "CPU stage",
+        )
+    )
     totals1["corpus"] += t
     totalsN["corpus"] += t
-    a, b = per_shard_row("corpus finalize", "raw MB of cleaned documents written as shard text",
-                         c["raw_mb"] / c["finalize_s"], CORPUS_BYTES / MB)
+    a, b = per_shard_row(
+        "corpus finalize",
+        "raw MB of cleaned documents written as shard text",
+        c["raw_mb"] / c["finalize_s"],
+        CORPUS_BYTES / MB,
+    )
     totals1["corpus"] += a
     totalsN["corpus"] += b
 
     v = m["vocab"]
-    a, b = per_shard_row("vocab segment (Mecab-Ko)", "shard MB segmented into morphemes",
-                         c["shard_mb"] / v["segment_s"], CORPUS_BYTES / MB)
+    a, b = per_shard_row(
+        "vocab segment (Mecab-Ko)",
+        "shard MB segmented into morphemes",
+        c["shard_mb"] / v["segment_s"],
+        CORPUS_BYTES / MB,
+    )
     totals1["vocab"], totalsN["vocab"] = a, b
     morph_ratio = v["morphemes_mb"] / c["shard_mb"]
     morph_total = CORPUS_BYTES / MB * morph_ratio
     t = v["wordpiece_intercept"] + v["wordpiece_slope"] * morph_total
-    rows.append(("vocab train (WordPiece)", "morpheme MB (slope of two sizes; one job, not per shard)",
-                 f"{1 / v['wordpiece_slope']:.2f} MB/s" if v["wordpiece_slope"] else "n/a",
-                 f"{morph_total / 1e3:,.0f} GB of morpheme text", human(t), human(t), "CPU stage"))
+    rows.append(
+        (
+            "vocab train (WordPiece)",
+            "morpheme MB (slope of two sizes; one job, not per shard)",
+            f"{1 / v['wordpiece_slope']:.2f} MB/s" if v["wordpiece_slope"] else "n/a",
+            f"{morph_total / 1e3:,.0f} GB of morpheme text",
+            human(t),
+            human(t),
+            "CPU stage",
+        )
+    )
     totals1["vocab"] += t
     totalsN["vocab"] += t
 
     e = m["examples"]
-    a, b = per_shard_row("pretrain examples", "shard MB tokenised and packed into TFRecords",
-                         c["shard_mb"] / e["seconds"], CORPUS_BYTES / MB)
+    a, b = per_shard_row(
+        "pretrain examples",
+        "shard MB tokenised and packed into TFRecords",
+        c["shard_mb"] / e["seconds"],
+        CORPUS_BYTES / MB,
+    )
     totals1["examples"], totalsN["examples"] = a, b
     # Examples are packed within a document; our sample's spoken documents are single
     # comments, so count examples as full-length packs of the corpus's tokens instead.
@@ -420,11 +542,17 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
     cpu_flops = pretrain_flops_per_token() * b2 * SEQ / s2
     peak = ACCELERATORS[MAIN_ACCELERATOR]
     acc_lo, acc_hi = flops_total / (peak * MFU_RANGE[1]), flops_total / (peak * MFU_RANGE[0])
-    rows.append(("pretrain model", f"base step at seq {SEQ}, batch {b2} (float32, no XLA)",
-                 f"{per_example:.2f} s/example ({cpu_flops / 1e9:.0f} GFLOP/s)",
-                 f"{STEPS:,} steps x {BATCH} = {flops_total:.2e} FLOPs",
-                 human(cpu_pretrain), human(cpu_pretrain) + " (one job)",
-                 f"{human(acc_lo)}–{human(acc_hi)}"))
+    rows.append(
+        (
+            "pretrain model",
+            f"base step at seq {SEQ}, batch {b2} (float32, no XLA)",
+            f"{per_example:.2f} s/example ({cpu_flops / 1e9:.0f} GFLOP/s)",
+            f"{STEPS:,} steps x {BATCH} = {flops_total:.2e} FLOPs",
+            human(cpu_pretrain),
+            human(cpu_pretrain) + " (one job)",
+            f"{human(acc_lo)}–{human(acc_hi)}",
+        )
+    )
 
     # Finetuning: 8 tasks x 5 seeds, each job padded to its max length (an upper bound).
     from krelectra.finetune.tasks import TASKS
@@ -444,35 +572,57 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
     ft_total = sum(all_jobs)
     ft_cpu1 = SEEDS * sum(job_cpu.values())
     ft_cpuN = makespan([job_cpu[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS)], nodes)
-    rows.append(("finetune (8 tasks x 5 seeds)", f"base classifier forward+backward (batch {m['finetune']['batch']}) and update, seq {SEQ}",
-                 f"{ft_per_example:.2f} s/example ({ft_cpu_flops / 1e9:.0f} GFLOP/s)",
-                 f"{len(all_jobs)} jobs, {ft_total:.2e} FLOPs (padded)",
-                 human(ft_cpu1), human(ft_cpuN), f"{human(ft_total / (peak * MFU_RANGE[1]))}–"
-                 f"{human(ft_total / (peak * MFU_RANGE[0]))}"))
+    rows.append(
+        (
+            "finetune (8 tasks x 5 seeds)",
+            f"base classifier forward+backward (batch {m['finetune']['batch']}) and update, seq {SEQ}",
+            f"{ft_per_example:.2f} s/example ({ft_cpu_flops / 1e9:.0f} GFLOP/s)",
+            f"{len(all_jobs)} jobs, {ft_total:.2e} FLOPs (padded)",
+            human(ft_cpu1),
+            human(ft_cpuN),
+            f"{human(ft_total / (peak * MFU_RANGE[1]))}–{human(ft_total / (peak * MFU_RANGE[0]))}",
+        )
+    )
 
     cpu_prep1 = sum(totals1.values())
     cpu_prepN = sum(totalsN.values())
     acc_all_lo = cpu_prepN + acc_lo + ft_total / (peak * MFU_RANGE[1])
     acc_all_hi = cpu_prepN + acc_hi + ft_total / (peak * MFU_RANGE[0])
-    rows.append(("**all stages**", "", "", "", human(cpu_prep1 + cpu_pretrain + ft_cpu1),
-                 human(cpu_prepN + cpu_pretrain + ft_cpuN),
-                 f"{human(acc_all_lo)}–{human(acc_all_hi)} (CPU stages on {nodes} nodes)"))
+    rows.append(
+        (
+            "**all stages**",
+            "",
+            "",
+            "",
+            human(cpu_prep1 + cpu_pretrain + ft_cpu1),
+            human(cpu_prepN + cpu_pretrain + ft_cpuN),
+            f"{human(acc_all_lo)}–{human(acc_all_hi)} (CPU stages on {nodes} nodes)",
+        )
+    )
 
-    head = ("| stage | unit measured | rate here | total work at 34 GB | this machine "
-            f"({cores} cores) | {nodes} nodes like it | {MAIN_ACCELERATOR} (MFU {MFU_RANGE[0]}–{MFU_RANGE[1]}) |")
+    head = (
+        "| stage | unit measured | rate here | total work at 34 GB | this machine "
+        f"({cores} cores) | {nodes} nodes like it | {MAIN_ACCELERATOR} (MFU {MFU_RANGE[0]}–{MFU_RANGE[1]}) |"
+    )
     lines = [head, "|" + "---|" * 7]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
 
-    lines += ["", f"Pretraining ({flops_step:.2e} FLOPs per step, {flops_total:.2e} in all) on one accelerator:", "",
-              "| accelerator | peak bf16 (assumed) | MFU 0.4 | MFU 0.3 | at ELECTRA-Base's implied efficiency |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Pretraining ({flops_step:.2e} FLOPs per step, {flops_total:.2e} in all) on one accelerator:",
+        "",
+        "| accelerator | peak bf16 (assumed) | MFU 0.4 | MFU 0.3 | at ELECTRA-Base's implied efficiency |",
+        "|---|---|---|---|---|",
+    ]
     eb = ELECTRA_BASE
     electra_rate = eb["flops"] / (eb["days"] * 86400)
     electra_mfu = electra_rate / (eb["chips"] * eb["chip_peak"])
     for name, peak_a in ACCELERATORS.items():
-        lines.append(f"| {name} | {peak_a / 1e12:.0f} TFLOP/s | {human(flops_total / (peak_a * 0.4))} | "
-                     f"{human(flops_total / (peak_a * 0.3))} | {human(flops_total / (peak_a * electra_mfu))} "
-                     f"(MFU {electra_mfu:.2f}) |")
+        lines.append(
+            f"| {name} | {peak_a / 1e12:.0f} TFLOP/s | {human(flops_total / (peak_a * 0.4))} | "
+            f"{human(flops_total / (peak_a * 0.3))} | {human(flops_total / (peak_a * electra_mfu))} "
+            f"(MFU {electra_mfu:.2f}) |"
+        )
 
     electra_ours_128 = pretrain_flops_per_token(128, 30522) * eb["steps"] * eb["batch"] * 128
     electra_ours_512 = pretrain_flops_per_token(512, 30522) * eb["steps"] * eb["batch"] * 512
@@ -496,21 +646,24 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
 
 def measurements_text(m: dict) -> str:
     c, v, e = m["corpus"], m["vocab"], m["examples"]
-    return "\n".join([
-        f"- corpus sample: {c['raw_mb']:.2f} MB raw ({c['sentences']:,} sentences) -> partition "
-        f"{c['partition_s']:.2f} s, clean {c['clean_s']:.2f} s, finalize {c['finalize_s']:.2f} s; shard "
-        f"{c['shard_mb']:.2f} MB",
-        f"- dedup: {m['dedup']['sentences']:,} synthetic sentence hashes in 128 shards: {m['dedup']['seconds']:.2f} s",
-        f"- segment: {c['shard_mb']:.2f} MB in {v['segment_s']:.2f} s -> {v['morphemes_mb']:.2f} MB of morphemes",
-        f"- WordPiece (size {VOCAB_SIZE}): " + ", ".join(
-            f"{s:.2f} MB in {t:.2f} s" for s, t in zip(v["wordpiece_sizes"], v["wordpiece_times"]))
-        + f" ({v['learned_vocab']:,} entries learned from the sample)",
-        f"- examples: {c['shard_mb']:.2f} MB in {e['seconds']:.2f} s -> {e['examples']:,} examples",
-        "- pretrain step (base, seq 128, float32, CPU): " + ", ".join(
-            f"batch {b}: {s:.2f} s" for b, s in sorted(m["pretrain"].items())),
-        f"- finetune (base classifier, seq 128, PyTorch, batch {m['finetune']['batch']}): forward + backward "
-        f"{m['finetune']['per_example']:.2f} s per example, AdamW update {m['finetune']['fixed']:.2f} s per step",
-    ])
+    return "\n".join(
+        [
+            f"- corpus sample: {c['raw_mb']:.2f} MB raw ({c['sentences']:,} sentences) -> partition "
+            f"{c['partition_s']:.2f} s, clean {c['clean_s']:.2f} s, finalize {c['finalize_s']:.2f} s; shard "
+            f"{c['shard_mb']:.2f} MB",
+            f"- dedup: {m['dedup']['sentences']:,} synthetic sentence hashes in 128 shards: "
+            f"{m['dedup']['seconds']:.2f} s",
+            f"- segment: {c['shard_mb']:.2f} MB in {v['segment_s']:.2f} s -> {v['morphemes_mb']:.2f} MB of morphemes",
+            f"- WordPiece (size {VOCAB_SIZE}): "
+            + ", ".join(f"{s:.2f} MB in {t:.2f} s" for s, t in zip(v["wordpiece_sizes"], v["wordpiece_times"]))
+            + f" ({v['learned_vocab']:,} entries learned from the sample)",
+            f"- examples: {c['shard_mb']:.2f} MB in {e['seconds']:.2f} s -> {e['examples']:,} examples",
+            "- pretrain step (base, seq 128, float32, CPU): "
+            + ", ".join(f"batch {b}: {s:.2f} s" for b, s in sorted(m["pretrain"].items())),
+            f"- finetune (base classifier, seq 128, PyTorch, batch {m['finetune']['batch']}): forward + backward "
+            f"{m['finetune']['per_example']:.2f} s per example, AdamW update {m['finetune']['fixed']:.2f} s per step",
+        ]
+    )
 
 
 def main() -> None:
@@ -553,11 +706,17 @@ def main() -> None:
     m["finetune"] = in_subprocess("finetune", [args.finetune_batch], args.finetune_steps)
     runtime = time.perf_counter() - start
 
-    text = "\n".join([
-        build_report(m, args.nodes, args.cores), "",
-        f"Measured on this machine ({args.cores} cores; `python benchmarks/scale_model.py "
-        f"--nodes {args.nodes}`, {runtime:.0f} s):", "",
-        measurements_text(m), ""])
+    text = "\n".join(
+        [
+            build_report(m, args.nodes, args.cores),
+            "",
+            f"Measured on this machine ({args.cores} cores; `python benchmarks/scale_model.py "
+            f"--nodes {args.nodes}`, {runtime:.0f} s):",
+            "",
+            measurements_text(m),
+            "",
+        ]
+    )
     print(text)
     if args.output:
         args.output.write_text(text, encoding="utf-8")

@@ -49,12 +49,29 @@ def write_pretrain_corpus(root: _Path, num_shards: int = 2) -> tuple[list[_Path]
     vocab_dir = root / "vocab"
     vocab_dir.mkdir(parents=True, exist_ok=True)
     (vocab_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    (vocab_dir / "tokenizer_config.json").write_text(_json.dumps({
-        "do_lower_case": False, "strip_accents": False, "tokenize_chinese_chars": True,
-        "tokenizer_class": "ElectraTokenizer"}), encoding="utf-8")
-    (vocab_dir / "special_tokens_map.json").write_text(_json.dumps({
-        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
-        "mask_token": "[MASK]"}), encoding="utf-8")
+    (vocab_dir / "tokenizer_config.json").write_text(
+        _json.dumps(
+            {
+                "do_lower_case": False,
+                "strip_accents": False,
+                "tokenize_chinese_chars": True,
+                "tokenizer_class": "ElectraTokenizer",
+            }
+        ),
+        encoding="utf-8",
+    )
+    (vocab_dir / "special_tokens_map.json").write_text(
+        _json.dumps(
+            {
+                "unk_token": "[UNK]",
+                "sep_token": "[SEP]",
+                "pad_token": "[PAD]",
+                "cls_token": "[CLS]",
+                "mask_token": "[MASK]",
+            }
+        ),
+        encoding="utf-8",
+    )
     return shards, vocab_dir
 
 

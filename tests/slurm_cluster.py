@@ -25,12 +25,25 @@ class SlurmCluster:
     directory: Path
 
     @classmethod
-    def start(cls, directory: Path, *, cpus: int, memory_mb: int, gpus: int) -> "SlurmCluster":
+    def start(cls, directory: Path, *, cpus: int, memory_mb: int, gpus: int) -> SlurmCluster:
         """Start munged, slurmctld and slurmd in `directory`; the node is idle on return."""
         result = subprocess.run(
-            ["bash", str(SCRIPT), "start", str(directory),
-             "--cpus", str(cpus), "--memory", str(memory_mb), "--gpus", str(gpus)],
-            capture_output=True, text=True, timeout=300)
+            [
+                "bash",
+                str(SCRIPT),
+                "start",
+                str(directory),
+                "--cpus",
+                str(cpus),
+                "--memory",
+                str(memory_mb),
+                "--gpus",
+                str(gpus),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode != 0:
             # The script has printed the daemons' logs and stopped what it started.
             raise ClusterError(f"the SLURM test cluster did not start:\n{result.stdout}\n{result.stderr}")
@@ -46,16 +59,16 @@ class SlurmCluster:
 
     def command(self, *args: str) -> str:
         """Run a SLURM command (sacct, squeue...) against this cluster; its stdout."""
-        result = subprocess.run(list(args), capture_output=True, text=True, timeout=60,
-                                env=dict(os.environ, SLURM_CONF=str(self.conf)))
+        result = subprocess.run(
+            list(args), capture_output=True, text=True, timeout=60, env=dict(os.environ, SLURM_CONF=str(self.conf))
+        )
         if result.returncode != 0:
             raise ClusterError(f"{' '.join(args)} failed: {result.stderr}")
         return result.stdout
 
     def finished_jobs(self) -> dict[str, dict[str, str]]:
         """Every job that has ended, by job id, as `sacct --completion` reports it."""
-        out = self.command("sacct", "--completion", "--parsable2", "--noheader",
-                           "--format=" + ",".join(JOB_FIELDS))
+        out = self.command("sacct", "--completion", "--parsable2", "--noheader", "--format=" + ",".join(JOB_FIELDS))
         rows = (line.split("|") for line in out.splitlines() if line.strip())
         return {row[0]: dict(zip(JOB_FIELDS, row)) for row in rows}
 
@@ -90,8 +103,9 @@ class SlurmCluster:
 
     def stop(self) -> None:
         """Cancel the jobs and stop the daemons; fail if any daemon is left."""
-        result = subprocess.run(["bash", str(SCRIPT), "stop", str(self.directory)],
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            ["bash", str(SCRIPT), "stop", str(self.directory)], capture_output=True, text=True, timeout=120
+        )
         left = self.running_daemons()
         if result.returncode != 0 or left:
             raise ClusterError(f"stopping the SLURM test cluster left {left}:\n{result.stdout}\n{result.stderr}")

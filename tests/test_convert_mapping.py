@@ -19,19 +19,63 @@ from krelectra.convert.export import convert  # noqa: E402
 from krelectra.convert.hf_config import read_model_config  # noqa: E402
 from krelectra.errors import KrelectraError  # noqa: E402
 
-HANGUL_TOKENS = ["한국", "##어", "나", "##는", "학생", "이", "##다", "형태소", "분석", "##기", "좋", "##아요",
-                 "영화", "재미", "##있", "##어요", "ELECTRA", "the", "##s", "!", ".", ",", "?", "1", "2", "3",
-                 "가", "##가", "를", "##를", "은", "##은", "에", "##에", "서"]
+HANGUL_TOKENS = [
+    "한국",
+    "##어",
+    "나",
+    "##는",
+    "학생",
+    "이",
+    "##다",
+    "형태소",
+    "분석",
+    "##기",
+    "좋",
+    "##아요",
+    "영화",
+    "재미",
+    "##있",
+    "##어요",
+    "ELECTRA",
+    "the",
+    "##s",
+    "!",
+    ".",
+    ",",
+    "?",
+    "1",
+    "2",
+    "3",
+    "가",
+    "##가",
+    "를",
+    "##를",
+    "은",
+    "##은",
+    "에",
+    "##에",
+    "서",
+]
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *HANGUL_TOKENS]
 
 # Tiny sizes with the base recipe's shape: discriminator embedding == hidden, generator
 # hidden smaller than the shared embedding (so the generator has embeddings_project).
 TINY = {
-    "vocab_size": len(VOCAB), "embedding_size": 16,
-    "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 32,
-    "generator_hidden_size": 8, "generator_num_hidden_layers": 2, "generator_num_attention_heads": 2,
-    "generator_intermediate_size": 16, "max_position_embeddings": 64, "type_vocab_size": 2,
-    "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "layer_norm_eps": 1e-12,
+    "vocab_size": len(VOCAB),
+    "embedding_size": 16,
+    "hidden_size": 16,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 32,
+    "generator_hidden_size": 8,
+    "generator_num_hidden_layers": 2,
+    "generator_num_attention_heads": 2,
+    "generator_intermediate_size": 16,
+    "max_position_embeddings": 64,
+    "type_vocab_size": 2,
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+    "layer_norm_eps": 1e-12,
 }
 
 
@@ -54,8 +98,12 @@ def recipe_variables(cfg: dict, untied_generator_embeddings: bool = False) -> di
             dense(f"{scope}/embeddings_project", E, H)
         for n in range(layers):
             layer = f"{scope}/encoder/layer_{n}"
-            for part in ("attention/self/query", "attention/self/key", "attention/self/value",
-                         "attention/output/dense"):
+            for part in (
+                "attention/self/query",
+                "attention/self/key",
+                "attention/self/value",
+                "attention/output/dense",
+            ):
                 dense(f"{layer}/{part}", H, H)
             dense(f"{layer}/intermediate/dense", H, F)
             dense(f"{layer}/output/dense", F, H)
@@ -66,8 +114,12 @@ def recipe_variables(cfg: dict, untied_generator_embeddings: bool = False) -> di
     if untied_generator_embeddings:
         embeddings("generator/embeddings")
     encoder("electra", cfg["hidden_size"], cfg["num_hidden_layers"], cfg["intermediate_size"])
-    encoder("generator", cfg["generator_hidden_size"], cfg["generator_num_hidden_layers"],
-            cfg["generator_intermediate_size"])
+    encoder(
+        "generator",
+        cfg["generator_hidden_size"],
+        cfg["generator_num_hidden_layers"],
+        cfg["generator_intermediate_size"],
+    )
     dense("generator_predictions/dense", cfg["generator_hidden_size"], E)
     shapes["generator_predictions/LayerNorm/gamma"] = shapes["generator_predictions/LayerNorm/beta"] = (E,)
     shapes["generator_predictions/output_bias"] = (V,)
@@ -76,8 +128,9 @@ def recipe_variables(cfg: dict, untied_generator_embeddings: bool = False) -> di
     return shapes
 
 
-def write_checkpoint(prefix, shapes: dict, seed: int = 0, global_step: int | None = 1234,
-                     adam_slots: bool = True) -> dict[str, np.ndarray]:
+def write_checkpoint(
+    prefix, shapes: dict, seed: int = 0, global_step: int | None = 1234, adam_slots: bool = True
+) -> dict[str, np.ndarray]:
     """Random float32 values under the given names (plus global_step and Adam slots)."""
     rng = np.random.default_rng(seed)
     values = {name: rng.normal(0.0, 0.5, size=shape).astype(np.float32) for name, shape in shapes.items()}
@@ -89,8 +142,12 @@ def write_checkpoint(prefix, shapes: dict, seed: int = 0, global_step: int | Non
     if global_step is not None:
         tensors["global_step"] = np.int64(global_step)
     names = sorted(tensors)
-    tf.raw_ops.SaveV2(prefix=str(prefix), tensor_names=names, shape_and_slices=[""] * len(names),
-                      tensors=[tf.constant(tensors[n]) for n in names])
+    tf.raw_ops.SaveV2(
+        prefix=str(prefix),
+        tensor_names=names,
+        shape_and_slices=[""] * len(names),
+        tensors=[tf.constant(tensors[n]) for n in names],
+    )
     return values
 
 
@@ -99,9 +156,18 @@ def write_vocab_dir(folder, tokenizer_config: dict | None = None, vocab=VOCAB):
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     if tokenizer_config is not None:
         (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
-        (folder / "special_tokens_map.json").write_text(json.dumps(
-            {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
-             "mask_token": "[MASK]"}), encoding="utf-8")
+        (folder / "special_tokens_map.json").write_text(
+            json.dumps(
+                {
+                    "pad_token": "[PAD]",
+                    "unk_token": "[UNK]",
+                    "cls_token": "[CLS]",
+                    "sep_token": "[SEP]",
+                    "mask_token": "[MASK]",
+                }
+            ),
+            encoding="utf-8",
+        )
     return folder
 
 
@@ -113,8 +179,12 @@ def setup(tmp_path):
     """A model config, a cased vocabulary folder and an output folder."""
     config_path = tmp_path / "model_config.json"
     config_path.write_text(json.dumps(TINY))
-    return {"config": config_path, "vocab": write_vocab_dir(tmp_path / "vocab", CASED),
-            "out": tmp_path / "models", "prefix": tmp_path / "ckpt" / "model.ckpt"}
+    return {
+        "config": config_path,
+        "vocab": write_vocab_dir(tmp_path / "vocab", CASED),
+        "out": tmp_path / "models",
+        "prefix": tmp_path / "ckpt" / "model.ckpt",
+    }
 
 
 def test_every_weight_comes_from_its_checkpoint_variable(setup):
@@ -125,23 +195,35 @@ def test_every_weight_comes_from_its_checkpoint_variable(setup):
 
     disc = load_file(setup["out"] / "discriminator" / "model.safetensors")
     gen = load_file(setup["out"] / "generator" / "model.safetensors")
-    np.testing.assert_array_equal(disc["electra.encoder.layer.1.attention.self.query.weight"],
-                                  values["electra/encoder/layer_1/attention/self/query/kernel"].T)
-    np.testing.assert_array_equal(disc["electra.embeddings.LayerNorm.weight"], values["electra/embeddings/LayerNorm/gamma"])
-    np.testing.assert_array_equal(disc["discriminator_predictions.dense_prediction.weight"],
-                                  values["discriminator_predictions/dense_1/kernel"].T)
-    np.testing.assert_array_equal(gen["electra.embeddings.word_embeddings.weight"], values["electra/embeddings/word_embeddings"])
-    np.testing.assert_array_equal(gen["electra.embeddings_project.weight"], values["generator/embeddings_project/kernel"].T)
-    np.testing.assert_array_equal(gen["electra.encoder.layer.0.output.dense.weight"],
-                                  values["generator/encoder/layer_0/output/dense/kernel"].T)
+    np.testing.assert_array_equal(
+        disc["electra.encoder.layer.1.attention.self.query.weight"],
+        values["electra/encoder/layer_1/attention/self/query/kernel"].T,
+    )
+    np.testing.assert_array_equal(
+        disc["electra.embeddings.LayerNorm.weight"], values["electra/embeddings/LayerNorm/gamma"]
+    )
+    np.testing.assert_array_equal(
+        disc["discriminator_predictions.dense_prediction.weight"], values["discriminator_predictions/dense_1/kernel"].T
+    )
+    np.testing.assert_array_equal(
+        gen["electra.embeddings.word_embeddings.weight"], values["electra/embeddings/word_embeddings"]
+    )
+    np.testing.assert_array_equal(
+        gen["electra.embeddings_project.weight"], values["generator/embeddings_project/kernel"].T
+    )
+    np.testing.assert_array_equal(
+        gen["electra.encoder.layer.0.output.dense.weight"], values["generator/encoder/layer_0/output/dense/kernel"].T
+    )
     np.testing.assert_array_equal(gen["generator_lm_head.bias"], values["generator_predictions/output_bias"])
     assert "electra.embeddings_project.weight" not in disc  # embedding == hidden in the discriminator
 
     # Every checkpoint weight value appears in a saved tensor (coverage, both ways).
     saved = [np.asarray(t) for t in (*disc.values(), *gen.values())]
     for name, value in values.items():
-        assert any(s.shape in (value.shape, value.T.shape) and
-                   (np.array_equal(s, value) or np.array_equal(s, value.T)) for s in saved), name
+        assert any(
+            s.shape in (value.shape, value.T.shape) and (np.array_equal(s, value) or np.array_equal(s, value.T))
+            for s in saved
+        ), name
     assert report["global_step"] == 1234
     assert report["variables"]["placed"] == len(values)
     assert report["variables"]["non_weights"] == 2 * len(values) + 1  # adam_m, adam_v, global_step
@@ -153,8 +235,9 @@ def test_generator_output_matrix_is_the_shared_word_embedding(setup):
     values = write_checkpoint(setup["prefix"], recipe_variables(TINY))
     convert(setup["prefix"], setup["config"], setup["vocab"], setup["out"], verify=False)
     model = ElectraForMaskedLM.from_pretrained(setup["out"] / "generator")
-    np.testing.assert_array_equal(model.generator_lm_head.weight.detach().numpy(),
-                                  values["electra/embeddings/word_embeddings"])
+    np.testing.assert_array_equal(
+        model.generator_lm_head.weight.detach().numpy(), values["electra/embeddings/word_embeddings"]
+    )
     assert model.config.hidden_size == 8 and model.config.embedding_size == 16
     assert model.config.num_attention_heads == 2 and model.config.intermediate_size == 16
 
@@ -164,8 +247,12 @@ def test_untied_generator_embeddings_fill_the_generator(setup):
     convert(setup["prefix"], setup["config"], setup["vocab"], setup["out"], verify=False)
     gen = load_file(setup["out"] / "generator" / "model.safetensors")
     disc = load_file(setup["out"] / "discriminator" / "model.safetensors")
-    np.testing.assert_array_equal(gen["electra.embeddings.word_embeddings.weight"], values["generator/embeddings/word_embeddings"])
-    np.testing.assert_array_equal(disc["electra.embeddings.word_embeddings.weight"], values["electra/embeddings/word_embeddings"])
+    np.testing.assert_array_equal(
+        gen["electra.embeddings.word_embeddings.weight"], values["generator/embeddings/word_embeddings"]
+    )
+    np.testing.assert_array_equal(
+        disc["electra.embeddings.word_embeddings.weight"], values["electra/embeddings/word_embeddings"]
+    )
 
 
 def test_discriminator_with_embedding_projection(setup, tmp_path):
@@ -175,7 +262,9 @@ def test_discriminator_with_embedding_projection(setup, tmp_path):
     values = write_checkpoint(setup["prefix"], recipe_variables(cfg))
     convert(setup["prefix"], setup["config"], setup["vocab"], setup["out"], verify=False)
     disc = load_file(setup["out"] / "discriminator" / "model.safetensors")
-    np.testing.assert_array_equal(disc["electra.embeddings_project.weight"], values["electra/embeddings_project/kernel"].T)
+    np.testing.assert_array_equal(
+        disc["electra.embeddings_project.weight"], values["electra/embeddings_project/kernel"].T
+    )
 
 
 def _error(setup) -> str:
@@ -219,8 +308,12 @@ def test_optimizer_slot_of_no_variable_is_an_error(setup):
     tensors = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
     tensors["electra/encoder/layer_9/output/dense/kernel/adam_m"] = np.zeros((2, 2), np.float32)
     names = sorted(tensors)
-    tf.raw_ops.SaveV2(prefix=str(setup["prefix"]), tensor_names=names, shape_and_slices=[""] * len(names),
-                      tensors=[tf.constant(tensors[n]) for n in names])
+    tf.raw_ops.SaveV2(
+        prefix=str(setup["prefix"]),
+        tensor_names=names,
+        shape_and_slices=[""] * len(names),
+        tensors=[tf.constant(tensors[n]) for n in names],
+    )
     assert "unknown electra/encoder/layer_9/output/dense/kernel/adam_m" in _error(setup)
 
 
@@ -229,14 +322,16 @@ def test_shape_that_disagrees_with_the_config_is_named(setup):
     shapes["electra/encoder/layer_0/intermediate/dense/kernel"] = (16, 48)
     write_checkpoint(setup["prefix"], shapes)
     message = _error(setup)
-    assert ("electra/encoder/layer_0/intermediate/dense/kernel: checkpoint shape [16, 48], "
-            "the model config gives [16, 32]") in message
+    assert (
+        "electra/encoder/layer_0/intermediate/dense/kernel: checkpoint shape [16, 48], the model config gives [16, 32]"
+    ) in message
 
 
 def test_generator_size_that_disagrees_with_the_config_is_named(setup):
     """Every generator variable of a wider generator is reported, none silently converted."""
-    write_checkpoint(setup["prefix"], recipe_variables({**TINY, "generator_hidden_size": 12,
-                                                        "generator_num_attention_heads": 3}))
+    write_checkpoint(
+        setup["prefix"], recipe_variables({**TINY, "generator_hidden_size": 12, "generator_num_attention_heads": 3})
+    )
     message = _error(setup)
     assert "generator/embeddings_project/kernel: checkpoint shape [16, 12], the model config gives [16, 8]" in message
     assert "generator_predictions/dense/kernel: checkpoint shape [12, 16]" in message
@@ -246,10 +341,10 @@ def test_model_config_problems_name_the_key(setup):
     bad = dict(TINY)
     del bad["generator_intermediate_size"]
     setup["config"].write_text(json.dumps({**bad, "generator_hiden_size": 8}))
-    with pytest.raises(KrelectraError, match="unknown key.*generator_hiden_size"):
+    with pytest.raises(KrelectraError, match=r"unknown key.*generator_hiden_size"):
         read_model_config(setup["config"])
     setup["config"].write_text(json.dumps(bad))
-    with pytest.raises(KrelectraError, match="missing key.*generator_intermediate_size"):
+    with pytest.raises(KrelectraError, match=r"missing key.*generator_intermediate_size"):
         read_model_config(setup["config"])
     setup["config"].write_text(json.dumps({**TINY, "num_attention_heads": 3}))
     with pytest.raises(KrelectraError, match="hidden_size \\(16\\) is not a multiple of num_attention_heads"):
@@ -264,7 +359,7 @@ def test_vocabulary_that_disagrees_with_vocab_size_is_an_error(setup):
 
 
 def test_missing_checkpoint_is_named(setup):
-    with pytest.raises(KrelectraError, match="model.ckpt.index not found"):
+    with pytest.raises(KrelectraError, match=r"model.ckpt.index not found"):
         convert(setup["prefix"], setup["config"], setup["vocab"], setup["out"], verify=False)
 
 
@@ -296,8 +391,11 @@ def test_saved_discriminator_loads_as_users_load_it(setup):
     write_checkpoint(setup["prefix"], recipe_variables(TINY))
     convert(setup["prefix"], setup["config"], setup["vocab"], setup["out"], verify=False)
     assert check_user_loading(setup["out"] / "discriminator", VOCAB) == [
-        "ElectraModel.from_pretrained", "AutoModel.from_pretrained",
-        "ElectraTokenizer.from_pretrained", "AutoTokenizer.from_pretrained"]
+        "ElectraModel.from_pretrained",
+        "AutoModel.from_pretrained",
+        "ElectraTokenizer.from_pretrained",
+        "AutoTokenizer.from_pretrained",
+    ]
     card = (setup["out"] / "discriminator" / "README.md").read_text(encoding="utf-8")
     assert "Trained for 1,234 steps." in card and f"{len(VOCAB)} tokens" in card
 

@@ -13,12 +13,13 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 torch = pytest.importorskip("torch")
 
+from test_convert_mapping import CASED, TINY, VOCAB, write_vocab_dir  # noqa: E402
+
 from krelectra.cli import main  # noqa: E402
 from krelectra.convert.hf_config import read_model_config  # noqa: E402
 from krelectra.pretrain.checkpoint import save_tf1  # noqa: E402
 from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig  # noqa: E402
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig  # noqa: E402
-from test_convert_mapping import CASED, TINY, VOCAB, write_vocab_dir  # noqa: E402
 
 TOLERANCE = 1e-4  # absolute, on logits of order 1-10
 
@@ -48,16 +49,36 @@ def pretrained_checkpoint(tmp_path, sizes: dict, seed: int = 0, step: int = 321)
 
 
 def run_convert(tmp_path, prefix, config_path, *extra) -> int:
-    return main(["convert", "--checkpoint", str(prefix), "--model-config", str(config_path),
-                 "--vocab-dir", str(write_vocab_dir(tmp_path / "vocab", CASED)),
-                 "--output-dir", str(tmp_path / "models"), *extra])  # default --tolerance 1e-5
+    return main(
+        [
+            "convert",
+            "--checkpoint",
+            str(prefix),
+            "--model-config",
+            str(config_path),
+            "--vocab-dir",
+            str(write_vocab_dir(tmp_path / "vocab", CASED)),
+            "--output-dir",
+            str(tmp_path / "models"),
+            *extra,
+        ]
+    )  # default --tolerance 1e-5
 
 
-@pytest.mark.parametrize("sizes", [
-    TINY,  # the base recipe's shape: generator hidden (8) < shared embedding (16) = discriminator hidden
-    {**TINY, "embedding_size": 8, "generator_hidden_size": 12, "generator_num_attention_heads": 3,
-     "generator_num_hidden_layers": 1},  # ELECTRA-Small's shape: both models project the embeddings
-], ids=["base-shape", "small-shape"])
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        TINY,  # the base recipe's shape: generator hidden (8) < shared embedding (16) = discriminator hidden
+        {
+            **TINY,
+            "embedding_size": 8,
+            "generator_hidden_size": 12,
+            "generator_num_attention_heads": 3,
+            "generator_num_hidden_layers": 1,
+        },  # ELECTRA-Small's shape: both models project the embeddings
+    ],
+    ids=["base-shape", "small-shape"],
+)
 def test_converted_models_compute_the_tf_logits(tmp_path, sizes):
     prefix, config_path = pretrained_checkpoint(tmp_path, sizes)
     assert run_convert(tmp_path, prefix, config_path) == 0
@@ -82,16 +103,25 @@ def test_converted_logits_match_on_a_batch_of_our_own(tmp_path):
     assert run_convert(tmp_path, prefix, config_path) == 0
     models = tmp_path / "models"
     tokenizer = AutoTokenizer.from_pretrained(models / "discriminator")
-    batch = tokenizer(["한국어 형태소 분석기 좋아요", "영화 재미있어요 !"], ["나는 학생", "ELECTRA"],
-                      padding="max_length", max_length=16, return_tensors="np")
+    batch = tokenizer(
+        ["한국어 형태소 분석기 좋아요", "영화 재미있어요 !"],
+        ["나는 학생", "ELECTRA"],
+        padding="max_length",
+        max_length=16,
+        return_tensors="np",
+    )
     ids, mask, segments = (batch[k].astype(np.int32) for k in ("input_ids", "attention_mask", "token_type_ids"))
     assert (ids == VOCAB.index("[UNK]")).sum() == 0  # Hangul survives the saved tokenizer
 
     tf_model = ElectraPretrainingModel(ModelConfig.from_json_file(config_path))
     from krelectra.pretrain.checkpoint import restore_tf1
+
     restore_tf1(tf_model, prefix)
-    inputs = {"input_ids": torch.from_numpy(ids).long(), "attention_mask": torch.from_numpy(mask).long(),
-              "token_type_ids": torch.from_numpy(segments).long()}
+    inputs = {
+        "input_ids": torch.from_numpy(ids).long(),
+        "attention_mask": torch.from_numpy(mask).long(),
+        "token_type_ids": torch.from_numpy(segments).long(),
+    }
     with torch.no_grad():
         disc = ElectraForPreTraining.from_pretrained(models / "discriminator").eval()(**inputs).logits.numpy()
         gen = ElectraForMaskedLM.from_pretrained(models / "generator").eval()(**inputs).logits.numpy()
@@ -104,22 +134,58 @@ def test_converted_logits_match_on_a_batch_of_our_own(tmp_path):
 def test_model_card_records_the_run(tmp_path):
     prefix, config_path = pretrained_checkpoint(tmp_path, TINY)
     pretrain_config = tmp_path / "pretrain_config.json"
-    pretrain_config.write_text(json.dumps({"train_batch_size": 8, "learning_rate": 0.0005,
-                                           "examples": {"max_seq_length": 64}}))
+    pretrain_config.write_text(
+        json.dumps({"train_batch_size": 8, "learning_rate": 0.0005, "examples": {"max_seq_length": 64}})
+    )
     metrics = tmp_path / "metrics.jsonl"
-    metrics.write_text(json.dumps({"step": 100, "split": "eval", "disc_auc": 0.61}) + "\n"
-                       + json.dumps({"step": 321, "split": "eval", "disc_auc": 0.75}) + "\n"
-                       + json.dumps({"step": 321, "split": "train", "disc_auc": 0.99}) + "\n")
+    metrics.write_text(
+        json.dumps({"step": 100, "split": "eval", "disc_auc": 0.61})
+        + "\n"
+        + json.dumps({"step": 321, "split": "eval", "disc_auc": 0.75})
+        + "\n"
+        + json.dumps({"step": 321, "split": "train", "disc_auc": 0.99})
+        + "\n"
+    )
     corpus_stats = tmp_path / "stats.json"
-    corpus_stats.write_text(json.dumps({
-        "documents": 12, "sentences": 340, "characters": 15678, "bytes": 40001, "spoken_ratio_achieved": 0.3,
-        "registers": {"spoken": {"documents": 9, "sentences": 40, "characters": 4700, "bytes": 12000},
-                      "written": {"documents": 3, "sentences": 300, "characters": 10978, "bytes": 28001}},
-        "sources": {"kolaw": {"register": "written", "bytes": 50000, "documents": 3,
-                              "invalid_utf8_sequences_replaced": 0}}}))
-    assert run_convert(tmp_path, prefix, config_path, "--pretrain-config", str(pretrain_config),
-                       "--metrics", str(metrics), "--corpus-stats", str(corpus_stats),
-                       "--model-name", "Tiny KR-ELECTRA") == 0
+    corpus_stats.write_text(
+        json.dumps(
+            {
+                "documents": 12,
+                "sentences": 340,
+                "characters": 15678,
+                "bytes": 40001,
+                "spoken_ratio_achieved": 0.3,
+                "registers": {
+                    "spoken": {"documents": 9, "sentences": 40, "characters": 4700, "bytes": 12000},
+                    "written": {"documents": 3, "sentences": 300, "characters": 10978, "bytes": 28001},
+                },
+                "sources": {
+                    "kolaw": {
+                        "register": "written",
+                        "bytes": 50000,
+                        "documents": 3,
+                        "invalid_utf8_sequences_replaced": 0,
+                    }
+                },
+            }
+        )
+    )
+    assert (
+        run_convert(
+            tmp_path,
+            prefix,
+            config_path,
+            "--pretrain-config",
+            str(pretrain_config),
+            "--metrics",
+            str(metrics),
+            "--corpus-stats",
+            str(corpus_stats),
+            "--model-name",
+            "Tiny KR-ELECTRA",
+        )
+        == 0
+    )
     for model in ("discriminator", "generator"):
         card = (tmp_path / "models" / model / "README.md").read_text(encoding="utf-8")
         assert card.startswith("---\nlanguage: ko") and f"# Tiny KR-ELECTRA: {model}" in card
@@ -133,8 +199,9 @@ def test_model_card_records_the_run(tmp_path):
 
 def test_model_config_of_the_pretraining_stage_is_read_unchanged(tmp_path):
     """Guards the converter's reading of model_config.json against drift from ModelConfig."""
-    config = ModelConfig.from_recipe(vocab_size=30000, embedding_size=768, hidden_size=768,
-                                     num_hidden_layers=12, generator_hidden_size=1 / 3)
+    config = ModelConfig.from_recipe(
+        vocab_size=30000, embedding_size=768, hidden_size=768, num_hidden_layers=12, generator_hidden_size=1 / 3
+    )
     path = tmp_path / "model_config.json"
     path.write_text(json.dumps(config.to_dict()))
     assert read_model_config(path) == config.to_dict()

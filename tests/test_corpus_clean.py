@@ -25,7 +25,11 @@ def test_urls_emails_and_mentions_are_dropped():
     cleaner = Cleaner(CleaningOptions())
     text = "자세한 건 https://example.com/a?b=1 와 www.example.org 참고 a.b@example.com 로 문의 @user_12 님 감사"
     assert cleaner.sentences(text) == ["자세한 건 와 참고 로 문의 님 감사"]
-    assert (cleaner.counts["urls_removed"], cleaner.counts["emails_removed"], cleaner.counts["mentions_removed"]) == (2, 1, 1)
+    assert (cleaner.counts["urls_removed"], cleaner.counts["emails_removed"], cleaner.counts["mentions_removed"]) == (
+        2,
+        1,
+        1,
+    )
 
 
 def test_switched_off_steps_keep_the_text():
@@ -47,12 +51,19 @@ def test_hanja_removal_is_optional():
 def test_sentence_split_keeps_dates_together():
     text = "발의연월일은 2010. 11. 12. 입니다. 정말요? 네, 맞습니다!  다음 문장…  끝났습니다"
     assert sentences(text, min_sentence_chars=1) == [
-        "발의연월일은 2010. 11. 12. 입니다.", "정말요?", "네, 맞습니다!", "다음 문장…", "끝났습니다"]
+        "발의연월일은 2010. 11. 12. 입니다.",
+        "정말요?",
+        "네, 맞습니다!",
+        "다음 문장…",
+        "끝났습니다",
+    ]
 
 
 def test_length_filters_count_what_they_drop():
     cleaner = Cleaner(CleaningOptions(min_sentence_chars=5, max_sentence_chars=14))
-    assert cleaner.sentences("짧다. 이 문장은 충분히 길다. 이 문장은 너무나도 길어서 잘린다.") == ["이 문장은 충분히 길다."]
+    assert cleaner.sentences("짧다. 이 문장은 충분히 길다. 이 문장은 너무나도 길어서 잘린다.") == [
+        "이 문장은 충분히 길다."
+    ]
     assert cleaner.counts["dropped_too_short"] == 1
     assert cleaner.counts["dropped_too_long"] == 1
 

@@ -44,7 +44,9 @@ def shard_sentences(tmp_path):
 
 def test_invalid_utf8_is_replaced_counted_and_removed(tmp_path):
     raw = tmp_path / "raw.txt"
-    raw.write_bytes("첫 번째 문장입니다.\n".encode() + b"\xff\xfe\xff bad bytes here\n" + "두 번째 문장입니다.\n".encode())
+    raw.write_bytes(
+        "첫 번째 문장입니다.\n".encode() + b"\xff\xfe\xff bad bytes here\n" + "두 번째 문장입니다.\n".encode()
+    )
     source = resolve_sources([{"name": "s", "paths": [str(raw)], "register": "written", "documents": "line"}])
     summary = run_corpus(tmp_path, source)
     assert summary["sources"]["s"]["invalid_utf8_sequences_replaced"] == 3
@@ -55,9 +57,12 @@ def test_invalid_utf8_is_replaced_counted_and_removed(tmp_path):
 def test_duplicates_across_shards_are_removed_keeping_one(tmp_path):
     raw = tmp_path / "raw.txt"
     # Three documents (paragraphs) that share sentences; they land in different shards.
-    raw.write_text("공통 문장이 여기 있다. 첫 문서의 고유한 문장.\n\n"
-                   "둘째 문서의 고유한 문장. 공통 문장이 여기 있다.\n\n"
-                   "공통 문장이 여기 있다. 셋째 문서의 고유한 문장.\n", encoding="utf-8")
+    raw.write_text(
+        "공통 문장이 여기 있다. 첫 문서의 고유한 문장.\n\n"
+        "둘째 문서의 고유한 문장. 공통 문장이 여기 있다.\n\n"
+        "공통 문장이 여기 있다. 셋째 문서의 고유한 문장.\n",
+        encoding="utf-8",
+    )
     source = resolve_sources([{"name": "s", "paths": [str(raw)], "register": "written"}])
     summary = run_corpus(tmp_path, source, num_shards=3, buckets=2)
     kept = shard_sentences(tmp_path)
@@ -71,8 +76,13 @@ def test_dedup_result_does_not_depend_on_bucket_count(tmp_path):
     files, keeps = [], {}
     for shard in range(3):
         path = tmp_path / f"{shard}.npz"
-        np.savez(path, hash=rng.integers(0, 50, 200).astype(np.uint64), chars=np.ones(200, dtype=np.int64),
-                 register=np.zeros(200, dtype=np.uint8), document=np.arange(200))
+        np.savez(
+            path,
+            hash=rng.integers(0, 50, 200).astype(np.uint64),
+            chars=np.ones(200, dtype=np.int64),
+            register=np.zeros(200, dtype=np.uint8),
+            document=np.arange(200),
+        )
         files.append(path)
     for buckets in (1, 7):
         outs = [tmp_path / f"keep{buckets}_{s}.npy" for s in range(3)]
@@ -97,9 +107,12 @@ def test_balanced_corpus_reaches_the_target_ratio(tmp_path):
     spoken = tmp_path / "spoken.txt"
     written.write_text("".join(f"법률 제{i}조의 내용은 다음과 같이 정한다.\n" for i in range(400)), encoding="utf-8")
     spoken.write_text("".join(f"{i}번째 댓글인데 배송 진짜 빨랐어요\n" for i in range(100)), encoding="utf-8")
-    sources = resolve_sources([
-        {"name": "w", "paths": [str(written)], "register": "written", "documents": "line"},
-        {"name": "s", "paths": [str(spoken)], "register": "spoken", "documents": "line"}])
+    sources = resolve_sources(
+        [
+            {"name": "w", "paths": [str(written)], "register": "written", "documents": "line"},
+            {"name": "s", "paths": [str(spoken)], "register": "spoken", "documents": "line"},
+        ]
+    )
     summary = run_corpus(tmp_path, sources, spoken_ratio=0.5)
     assert summary["spoken_ratio_achieved"] == pytest.approx(0.5, abs=0.06)
     assert summary["registers"]["spoken"]["documents"] == 100
@@ -112,7 +125,9 @@ def test_shard_format_is_one_sentence_per_line_with_blank_line_between_documents
     run_corpus(tmp_path, resolve_sources([{"name": "s", "paths": [str(raw)], "register": "written"}]), num_shards=1)
     text = (tmp_path / "shards" / "0.txt").read_text(encoding="utf-8")
     documents = [d.split("\n") for d in text.strip("\n").split("\n\n")]
-    assert sorted(documents) == sorted([["첫 문서의 첫 문장이다.", "첫 문서의 둘째 문장이다."], ["둘째 문서의 문장이다."]])
+    assert sorted(documents) == sorted(
+        [["첫 문서의 첫 문장이다.", "첫 문서의 둘째 문장이다."], ["둘째 문서의 문장이다."]]
+    )
     mode = stat.S_IMODE(os.stat(tmp_path / "shards" / "0.txt").st_mode)
     assert mode & 0o044, "outputs must be readable by others, like any file the user writes"
 

@@ -3,18 +3,23 @@ from clean in temporary copies of the project (about 4 minutes a run on 2 cores)
 
 import hashlib
 import json
-import re
 
 import pytest
 import yaml
-
 from workflow_helpers import copy_workflow, snakemake
 
 MODEL = "krelectra-ours"
 TASKS = ["nsmc", "naver-ner", "paws", "kornli", "korsts", "question-pair", "korquad", "hate-speech"]
-HEADLINE = {"nsmc": ["accuracy"], "naver-ner": ["f1"], "paws": ["accuracy"], "kornli": ["accuracy"],
-            "korsts": ["spearman"], "question-pair": ["accuracy"], "korquad": ["exact_match", "f1"],
-            "hate-speech": ["macro_f1"]}
+HEADLINE = {
+    "nsmc": ["accuracy"],
+    "naver-ner": ["f1"],
+    "paws": ["accuracy"],
+    "kornli": ["accuracy"],
+    "korsts": ["spearman"],
+    "question-pair": ["accuracy"],
+    "korquad": ["exact_match", "f1"],
+    "hate-speech": ["macro_f1"],
+}
 
 
 def run(tmp_path_factory, name):
@@ -89,16 +94,22 @@ def test_hyperparameter_tables_equal_the_config_that_ran(first):
     assert model_config["hidden_size"] == pretrain["model"]["hidden_size"]
     assert model_config["embedding_size"] == pretrain["model"]["embedding_size"]
     assert model_config["num_hidden_layers"] == pretrain["model"]["num_hidden_layers"]
-    assert model_config["generator_hidden_size"] == int(pretrain["model"]["generator_hidden_size"] * pretrain["model"]["hidden_size"])
+    assert model_config["generator_hidden_size"] == int(
+        pretrain["model"]["generator_hidden_size"] * pretrain["model"]["hidden_size"]
+    )
     vocab_size = len((first / "results/vocab/tokenizer/vocab.txt").read_text(encoding="utf-8").splitlines())
     assert vocab_size == model_config["vocab_size"] == config["vocab"]["size"]
 
     model_md = (first / "paper/tables/model.md").read_text(encoding="utf-8")
     m = model_config
-    assert (f"| Discriminator | {m['num_hidden_layers']} | {m['embedding_size']} | {m['hidden_size']} | "
-            f"{m['num_attention_heads']} | {m['intermediate_size']} | {vocab_size:,} |") in model_md
-    assert (f"| Generator | {m['generator_num_hidden_layers']} | {m['embedding_size']} | {m['generator_hidden_size']} | "
-            f"{m['generator_num_attention_heads']} | {m['generator_intermediate_size']} | {vocab_size:,} |") in model_md
+    assert (
+        f"| Discriminator | {m['num_hidden_layers']} | {m['embedding_size']} | {m['hidden_size']} | "
+        f"{m['num_attention_heads']} | {m['intermediate_size']} | {vocab_size:,} |"
+    ) in model_md
+    assert (
+        f"| Generator | {m['generator_num_hidden_layers']} | {m['embedding_size']} | {m['generator_hidden_size']} | "
+        f"{m['generator_num_attention_heads']} | {m['generator_intermediate_size']} | {vocab_size:,} |"
+    ) in model_md
 
     pretraining_md = (first / "paper/tables/pretraining.md").read_text(encoding="utf-8")
     train = pretrain["train"]
@@ -109,8 +120,11 @@ def test_hyperparameter_tables_equal_the_config_that_ran(first):
     for task in TASKS:
         row = next(line for line in finetuning_md.splitlines() if line.startswith(f"| {task} |"))
         epochs = row.strip("|").split("|")[2].strip().rstrip("*")
-        expected = finetune["task_hyperparameters"].get(task, {}).get(
-            "num_train_epochs", finetune["hyperparameters"]["num_train_epochs"])
+        expected = (
+            finetune["task_hyperparameters"]
+            .get(task, {})
+            .get("num_train_epochs", finetune["hyperparameters"]["num_train_epochs"])
+        )
         assert int(epochs) == expected, row
 
     provenance = (first / "paper/tables/provenance.tsv").read_text(encoding="utf-8")

@@ -127,7 +127,7 @@ def test_unreachable_server_names_the_file(tmp_path, manifest):
 
 
 def test_file_not_in_manifest(tmp_path, manifest):
-    with pytest.raises(KrelectraError, match="no entry for nsmc/other.txt"):
+    with pytest.raises(KrelectraError, match=r"no entry for nsmc/other.txt"):
         download("nsmc", "other.txt", tmp_path / "x", manifest=manifest)
 
 
@@ -136,7 +136,19 @@ def test_download_command(tmp_path, server, manifest):
     register_data_commands(parser.add_subparsers())
     output = tmp_path / "cli" / "good.txt"
     args = parser.parse_args(
-        ["download", "--task", "nsmc", "--file", "good.txt", "--output", str(output), "--manifest", str(manifest), "--base-url", server]
+        [
+            "download",
+            "--task",
+            "nsmc",
+            "--file",
+            "good.txt",
+            "--output",
+            str(output),
+            "--manifest",
+            str(manifest),
+            "--base-url",
+            server,
+        ]
     )
     args.func(args)
     assert output.read_bytes() == CONTENT
@@ -171,10 +183,14 @@ def test_snakemake_download_rule_keeps_verified_files_only(tmp_path, server):
 
     repo = Path(__file__).resolve().parents[1]
     # Snakemake records the rule's conda file even without --use-conda.
-    assert (repo / "envs" / "finetune.yaml").is_file(), "envs/finetune.yaml (the finetune stage's environment) is missing"
+    assert (repo / "envs" / "finetune.yaml").is_file(), (
+        "envs/finetune.yaml (the finetune stage's environment) is missing"
+    )
     workdir = tmp_path / "wf"
     (workdir / "resources" / "finetune").mkdir(parents=True)
-    (workdir / "Snakefile").write_text(SNAKEFILE.format(src=repo / "src", rules=repo / "workflow/rules/finetune_data.smk"))
+    (workdir / "Snakefile").write_text(
+        SNAKEFILE.format(src=repo / "src", rules=repo / "workflow/rules/finetune_data.smk")
+    )
     (workdir / "config.yaml").write_text("results: results\nfinetune:\n  data: download\n")
     sha1 = blob_sha1(CONTENT)
     served = {"ratings_train.txt": "good.txt", "ratings_test.txt": "corrupt.txt"}
@@ -186,11 +202,23 @@ def test_snakemake_download_rule_keeps_verified_files_only(tmp_path, server):
     snakemake = [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "config.yaml", "--retries", "0"]
     downloads = workdir / "results" / "finetune" / "data" / "download" / "nsmc"
 
-    run = subprocess.run(snakemake + ["results/finetune/data/download/nsmc/ratings_train.txt"], cwd=workdir, env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        snakemake + ["results/finetune/data/download/nsmc/ratings_train.txt"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert (downloads / "ratings_train.txt").read_bytes() == CONTENT
 
-    run = subprocess.run(snakemake + ["results/finetune/data/download/nsmc/ratings_test.txt"], cwd=workdir, env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        snakemake + ["results/finetune/data/download/nsmc/ratings_test.txt"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0
     assert not (downloads / "ratings_test.txt").exists()
     log = (workdir / "results" / "logs" / "finetune" / "download" / "nsmc" / "ratings_test.txt.log").read_text()

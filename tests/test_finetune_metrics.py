@@ -70,7 +70,9 @@ def test_entity_f1_matches_seqeval_with_suffix_tags(seed):
     expected = 100 * seqeval_f1(truth, pred, suffix=True)
     assert metrics.entity_f1(truth, pred) == pytest.approx(expected, abs=1e-9)
     # The same entities read from prefix-style tags by seqeval's default reader.
-    assert metrics.entity_f1(truth, pred) == pytest.approx(100 * seqeval_f1(_to_prefix(truth), _to_prefix(pred)), abs=1e-9)
+    assert metrics.entity_f1(truth, pred) == pytest.approx(
+        100 * seqeval_f1(_to_prefix(truth), _to_prefix(pred)), abs=1e-9
+    )
 
 
 def test_entity_rules_by_hand():

@@ -28,16 +28,23 @@ def example(answer: str, occurrence: int = 0, qid: str = "q1") -> dict:
     start = -1
     for _ in range(occurrence + 1):
         start = CONTEXT.index(answer, start + 1)
-    return {"id": qid, "question": "누가 무엇을", "context": CONTEXT, "answers": [{"text": answer, "answer_start": start}]}
+    return {
+        "id": qid,
+        "question": "누가 무엇을",
+        "context": CONTEXT,
+        "answers": [{"text": answer, "answer_start": start}],
+    }
 
 
 def window_text(features, window: int, start: int, end: int) -> str:
     offsets = features.offsets[window]
-    return CONTEXT[offsets[start][0]:offsets[end][1]]
+    return CONTEXT[offsets[start][0] : offsets[end][1]]
 
 
 def test_windows_cover_the_context_doc_stride_apart(tokenizer):
-    features = encode_qa(tokenizer, [example("부산")], max_length=20, doc_stride=6, max_query_length=3, with_labels=False)
+    features = encode_qa(
+        tokenizer, [example("부산")], max_length=20, doc_stride=6, max_query_length=3, with_labels=False
+    )
     context_tokens = tokenizer(CONTEXT, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
     assert len(features.features) > 3
     first_chars = []
@@ -65,7 +72,9 @@ def test_windows_cover_the_context_doc_stride_apart(tokenizer):
 
 def test_training_targets_point_at_the_answer_in_the_windows_that_hold_it(tokenizer):
     answer = "부산으로"  # near the end: not in the first windows
-    features = encode_qa(tokenizer, [example(answer)], max_length=20, doc_stride=6, max_query_length=3, with_labels=True)
+    features = encode_qa(
+        tokenizer, [example(answer)], max_length=20, doc_stride=6, max_query_length=3, with_labels=True
+    )
     holding = [w for w, f in enumerate(features.features) if f["start_positions"] != 0]
     assert holding and holding[0] > 0
     for window, feature in enumerate(features.features):
@@ -78,7 +87,9 @@ def test_training_targets_point_at_the_answer_in_the_windows_that_hold_it(tokeni
 
 def test_an_answer_cut_by_a_window_boundary_is_only_a_target_where_it_is_whole(tokenizer):
     answer = "김철수가 이영희를"
-    features = encode_qa(tokenizer, [example(answer)], max_length=16, doc_stride=4, max_query_length=2, with_labels=True)
+    features = encode_qa(
+        tokenizer, [example(answer)], max_length=16, doc_stride=4, max_query_length=2, with_labels=True
+    )
     answer_start = CONTEXT.index(answer)
     answer_end = answer_start + len(answer)
     partial = whole = 0
@@ -119,7 +130,9 @@ def token_span(features, window: int, text: str, occurrence: int = 0) -> tuple[i
     for _ in range(occurrence + 1):
         char_start = CONTEXT.index(text, char_start + 1)
     char_end = char_start + len(text)
-    positions = [i for i, s in enumerate(features.offsets[window]) if s is not None and s[0] < char_end and s[1] > char_start]
+    positions = [
+        i for i, s in enumerate(features.offsets[window]) if s is not None and s[0] < char_end and s[1] > char_start
+    ]
     return positions[0], positions[-1]
 
 
@@ -144,7 +157,11 @@ def _holds(features, window: int, text: str) -> bool:
 def test_decoding_picks_the_best_valid_span_over_all_windows(tokenizer):
     ex = example("부산으로", qid="q9")
     features = encode_qa(tokenizer, [ex], max_length=20, doc_stride=6, max_query_length=3, with_labels=False)
-    window = next(w for w in range(len(features.features)) if _holds(features, w, "부산으로") and features.max_context[w][token_span(features, w, "부산")[0]])
+    window = next(
+        w
+        for w in range(len(features.features))
+        if _holds(features, w, "부산으로") and features.max_context[w][token_span(features, w, "부산")[0]]
+    )
     assert window > 0
     s, e = token_span(features, window, "부산으로")
     # a better-scored but invalid pick in window 0: the end before the start
@@ -169,7 +186,9 @@ def test_a_start_outside_its_max_context_window_is_not_used(tokenizer):
     s_best, _ = spans[best[0]]
     _, e_short = token_span(features, best[0], "공부")
     s_other, e_other = spans[other[0]]
-    start, end = logits_for(features, {other[0]: [(s_other, 10.0, e_other, 10.0)], best[0]: [(s_best, 1.0, e_short, 1.0)]})
+    start, end = logits_for(
+        features, {other[0]: [(s_other, 10.0, e_other, 10.0)], best[0]: [(s_best, 1.0, e_short, 1.0)]}
+    )
     assert qa.decode(start, end, features, [ex], n_best_size=5, max_answer_length=30) == {"q1": "공부"}
 
 
@@ -181,8 +200,15 @@ def test_several_questions_are_decoded_from_their_own_windows(tokenizer):
     assert windows_a and windows_b
     picks = {}
     for windows, text in ((windows_a, "김철수가"), (windows_b, "부산으로")):
-        w = next(w for w in windows if _holds(features, w, text) and features.max_context[w][token_span(features, w, text)[0]])
+        w = next(
+            w
+            for w in windows
+            if _holds(features, w, text) and features.max_context[w][token_span(features, w, text)[0]]
+        )
         s, e = token_span(features, w, text)
         picks[w] = [(s, 5.0, e, 5.0)]
     start, end = logits_for(features, picks)
-    assert qa.decode(start, end, features, exs, n_best_size=20, max_answer_length=30) == {"a": "김철수가", "b": "부산으로"}
+    assert qa.decode(start, end, features, exs, n_best_size=20, max_answer_length=30) == {
+        "a": "김철수가",
+        "b": "부산으로",
+    }

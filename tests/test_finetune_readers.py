@@ -16,7 +16,11 @@ def _write(tmp_path, name, text, encoding="utf-8"):
 
 
 def test_nsmc(tmp_path):
-    path = _write(tmp_path, "ratings_test.txt", "id\tdocument\tlabel\n6270596\t굳 ㅋ\t1\n9274899\t\t0\n\n8544678\t뭐야 이 평점들은....\t0\n")
+    path = _write(
+        tmp_path,
+        "ratings_test.txt",
+        "id\tdocument\tlabel\n6270596\t굳 ㅋ\t1\n9274899\t\t0\n\n8544678\t뭐야 이 평점들은....\t0\n",
+    )
     result = readers.read_nsmc(path)
     # An empty review is kept (the reference keeps it); a blank line is not a record.
     assert result.examples == [
@@ -33,7 +37,11 @@ def test_windows_line_endings_are_read_like_unix_ones(tmp_path):
 
 
 def test_naver_ner_suffix_tags(tmp_path):
-    path = _write(tmp_path, "train.tsv", "비토리오 양일 만에 영사관 감호 용퇴\tPER-B DAT-B DAT-I ORG-B CVL-B O\n김민수는 서울로 갔다\tPER-B LOC-B O\n")
+    path = _write(
+        tmp_path,
+        "train.tsv",
+        "비토리오 양일 만에 영사관 감호 용퇴\tPER-B DAT-B DAT-I ORG-B CVL-B O\n김민수는 서울로 갔다\tPER-B LOC-B O\n",
+    )
     result = readers.read_naver_ner(path)
     assert result.examples[1] == {"words": ["김민수는", "서울로", "갔다"], "tags": ["PER-B", "LOC-B", "O"]}
     assert len(readers.NER_LABELS) == 29 and readers.NER_LABELS[0] == "O"
@@ -55,7 +63,8 @@ def test_paws_skips_and_counts_rows_with_an_empty_sentence(tmp_path):
     path = _write(
         tmp_path,
         "translated_train.tsv",
-        "id\tsentence1\tsentence2\tlabel\n1\t가는 나를 만났다.\t나는 가를 만났다.\t0\n2\t\t문장\t1\n3\t문장\t \t0\n4\t하나\t둘\t1\n",
+        "id\tsentence1\tsentence2\tlabel\n1\t가는 나를 만났다.\t나는 가를 만났다.\t0\n"
+        "2\t\t문장\t1\n3\t문장\t \t0\n4\t하나\t둘\t1\n",
     )
     result = readers.read_paws(path)
     assert result.skipped == 2
@@ -66,7 +75,11 @@ def test_paws_skips_and_counts_rows_with_an_empty_sentence(tmp_path):
 
 
 def test_question_pair_skips_empty_questions_and_rejects_other_labels(tmp_path):
-    good = _write(tmp_path, "dev.tsv", "question1\tquestion2\tis_duplicate\n비밀번호 변경?\t비밀번호 바꾸기?\t0\n\t배송 조회?\t1\n")
+    good = _write(
+        tmp_path,
+        "dev.tsv",
+        "question1\tquestion2\tis_duplicate\n비밀번호 변경?\t비밀번호 바꾸기?\t0\n\t배송 조회?\t1\n",
+    )
     result = readers.read_question_pair(good)
     assert (len(result.examples), result.skipped) == (1, 1)
     bad = _write(tmp_path, "test.tsv", "question1\tquestion2\tis_duplicate\n가?\t나?\t0\n가?\t나?\tyes\n")
@@ -75,8 +88,12 @@ def test_question_pair_skips_empty_questions_and_rejects_other_labels(tmp_path):
 
 
 def test_kornli(tmp_path):
-    path = _write(tmp_path, "xnli.dev.ko.tsv", "sentence1\tsentence2\tgold_label\n그는 달렸다.\t그는 움직였다.\tentailment\n")
-    assert readers.read_kornli(path).examples == [{"text": "그는 달렸다.", "text_pair": "그는 움직였다.", "label": "entailment"}]
+    path = _write(
+        tmp_path, "xnli.dev.ko.tsv", "sentence1\tsentence2\tgold_label\n그는 달렸다.\t그는 움직였다.\tentailment\n"
+    )
+    assert readers.read_kornli(path).examples == [
+        {"text": "그는 달렸다.", "text_pair": "그는 움직였다.", "label": "entailment"}
+    ]
     bad = _write(tmp_path, "xnli.test.ko.tsv", "sentence1\tsentence2\tgold_label\n가\t나\tEntailment\n")
     with pytest.raises(KrelectraError, match=rf"{re.escape(str(bad))}:2: unknown label 'Entailment'"):
         readers.read_kornli(bad)
@@ -84,8 +101,14 @@ def test_kornli(tmp_path):
 
 def test_korsts_scores_are_floats_in_range(tmp_path):
     header = "genre\tfilename\tyear\tid\tscore\tsentence1\tsentence2\n"
-    path = _write(tmp_path, "sts-dev.tsv", header + "main-captions\tMSRvid\t2012test\t0000\t5.000\t남자가 모자를 쓴다.\t남자가 모자를 쓰고 있다.\n")
-    assert readers.read_korsts(path).examples == [{"text": "남자가 모자를 쓴다.", "text_pair": "남자가 모자를 쓰고 있다.", "label": 5.0}]
+    path = _write(
+        tmp_path,
+        "sts-dev.tsv",
+        header + "main-captions\tMSRvid\t2012test\t0000\t5.000\t남자가 모자를 쓴다.\t남자가 모자를 쓰고 있다.\n",
+    )
+    assert readers.read_korsts(path).examples == [
+        {"text": "남자가 모자를 쓴다.", "text_pair": "남자가 모자를 쓰고 있다.", "label": 5.0}
+    ]
     for score in ("high", "5.2", "nan"):
         bad = _write(tmp_path, "sts-test.tsv", header + f"g\tf\ty\t1\t{score}\t가\t나\n")
         with pytest.raises(KrelectraError, match=rf"{re.escape(str(bad))}:2: score '{score}'"):
@@ -93,7 +116,11 @@ def test_korsts_scores_are_floats_in_range(tmp_path):
 
 
 def test_hate_speech_uses_comment_and_hate_columns(tmp_path):
-    path = _write(tmp_path, "val.tsv", "title\tcomment\tbias\thate\n제목\t좋은 기사네요\tnone\tnone\n제목\t가나족은 나가라\tothers\thate\n")
+    path = _write(
+        tmp_path,
+        "val.tsv",
+        "title\tcomment\tbias\thate\n제목\t좋은 기사네요\tnone\tnone\n제목\t가나족은 나가라\tothers\thate\n",
+    )
     assert readers.read_hate_speech(path).examples == [
         {"text": "좋은 기사네요", "label": "none"},
         {"text": "가나족은 나가라", "label": "hate"},
@@ -126,12 +153,19 @@ def test_missing_empty_and_non_utf8_files(tmp_path):
 
 
 def _squad(qas, context="세종은 1443년에 훈민정음을 만들었다."):
-    return {"version": "KorQuAD_v1.0_dev", "data": [{"title": "세종", "paragraphs": [{"context": context, "qas": qas}]}]}
+    return {
+        "version": "KorQuAD_v1.0_dev",
+        "data": [{"title": "세종", "paragraphs": [{"context": context, "qas": qas}]}],
+    }
 
 
 def test_korquad_one_example_per_question_with_all_answers(tmp_path):
     qas = [
-        {"id": "1-0", "question": "훈민정음을 만든 해는?", "answers": [{"text": "1443년", "answer_start": 4}, {"text": "1443", "answer_start": 4}]},
+        {
+            "id": "1-0",
+            "question": "훈민정음을 만든 해는?",
+            "answers": [{"text": "1443년", "answer_start": 4}, {"text": "1443", "answer_start": 4}],
+        },
         {"id": "1-1", "question": "세종이 만든 것은?", "answers": [{"text": "훈민정음", "answer_start": 11}]},
     ]
     path = _write(tmp_path, "KorQuAD_v1.0_dev.json", json.dumps(_squad(qas), ensure_ascii=False))
@@ -144,11 +178,23 @@ def test_korquad_one_example_per_question_with_all_answers(tmp_path):
 @pytest.mark.parametrize(
     "qas, message",
     [
-        ([{"id": "7-1", "question": "q", "answers": [{"text": "훈민정음", "answer_start": 10}]}], "question 7-1: answer_start 10 does not point"),
-        ([{"id": "7-2", "question": "q", "answers": [{"text": "1443년", "answer_start": 99}]}], "question 7-2: answer_start 99"),
+        (
+            [{"id": "7-1", "question": "q", "answers": [{"text": "훈민정음", "answer_start": 10}]}],
+            "question 7-1: answer_start 10 does not point",
+        ),
+        (
+            [{"id": "7-2", "question": "q", "answers": [{"text": "1443년", "answer_start": 99}]}],
+            "question 7-2: answer_start 99",
+        ),
         ([{"id": "7-3", "question": "q", "answers": []}], "question 7-3: no answers"),
-        ([{"id": "7-4", "question": "q", "answers": [{"text": "세종", "answer_start": "0"}]}], "question 7-4: 'answer_start' should be a int"),
-        ([{"id": "7-5", "question": "q", "answers": [{"text": "세종", "answer_start": 0}]}] * 2, "question 7-5: duplicate question id"),
+        (
+            [{"id": "7-4", "question": "q", "answers": [{"text": "세종", "answer_start": "0"}]}],
+            "question 7-4: 'answer_start' should be a int",
+        ),
+        (
+            [{"id": "7-5", "question": "q", "answers": [{"text": "세종", "answer_start": 0}]}] * 2,
+            "question 7-5: duplicate question id",
+        ),
         ([{"id": "7-6", "answers": [{"text": "세종", "answer_start": 0}]}], "question 7-6: missing 'question'"),
     ],
 )

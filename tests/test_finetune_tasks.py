@@ -28,7 +28,15 @@ PAPER_HYPERPARAMETERS = {
     "korquad": (5e-5, 7, 8, 32, 512, 1e-6, 42),
     "hate-speech": (5e-5, 10, 32, 64, 128, 1e-5, 41),
 }
-KEYS = ("learning_rate", "num_train_epochs", "train_batch_size", "eval_batch_size", "max_seq_length", "adam_epsilon", "seed")
+KEYS = (
+    "learning_rate",
+    "num_train_epochs",
+    "train_batch_size",
+    "eval_batch_size",
+    "max_seq_length",
+    "adam_epsilon",
+    "seed",
+)
 
 
 def test_registry_lists_the_eight_tasks_in_the_papers_column_order():
@@ -57,7 +65,12 @@ def test_default_hyperparameters_are_kr_electras(name):
     assert tuple(hyper[key] for key in KEYS) == PAPER_HYPERPARAMETERS[name]
     assert (hyper["warmup_proportion"], hyper["weight_decay"], hyper["max_grad_norm"]) == (0.0, 0.0, 1.0)
     if name == "korquad":
-        assert (hyper["doc_stride"], hyper["max_query_length"], hyper["max_answer_length"], hyper["n_best_size"]) == (128, 64, 30, 20)
+        assert (hyper["doc_stride"], hyper["max_query_length"], hyper["max_answer_length"], hyper["n_best_size"]) == (
+            128,
+            64,
+            30,
+            20,
+        )
 
 
 def test_manifest_has_one_pinned_verified_entry_per_task_file():
@@ -76,7 +89,7 @@ def test_data_dir_for_each_setting(tmp_path):
     assert data_dir_for("download", "out", REPO) == Path("out/finetune/data/download")
     assert data_dir_for(str(tmp_path), "out", REPO) == tmp_path
     assert data_dir_for("data/tasks", "out", REPO) == REPO / "data/tasks"
-    with pytest.raises(KrelectraError, match="finetune.data"):
+    with pytest.raises(KrelectraError, match=r"finetune.data"):
         data_dir_for("", "out", REPO)
 
 
@@ -138,7 +151,9 @@ def test_regenerating_the_fixtures_gives_byte_identical_files(tmp_path):
 
 def test_another_seed_gives_other_fixtures(tmp_path):
     write_fixtures(tmp_path, seed=7)
-    assert (tmp_path / "nsmc" / "ratings_train.txt").read_bytes() != (FIXTURES / "nsmc" / "ratings_train.txt").read_bytes()
+    assert (tmp_path / "nsmc" / "ratings_train.txt").read_bytes() != (
+        FIXTURES / "nsmc" / "ratings_train.txt"
+    ).read_bytes()
 
 
 @pytest.mark.parametrize("name", list(TASKS))

@@ -33,8 +33,13 @@ def make_tiny_model(folder, texts=()):
     # transformers 5: the vocabulary file is the `vocab` argument (`vocab_file` is ignored).
     BertTokenizer(vocab=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False).save_pretrained(folder)
     config = ElectraConfig(
-        vocab_size=len(vocab), embedding_size=32, hidden_size=32, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+        vocab_size=len(vocab),
+        embedding_size=32,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
     )
     ElectraForPreTraining(config).save_pretrained(folder)
     return folder
@@ -136,9 +141,11 @@ def test_a_checkpoint_without_the_encoder_is_refused(model_dir, tmp_path):
         load_model(TASKS["nsmc"], str(tmp_path))
     # the check itself: a missing encoder weight is an error, a missing head weight is not
     model, _ = load_model(TASKS["nsmc"], str(model_dir))
-    with pytest.raises(KrelectraError, match="embeddings.word_embeddings"):
+    with pytest.raises(KrelectraError, match=r"embeddings.word_embeddings"):
         check_encoder_loaded(model, {"missing_keys": {"electra.embeddings.word_embeddings.weight"}}, "x")
-    assert check_encoder_loaded(model, {"missing_keys": {"classifier.dense.weight"}}, "x")["new_parameters"] == ["classifier.dense.weight"]
+    assert check_encoder_loaded(model, {"missing_keys": {"classifier.dense.weight"}}, "x")["new_parameters"] == [
+        "classifier.dense.weight"
+    ]
 
 
 # ------------------------------------------------------------- protocols and summary
@@ -156,7 +163,12 @@ def test_paper_protocol_reports_the_best_test_epoch_and_clean_the_best_dev_epoch
     assert select_epoch(EPOCHS, "paper", "accuracy")["epoch"] == 3
     assert select_epoch(EPOCHS, "clean", "accuracy")["epoch"] == 2  # tie on dev: the earliest epoch
     reported = report(EPOCHS, "accuracy")
-    assert reported["paper"] == {"epoch": 3, "selected_on": "test", "dev": {"accuracy": 80.0}, "test": {"accuracy": 78.0}}
+    assert reported["paper"] == {
+        "epoch": 3,
+        "selected_on": "test",
+        "dev": {"accuracy": 80.0},
+        "test": {"accuracy": 78.0},
+    }
     assert reported["clean"]["test"] == {"accuracy": 74.0}
     with_nan = [dict(EPOCHS[0], dev={"accuracy": math.nan})] + EPOCHS[1:]
     assert select_epoch(with_nan, "clean", "accuracy")["epoch"] == 2
@@ -166,7 +178,10 @@ def test_paper_protocol_reports_the_best_test_epoch_and_clean_the_best_dev_epoch
 
 def run_record(task: str, seed: int, paper: float, clean: float, model: str = "m") -> dict:
     return {
-        "model": model, "task": task, "seed": seed, "headline_metric": "accuracy",
+        "model": model,
+        "task": task,
+        "seed": seed,
+        "headline_metric": "accuracy",
         "protocols": {
             "paper": {"epoch": 3, "test": {"accuracy": paper}},
             "clean": {"epoch": 2, "test": {"accuracy": clean}},
@@ -175,14 +190,29 @@ def run_record(task: str, seed: int, paper: float, clean: float, model: str = "m
 
 
 def test_summary_gives_mean_and_sample_std_over_seeds():
-    runs = [run_record("nsmc", 43, 84.0, 80.0), run_record("nsmc", 41, 80.0, 79.0), run_record("nsmc", 42, 82.0, 81.0), run_record("paws", 41, 60.0, 55.0)]
+    runs = [
+        run_record("nsmc", 43, 84.0, 80.0),
+        run_record("nsmc", 41, 80.0, 79.0),
+        run_record("nsmc", 42, 82.0, 81.0),
+        run_record("paws", 41, 60.0, 55.0),
+    ]
     summary = summarize(runs, "m")
     nsmc = summary["tasks"]["nsmc"]
     assert nsmc["seeds"] == [41, 42, 43]
-    assert nsmc["protocols"]["paper"]["test"]["accuracy"] == {"mean": 82.0, "std": 2.0, "n": 3, "values": [80.0, 82.0, 84.0]}
+    assert nsmc["protocols"]["paper"]["test"]["accuracy"] == {
+        "mean": 82.0,
+        "std": 2.0,
+        "n": 3,
+        "values": [80.0, 82.0, 84.0],
+    }
     assert nsmc["protocols"]["clean"]["test"]["accuracy"]["mean"] == pytest.approx(80.0)
     assert nsmc["protocols"]["clean"]["test"]["accuracy"]["std"] == pytest.approx(1.0)
-    assert summary["tasks"]["paws"]["protocols"]["paper"]["test"]["accuracy"] == {"mean": 60.0, "std": 0.0, "n": 1, "values": [60.0]}
+    assert summary["tasks"]["paws"]["protocols"]["paper"]["test"]["accuracy"] == {
+        "mean": 60.0,
+        "std": 0.0,
+        "n": 1,
+        "values": [60.0],
+    }
     with pytest.raises(KrelectraError, match="seed"):
         summarize(runs + [run_record("nsmc", 41, 1.0, 1.0)], "m")
     with pytest.raises(KrelectraError, match="other"):
@@ -266,15 +296,27 @@ def write_synthetic_data(root, n_train=320, n_test=64):
             filler = " ".join(rnd.choice(FILLER) for _ in range(rnd.randint(4, 12)))
             context = f"{filler} {place}에서 {name}가 만났다. {' '.join(rnd.choice(FILLER) for _ in range(6))}"
             qas = [
-                {"id": f"{prefix}{i}-who", "question": "누가 만났다?", "answers": [{"text": name, "answer_start": context.index(name)}]},
-                {"id": f"{prefix}{i}-where", "question": "어디에서 만났다?", "answers": [{"text": place, "answer_start": context.index(place)}]},
+                {
+                    "id": f"{prefix}{i}-who",
+                    "question": "누가 만났다?",
+                    "answers": [{"text": name, "answer_start": context.index(name)}],
+                },
+                {
+                    "id": f"{prefix}{i}-where",
+                    "question": "어디에서 만났다?",
+                    "answers": [{"text": place, "answer_start": context.index(place)}],
+                },
             ]
             data.append({"title": f"t{i}", "paragraphs": [{"context": context, "qas": qas}]})
         return {"version": "KorQuAD_v1.0", "data": data}
 
     (root / "korquad").mkdir(parents=True, exist_ok=True)
-    (root / "korquad" / "KorQuAD_v1.0_train.json").write_text(json.dumps(korquad(n_train // 2, "tr"), ensure_ascii=False), encoding="utf-8")
-    (root / "korquad" / "KorQuAD_v1.0_dev.json").write_text(json.dumps(korquad(n_test // 2, "te"), ensure_ascii=False), encoding="utf-8")
+    (root / "korquad" / "KorQuAD_v1.0_train.json").write_text(
+        json.dumps(korquad(n_train // 2, "tr"), ensure_ascii=False), encoding="utf-8"
+    )
+    (root / "korquad" / "KorQuAD_v1.0_dev.json").write_text(
+        json.dumps(korquad(n_test // 2, "te"), ensure_ascii=False), encoding="utf-8"
+    )
     return root
 
 
@@ -283,8 +325,17 @@ def data_dir(tmp_path_factory):
     return write_synthetic_data(tmp_path_factory.mktemp("data"))
 
 
-FAST = {"learning_rate": 2e-3, "num_train_epochs": 4, "train_batch_size": 16, "eval_batch_size": 32, "max_seq_length": 48,
-        "doc_stride": 16, "max_query_length": 8, "max_answer_length": 10, "n_best_size": 5}
+FAST = {
+    "learning_rate": 2e-3,
+    "num_train_epochs": 4,
+    "train_batch_size": 16,
+    "eval_batch_size": 32,
+    "max_seq_length": 48,
+    "doc_stride": 16,
+    "max_query_length": 8,
+    "max_answer_length": 10,
+    "n_best_size": 5,
+}
 
 
 @pytest.mark.parametrize("task_name", ["nsmc", "paws", "korsts", "naver-ner", "korquad"])
@@ -293,7 +344,9 @@ def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, 
 
     task = TASKS[task_name]
     overrides = dict(FAST, max_seq_length=40) if task_name == "korquad" else FAST
-    result = finetune(task, str(model_dir), data_dir, 5, tmp_path, model_name="tiny", overrides=overrides, dev_fraction=0.2, threads=1)
+    result = finetune(
+        task, str(model_dir), data_dir, 5, tmp_path, model_name="tiny", overrides=overrides, dev_fraction=0.2, threads=1
+    )
     written = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert written == json.loads(json.dumps(result))
     assert written["task"] == task_name and written["model"] == "tiny" and written["seed"] == 5
@@ -322,7 +375,9 @@ def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, 
 def test_the_single_sentence_task_is_learned(model_dir, data_dir, tmp_path):
     from krelectra.finetune.train import finetune
 
-    result = finetune(TASKS["nsmc"], str(model_dir), data_dir, 3, tmp_path, overrides=dict(FAST, num_train_epochs=8), threads=1)
+    result = finetune(
+        TASKS["nsmc"], str(model_dir), data_dir, 3, tmp_path, overrides=dict(FAST, num_train_epochs=8), threads=1
+    )
     assert result["protocols"]["clean"]["test"]["accuracy"] >= 90.0  # a 50/50 task
 
 
@@ -330,7 +385,15 @@ def test_the_same_seed_gives_the_same_run_and_another_seed_another(model_dir, da
     from krelectra.finetune.train import finetune
 
     def run(seed, name):
-        result = finetune(TASKS["naver-ner"], str(model_dir), data_dir, seed, tmp_path / name, overrides=dict(FAST, num_train_epochs=2), threads=1)
+        result = finetune(
+            TASKS["naver-ner"],
+            str(model_dir),
+            data_dir,
+            seed,
+            tmp_path / name,
+            overrides=dict(FAST, num_train_epochs=2),
+            threads=1,
+        )
         return [{k: v for k, v in e.items() if not k.endswith("seconds")} for e in result["epochs"]]
 
     first = run(7, "a")
@@ -346,16 +409,62 @@ def test_command_line_trains_and_summarizes(model_dir, data_dir, tmp_path):
     for seed in (1, 2):
         out = tmp_path / f"seed{seed}"
         argv = [
-            "finetune", "train", "--task", "korsts", "--seed", str(seed), "--model", str(model_dir), "--model-name", "tiny",
-            "--data", str(data_dir), "--hyperparameters", json.dumps(dict(FAST, num_train_epochs=2)),
-            "--max-train-examples", "40", "--threads", "1", "--output-dir", str(out),
+            "finetune",
+            "train",
+            "--task",
+            "korsts",
+            "--seed",
+            str(seed),
+            "--model",
+            str(model_dir),
+            "--model-name",
+            "tiny",
+            "--data",
+            str(data_dir),
+            "--hyperparameters",
+            json.dumps(dict(FAST, num_train_epochs=2)),
+            "--max-train-examples",
+            "40",
+            "--threads",
+            "1",
+            "--output-dir",
+            str(out),
         ]
         assert main(argv) == 0
         outputs.append(out / "metrics.json")
     metrics = json.loads(outputs[0].read_text(encoding="utf-8"))
     assert metrics["data"]["train"]["examples"] == 40 and metrics["data"]["max_train_examples"] == 40
-    assert main(["finetune", "summarize", "--model-name", "tiny", "--output", str(tmp_path / "summary.json"), *map(str, outputs)]) == 0
+    assert (
+        main(
+            [
+                "finetune",
+                "summarize",
+                "--model-name",
+                "tiny",
+                "--output",
+                str(tmp_path / "summary.json"),
+                *map(str, outputs),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     spearman = summary["tasks"]["korsts"]["protocols"]["clean"]["test"]["spearman"]
     assert spearman["n"] == 2 and summary["tasks"]["korsts"]["seeds"] == [1, 2]
-    assert main(["finetune", "train", "--task", "nope", "--seed", "1", "--model", str(model_dir), "--output-dir", str(tmp_path)]) == 1
+    assert (
+        main(
+            [
+                "finetune",
+                "train",
+                "--task",
+                "nope",
+                "--seed",
+                "1",
+                "--model",
+                str(model_dir),
+                "--output-dir",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )

@@ -5,7 +5,6 @@ import json
 
 import pytest
 import yaml
-
 from test_finetune_train import make_tiny_model
 from workflow_helpers import copy_workflow, snakemake
 
@@ -53,4 +52,7 @@ def test_finetune_jobs_and_summary_for_a_model_folder(tmp_path):
     assert korquad["hyperparameters"]["doc_stride"] == 16 and korquad["hyperparameters"]["max_query_length"] == 8
     assert korquad["data"]["test"]["windows"] > korquad["data"]["test"]["examples"]  # contexts span several windows
     # a second run has nothing to do
-    assert "Nothing to be done" in snakemake(work, "-n", "--configfile", "config/config.yaml", "tiny.yaml", "--", target).stdout
+    assert (
+        "Nothing to be done"
+        in snakemake(work, "-n", "--configfile", "config/config.yaml", "tiny.yaml", "--", target).stdout
+    )

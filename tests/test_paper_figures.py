@@ -5,16 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_paper_synthetic_run import run_files, write_run
 
 from krelectra.errors import KrelectraError
 from krelectra.io import read_json
 from krelectra.paper.config import PaperConfig
-from krelectra.paper.figures import (FIGURES, finetuning_curves, read_metrics, score_differences,
-                                     vocabulary_statistics, write_figures)
+from krelectra.paper.figures import (
+    FIGURES,
+    finetuning_curves,
+    read_metrics,
+    score_differences,
+    vocabulary_statistics,
+    write_figures,
+)
 from krelectra.paper.provenance import read_provenance
 from krelectra.paper.published import load_published
 from krelectra.paper.tables import selected_summaries
-from test_paper_synthetic_run import run_files, write_run
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "paper" / "published.yaml"
 
@@ -24,10 +30,19 @@ def run(tmp_path_factory):
     return write_run(tmp_path_factory.mktemp("paper_figures_run"), models=("ours", "released"), seeds=(41, 42))
 
 
-def figures(results: Path, output: Path, config: PaperConfig = PaperConfig()) -> dict:
+def figures(results: Path, output: Path, config: PaperConfig | None = None) -> dict:
+    config = config or PaperConfig()
     files = run_files(results)
-    return write_figures(PUBLISHED, results / "pretrain/metrics.jsonl", files["runs"], files["summaries"],
-                         results / "vocab/tokenizer", sorted((results / "vocab/heldout").glob("*.txt")), config, output)
+    return write_figures(
+        PUBLISHED,
+        results / "pretrain/metrics.jsonl",
+        files["runs"],
+        files["summaries"],
+        results / "vocab/tokenizer",
+        sorted((results / "vocab/heldout").glob("*.txt")),
+        config,
+        output,
+    )
 
 
 def test_every_figure_is_written_as_pdf_and_png_identically_on_rerun(run, tmp_path):
@@ -54,8 +69,10 @@ def test_vocabulary_statistics_agree_with_the_vocabulary_report(run):
     lengths = stats["piece_lengths"]
     assert sum(lengths["word-initial"].values()) + sum(lengths["continuation (##)"].values()) == len(vocab) - 5
     assert lengths["word-initial"][5] == 1  # 민주공화국
-    assert vocabulary_statistics(run / "vocab/tokenizer", sorted((run / "vocab/heldout").glob("*.txt")), 2)[
-        "sentences"] == 2
+    assert (
+        vocabulary_statistics(run / "vocab/tokenizer", sorted((run / "vocab/heldout").glob("*.txt")), 2)["sentences"]
+        == 2
+    )
 
 
 def test_comparison_subtracts_the_published_reference(run):
@@ -63,7 +80,7 @@ def test_comparison_subtracts_the_published_reference(run):
     summaries = selected_summaries(run_files(run)["summaries"], PaperConfig())
     differences = score_differences(published, summaries, PaperConfig())
     assert set(differences) == {(m, p) for m in ("ours", "released") for p in ("paper", "clean")}
-    bars = dict((label, (diff, sd)) for label, diff, sd in differences[("ours", "clean")])
+    bars = {label: (diff, sd) for label, diff, sd in differences[("ours", "clean")]}
     assert list(bars)[6:8] == ["KorQuAD EM", "KorQuAD F1"] and len(bars) == 9
     summary = read_json(run / "finetune/ours/summary.json")
     hate = summary["tasks"]["hate-speech"]["protocols"]["clean"]["test"]["macro_f1"]
@@ -77,7 +94,7 @@ def test_finetuning_curves_average_the_seeds_per_epoch(run):
     curves = finetuning_curves(files["runs"], ["ours"])
     assert set(curves["nsmc"]["models"]) == {"ours"} and curves["korquad"]["metric"] == "exact_match"
     runs = [read_json(p) for p in files["runs"] if "/ours/nsmc/" in str(p)]
-    epoch, mean, sd, n = curves["nsmc"]["models"]["ours"]["dev"][1]
+    epoch, mean, _sd, n = curves["nsmc"]["models"]["ours"]["dev"][1]
     values = [r["epochs"][1]["dev"]["accuracy"] for r in runs]
     assert (epoch, n) == (2, 2) and mean == pytest.approx(sum(values) / 2)
 

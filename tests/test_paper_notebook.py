@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
+from test_paper_synthetic_run import write_run
 
 from krelectra.io import read_json, write_json
-from test_paper_synthetic_run import write_run
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -20,14 +20,18 @@ NOTEBOOK = REPO / "notebooks" / "audit.ipynb"
 
 def execute(results: Path, tables: Path):
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    env = {"KRELECTRA_RESULTS": str(results), "KRELECTRA_TABLES": str(tables),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-           "MPLBACKEND": "Agg"}
+    env = {
+        "KRELECTRA_RESULTS": str(results),
+        "KRELECTRA_TABLES": str(tables),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        "MPLBACKEND": "Agg",
+    }
     old = {key: os.environ.get(key) for key in env}
     os.environ.update(env)  # the kernel inherits the environment
     try:
-        client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                                         resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+        client = nbclient.NotebookClient(
+            notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+        )
         client.execute()
     finally:
         for key, value in old.items():
@@ -54,8 +58,11 @@ def test_audit_notebook_runs_against_a_run_and_catches_a_wrong_summary(tmp_path)
     assert "summaries agree with the runs: krelectra-ours" in text
     assert "| KR-ELECTRA | **91.168** |" in text  # the regenerated results table
     assert "no generated tables yet" in text
-    assert any(o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
-               for cell in notebook.cells for o in cell.get("outputs", []))
+    assert any(
+        o.get("output_type") == "display_data" and "image/png" in o.get("data", {})
+        for cell in notebook.cells
+        for o in cell.get("outputs", [])
+    )
 
     summary_path = results / "finetune/krelectra-ours/summary.json"
     summary = read_json(summary_path)

@@ -24,35 +24,81 @@ HELDOUT = [
     ["대한민국은 민주공화국이다.", "모든 국민은 법 앞에 평등하다."],
     ["영화가 생각보다 재밌었는데 결말은 좀 아쉬웠음.", "다음 편도 꼭 볼 거예요."],
 ]
-MORPHEMES = ["오늘 택배 ##가 왔 ##는데 포장 ##이 꼼꼼 ##해서 좋 ##았 ##어요 .",
-             "대한민국 ##은 민주 ##공화국 ##이 ##다 ."]
-MODEL_CONFIG_KEYS = ["vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                     "intermediate_size", "generator_hidden_size", "generator_num_hidden_layers",
-                     "generator_num_attention_heads", "generator_intermediate_size", "max_position_embeddings",
-                     "type_vocab_size", "hidden_dropout_prob", "attention_probs_dropout_prob", "layer_norm_eps",
-                     "hidden_act"]
-TRAIN_METRICS = ["loss", "generator_loss", "discriminator_loss", "generator_accuracy", "discriminator_accuracy",
-                 "discriminator_precision", "discriminator_recall", "replaced_fraction"]
+MORPHEMES = [
+    "오늘 택배 ##가 왔 ##는데 포장 ##이 꼼꼼 ##해서 좋 ##았 ##어요 .",
+    "대한민국 ##은 민주 ##공화국 ##이 ##다 .",
+]
+MODEL_CONFIG_KEYS = [
+    "vocab_size",
+    "embedding_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "generator_hidden_size",
+    "generator_num_hidden_layers",
+    "generator_num_attention_heads",
+    "generator_intermediate_size",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "layer_norm_eps",
+    "hidden_act",
+]
+TRAIN_METRICS = [
+    "loss",
+    "generator_loss",
+    "discriminator_loss",
+    "generator_accuracy",
+    "discriminator_accuracy",
+    "discriminator_precision",
+    "discriminator_recall",
+    "replaced_fraction",
+]
 
 
 def _vocab(results: Path) -> None:
     """A character-level WordPiece vocabulary (plain and ## forms of every character of the
     held-out text) and a vocabulary report computed by the vocab stage itself."""
-    chars = sorted({ch for doc in HELDOUT for s in doc for ch in s if not ch.isspace()}
-                   | {ch for line in MORPHEMES for ch in line.replace("#", "") if not ch.isspace()})
-    pieces = SPECIAL + chars + [f"##{c}" for c in chars] + ["택배", "##는데", "포장", "대한민국", "##어요", "민주공화국"]
+    chars = sorted(
+        {ch for doc in HELDOUT for s in doc for ch in s if not ch.isspace()}
+        | {ch for line in MORPHEMES for ch in line.replace("#", "") if not ch.isspace()}
+    )
+    pieces = (
+        SPECIAL + chars + [f"##{c}" for c in chars] + ["택배", "##는데", "포장", "대한민국", "##어요", "민주공화국"]
+    )
     tokenizer = results / "vocab" / "tokenizer"
     tokenizer.mkdir(parents=True)
     (tokenizer / "vocab.txt").write_text("\n".join(pieces) + "\n", encoding="utf-8")
-    write_json(tokenizer / "tokenizer_config.json", {"do_lower_case": False, "strip_accents": False,
-                                                      "tokenize_chinese_chars": True,
-                                                      "tokenizer_class": "ElectraTokenizer"})
-    write_json(tokenizer / "special_tokens_map.json", {"unk_token": "[UNK]", "sep_token": "[SEP]",
-                                                        "pad_token": "[PAD]", "cls_token": "[CLS]",
-                                                        "mask_token": "[MASK]"})
-    write_json(results / "vocab" / "train.json", {"alphabet": ["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
-                                                  "min_frequency": 2, "size": len(pieces),
-                                                  "size_requested": len(pieces)})
+    write_json(
+        tokenizer / "tokenizer_config.json",
+        {
+            "do_lower_case": False,
+            "strip_accents": False,
+            "tokenize_chinese_chars": True,
+            "tokenizer_class": "ElectraTokenizer",
+        },
+    )
+    write_json(
+        tokenizer / "special_tokens_map.json",
+        {
+            "unk_token": "[UNK]",
+            "sep_token": "[SEP]",
+            "pad_token": "[PAD]",
+            "cls_token": "[CLS]",
+            "mask_token": "[MASK]",
+        },
+    )
+    write_json(
+        results / "vocab" / "train.json",
+        {
+            "alphabet": ["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
+            "min_frequency": 2,
+            "size": len(pieces),
+            "size_requested": len(pieces),
+        },
+    )
     for shard, docs in (("00000", HELDOUT[:2]), ("00001", HELDOUT[2:])):
         path = results / "vocab" / "heldout" / f"{shard}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,25 +108,43 @@ def _vocab(results: Path) -> None:
         morphemes.write_text(MORPHEMES[int(shard)] + "\n", encoding="utf-8")
     from krelectra.vocab.report import vocab_report
 
-    vocab_report(tokenizer, {"all": sorted((results / "vocab" / "heldout").glob("*.txt"))},
-                 results / "vocab" / "report.json")
+    vocab_report(
+        tokenizer, {"all": sorted((results / "vocab" / "heldout").glob("*.txt"))}, results / "vocab" / "report.json"
+    )
 
 
 def _corpus(results: Path) -> None:
-    registers = {"spoken": {"bytes": 50427, "characters": 20348, "documents": 696, "sentences": 883},
-                 "written": {"bytes": 105859, "characters": 45125, "documents": 9, "sentences": 571}}
-    write_json(results / "corpus" / "stats.json", {
-        **{k: sum(r[k] for r in registers.values()) for k in ("bytes", "characters", "documents", "sentences")},
-        "cleaning": {"control_characters_removed": 78, "emails_removed": 8, "urls_removed": 6},
-        "dropped_sentences": {"balance_written": 46, "duplicate": 94, "empty_document": 0, "too_long": 0,
-                              "too_short": 39},
-        "registers": registers, "shards": 2,
-        "sources": {"kolaw": {"bytes": 45859, "documents": 1, "invalid_utf8_sequences_replaced": 0,
-                              "register": "written"},
-                    "spoken-sample": {"bytes": 52284, "documents": 702, "invalid_utf8_sequences_replaced": 0,
-                                      "register": "spoken"}},
-        "spoken_ratio_achieved": 20348 / 65473, "spoken_ratio_target": 0.3,
-    })
+    registers = {
+        "spoken": {"bytes": 50427, "characters": 20348, "documents": 696, "sentences": 883},
+        "written": {"bytes": 105859, "characters": 45125, "documents": 9, "sentences": 571},
+    }
+    write_json(
+        results / "corpus" / "stats.json",
+        {
+            **{k: sum(r[k] for r in registers.values()) for k in ("bytes", "characters", "documents", "sentences")},
+            "cleaning": {"control_characters_removed": 78, "emails_removed": 8, "urls_removed": 6},
+            "dropped_sentences": {
+                "balance_written": 46,
+                "duplicate": 94,
+                "empty_document": 0,
+                "too_long": 0,
+                "too_short": 39,
+            },
+            "registers": registers,
+            "shards": 2,
+            "sources": {
+                "kolaw": {"bytes": 45859, "documents": 1, "invalid_utf8_sequences_replaced": 0, "register": "written"},
+                "spoken-sample": {
+                    "bytes": 52284,
+                    "documents": 702,
+                    "invalid_utf8_sequences_replaced": 0,
+                    "register": "spoken",
+                },
+            },
+            "spoken_ratio_achieved": 20348 / 65473,
+            "spoken_ratio_target": 0.3,
+        },
+    )
 
 
 def _pretrain(results: Path, vocab_size: int, steps: int = 100) -> None:
@@ -91,43 +155,93 @@ def _pretrain(results: Path, vocab_size: int, steps: int = 100) -> None:
     final.mkdir(parents=True)
     values = [vocab_size, 64, 128, 2, 2, 512, 32, 2, 1, 128, 512, 2, 0.1, 0.1, 1e-12, "gelu"]
     write_json(final / "model_config.json", dict(zip(MODEL_CONFIG_KEYS, values)))
-    train = dataclasses.replace(TrainConfig(), train_batch_size=32, num_train_steps=steps, learning_rate=1e-3,
-                                num_warmup_steps=10, log_every_steps=10, eval_every_steps=50)
+    train = dataclasses.replace(
+        TrainConfig(),
+        train_batch_size=32,
+        num_train_steps=steps,
+        learning_rate=1e-3,
+        num_warmup_steps=10,
+        log_every_steps=10,
+        eval_every_steps=50,
+    )
     # The layout of krelectra.pretrain.train.resolved_hyperparameters.
-    write_json(final / "pretrain_config.json", {
-        **dataclasses.asdict(train), "max_predictions_per_seq": 10, "max_seq_length": 64, "seed": 12345,
-        "strategy": "default", "num_replicas": 1, "per_replica_batch_size": 32, "xla": False,
-        "mixed_precision": False, "init_checkpoint": "", "train_examples": 1234, "eval_examples": 56,
-        "examples": dataclasses.asdict(ExampleConfig(max_seq_length=64)),
-        "model": dataclasses.asdict(dataclasses.replace(ModelSize(), embedding_size=64, hidden_size=128,
-                                                        num_hidden_layers=2, generator_hidden_size=0.25)),
-    })
+    write_json(
+        final / "pretrain_config.json",
+        {
+            **dataclasses.asdict(train),
+            "max_predictions_per_seq": 10,
+            "max_seq_length": 64,
+            "seed": 12345,
+            "strategy": "default",
+            "num_replicas": 1,
+            "per_replica_batch_size": 32,
+            "xla": False,
+            "mixed_precision": False,
+            "init_checkpoint": "",
+            "train_examples": 1234,
+            "eval_examples": 56,
+            "examples": dataclasses.asdict(ExampleConfig(max_seq_length=64)),
+            "model": dataclasses.asdict(
+                dataclasses.replace(
+                    ModelSize(), embedding_size=64, hidden_size=128, num_hidden_layers=2, generator_hidden_size=0.25
+                )
+            ),
+        },
+    )
     records = []
     for step in range(0, steps + 1, 10):
         decay = math.exp(-step / steps)
-        values = {"generator_loss": 4 + 3 * decay, "discriminator_loss": 0.2 + 0.4 * decay,
-                  "generator_accuracy": 0.3 - 0.2 * decay, "discriminator_accuracy": 0.9 - 0.1 * decay,
-                  "discriminator_precision": 0.7 - 0.5 * decay, "discriminator_recall": 0.5 - 0.4 * decay,
-                  "replaced_fraction": 0.1}
+        values = {
+            "generator_loss": 4 + 3 * decay,
+            "discriminator_loss": 0.2 + 0.4 * decay,
+            "generator_accuracy": 0.3 - 0.2 * decay,
+            "discriminator_accuracy": 0.9 - 0.1 * decay,
+            "discriminator_precision": 0.7 - 0.5 * decay,
+            "discriminator_recall": 0.5 - 0.4 * decay,
+            "replaced_fraction": 0.1,
+        }
         values["loss"] = values["generator_loss"] + 50 * values["discriminator_loss"]
         if step % 50 == 0:
             records.append({"split": "eval", "step": step, **values})
         if step > 0:
             lr = 1e-3 * min(step / 10, (steps - step + 1) / (steps - 10))
-            records.append({"split": "train", "step": step, **values, "learning_rate": lr,
-                            "examples_per_sec": 100.0, "tokens_per_sec": 6400.0})
+            records.append(
+                {
+                    "split": "train",
+                    "step": step,
+                    **values,
+                    "learning_rate": lr,
+                    "examples_per_sec": 100.0,
+                    "tokens_per_sec": 6400.0,
+                }
+            )
     records.sort(key=lambda r: (r["step"], r["split"] == "eval"))
     with open(results / "pretrain" / "metrics.jsonl", "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    write_json(results / "models" / "verification.json", {
-        "passed": True, "tolerance": 1e-5,
-        "comparisons": {"discriminator_logits": {"max_abs_diff": 2.1e-6, "max_abs_value": 3.0, "allowed": 3e-5,
-                                                 "shape": [4, 64]},
-                        "generator_logits": {"max_abs_diff": 4.5e-6, "max_abs_value": 9.0, "allowed": 9e-5,
-                                             "shape": [4, 64, vocab_size]}},
-        "batch": {"batch_size": 4, "seq_length": 64, "seed": 0, "tokens": 200, "padding": 56},
-        "loaded_with": ["ElectraModel.from_pretrained"], "versions": {"transformers": "5.24.0"},
-    })
+    write_json(
+        results / "models" / "verification.json",
+        {
+            "passed": True,
+            "tolerance": 1e-5,
+            "comparisons": {
+                "discriminator_logits": {
+                    "max_abs_diff": 2.1e-6,
+                    "max_abs_value": 3.0,
+                    "allowed": 3e-5,
+                    "shape": [4, 64],
+                },
+                "generator_logits": {
+                    "max_abs_diff": 4.5e-6,
+                    "max_abs_value": 9.0,
+                    "allowed": 9e-5,
+                    "shape": [4, 64, vocab_size],
+                },
+            },
+            "batch": {"batch_size": 4, "seq_length": 64, "seed": 0, "tokens": 200, "padding": 56},
+            "loaded_with": ["ElectraModel.from_pretrained"],
+            "versions": {"transformers": "5.24.0"},
+        },
+    )
 
 
 def _metrics(task, rng: random.Random, epoch: int, epochs: int, level: float) -> dict:
@@ -140,8 +254,14 @@ def _metrics(task, rng: random.Random, epoch: int, epochs: int, level: float) ->
     return {task.metrics[0]: base}
 
 
-def write_run(root: Path, models=("krelectra-ours",), seeds=(41, 42), tasks=tuple(TASKS), epochs: int = 3,
-              hyperparameters: dict | None = None) -> Path:
+def write_run(
+    root: Path,
+    models=("krelectra-ours",),
+    seeds=(41, 42),
+    tasks=tuple(TASKS),
+    epochs: int = 3,
+    hyperparameters: dict | None = None,
+) -> Path:
     """Write a synthetic `root/results` and return it."""
     results = Path(root) / "results"
     _corpus(results)
@@ -154,17 +274,38 @@ def write_run(root: Path, models=("krelectra-ours",), seeds=(41, 42), tasks=tupl
             for seed in seeds:
                 rng = random.Random(f"{model}/{name}/{seed}")
                 level = 60 + 5 * m
-                history = [{"epoch": e, "train_seconds": 1.0, "eval_seconds": 0.5, "train_loss": 1.0 / e,
-                            "dev": _metrics(task, rng, e, epochs, level), "test": _metrics(task, rng, e, epochs, level)}
-                           for e in range(1, epochs + 1)]
+                history = [
+                    {
+                        "epoch": e,
+                        "train_seconds": 1.0,
+                        "eval_seconds": 0.5,
+                        "train_loss": 1.0 / e,
+                        "dev": _metrics(task, rng, e, epochs, level),
+                        "test": _metrics(task, rng, e, epochs, level),
+                    }
+                    for e in range(1, epochs + 1)
+                ]
                 hp = {**task.hyperparameters, **(hyperparameters or {}), "seed": seed}
-                write_json(results / "finetune" / model / name / f"seed{seed}" / "metrics.json", {
-                    "task": name, "problem": task.problem, "model": model, "model_source": "results/models/discriminator",
-                    "seed": seed, "headline_metric": task.metrics[0], "metrics": list(task.metrics),
-                    "hyperparameters": hp, "optimizer": "adamw_torch", "epochs": history,
-                    "protocols": protocols.report(history, task.metrics[0]),
-                    "data": {}, "model_loading": {}, "timing": {}, "environment": {},
-                })
+                write_json(
+                    results / "finetune" / model / name / f"seed{seed}" / "metrics.json",
+                    {
+                        "task": name,
+                        "problem": task.problem,
+                        "model": model,
+                        "model_source": "results/models/discriminator",
+                        "seed": seed,
+                        "headline_metric": task.metrics[0],
+                        "metrics": list(task.metrics),
+                        "hyperparameters": hp,
+                        "optimizer": "adamw_torch",
+                        "epochs": history,
+                        "protocols": protocols.report(history, task.metrics[0]),
+                        "data": {},
+                        "model_loading": {},
+                        "timing": {},
+                        "environment": {},
+                    },
+                )
         runs = [read_json(p) for p in sorted((results / "finetune" / model).glob("*/seed*/metrics.json"))]
         write_json(results / "finetune" / model / "summary.json", summarize(runs, model))
     return results

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_paper_synthetic_run import run_files, write_run
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune.tasks import TASKS
@@ -21,7 +22,6 @@ from krelectra.paper.layout import plain
 from krelectra.paper.provenance import CONFIG_INPUT, read_provenance
 from krelectra.paper.published import load_published
 from krelectra.paper.tables import TableInputs, build_tables, fmt_published, fmt_seeds, write_tables
-from test_paper_synthetic_run import run_files, write_run
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "paper" / "published.yaml"
 
@@ -44,8 +44,7 @@ def copy_run(run: Path, tmp_path: Path) -> Path:
 
 def body(table) -> dict[str, list[str]]:
     """First cell -> the row's cells as plain text, over every section of the first panel."""
-    return {plain(row[0]): [plain(c) for c in row[1:]]
-            for section in table.panels[0].sections for row in section.rows}
+    return {plain(row[0]): [plain(c) for c in row[1:]] for section in table.panels[0].sections for row in section.rows}
 
 
 def test_published_file_matches_the_tasks_the_finetune_stage_reports():
@@ -53,8 +52,15 @@ def test_published_file_matches_the_tasks_the_finetune_stage_reports():
     assert [c.task for c in published.columns] == list(TASKS)
     for column in published.columns:
         assert set(column.metrics) <= set(TASKS[column.task].metrics)
-    assert [r.model for r in published.rows] == ["KoBERT", "XLM-Roberta-Base", "HanBERT", "KoELECTRA-Base",
-                                                 "KoELECTRA-Base-v2", "KoELECTRA-Base-v3", "KR-ELECTRA"]
+    assert [r.model for r in published.rows] == [
+        "KoBERT",
+        "XLM-Roberta-Base",
+        "HanBERT",
+        "KoELECTRA-Base",
+        "KoELECTRA-Base-v2",
+        "KoELECTRA-Base-v3",
+        "KR-ELECTRA",
+    ]
     kr = published.row("KR-ELECTRA")
     assert kr.scores[("nsmc", "accuracy")].value == 91.168 and kr.origin == "kr-electra-readme"
     assert kr.scores[("korquad", "exact_match")].value == 84.93 and kr.scores[("korquad", "f1")].value == 93.04
@@ -95,8 +101,11 @@ def test_results_table_has_published_rows_and_a_row_per_model_and_protocol(run):
 
 def test_best_value_per_column_is_computed_not_copied(run, tmp_path):
     table = build_tables(inputs(run), PaperConfig())["results"]
-    best = {plain(row[0]): [i for i, c in enumerate(row) for v in c.values if v.best]
-            for s in table.panels[0].sections for row in s.rows}
+    best = {
+        plain(row[0]): [i for i, c in enumerate(row) for v in c.values if v.best]
+        for s in table.panels[0].sections
+        for row in s.rows
+    }
     # The seed bolds HanBERT's 68.32 beside 74.50 in the hate column: only 74.50 is best.
     assert 8 in best["KR-ELECTRA"] and 8 not in best["HanBERT"]
     assert best["KoELECTRA-Base-v3"] == [2, 3, 5, 7]  # NER, PAWS, KorSTS, KorQuAD F1
@@ -167,8 +176,9 @@ def test_model_and_pretraining_tables_come_from_the_configs_that_were_run(run, t
 
 def test_corpus_table_reports_registers_drops_and_vocabulary(run):
     table = build_tables(inputs(run), PaperConfig())["corpus"]
-    sizes, sources, drops, vocab = ({plain(r[0]): [plain(c) for c in r[1:]] for s in p.sections for r in s.rows}
-                                    for p in table.panels)
+    sizes, sources, drops, vocab = (
+        {plain(r[0]): [plain(c) for c in r[1:]] for s in p.sections for r in s.rows} for p in table.panels
+    )
     assert sizes["written"][:3] == ["9", "571", "45,125"] and sizes["total"][:3] == ["705", "1,454", "65,473"]
     assert sizes["spoken"][4] == "31.1%"
     assert sources["spoken-sample"] == ["spoken", "702", "52.3 kB", "0"]
@@ -181,8 +191,13 @@ def test_corpus_table_reports_registers_drops_and_vocabulary(run):
 
 
 def test_finetuning_table_lists_hyperparameters_as_run_and_marks_overrides(tmp_path):
-    results = write_run(tmp_path / "a", models=("ours",), seeds=(41, 42, 43, 45), tasks=("nsmc", "korquad"),
-                        hyperparameters={"learning_rate": 1e-3})
+    results = write_run(
+        tmp_path / "a",
+        models=("ours",),
+        seeds=(41, 42, 43, 45),
+        tasks=("nsmc", "korquad"),
+        hyperparameters={"learning_rate": 1e-3},
+    )
     table = build_tables(inputs(results), PaperConfig())["finetuning"]
     rows = body(table)
     assert list(rows) == ["nsmc", "korquad"]  # the published column order
@@ -214,8 +229,12 @@ def test_provenance_lists_each_tables_inputs_with_their_sha256(run, tmp_path):
             assert row["sha256"] == hashlib.sha256(Path(row["input"]).read_bytes()).hexdigest()
     files = run_files(run)
     assert by_table["results"] == {str(PUBLISHED), *map(str, files["summaries"]), CONFIG_INPUT}
-    assert by_table["corpus"] == {str(files["corpus_stats"]), str(files["vocab_train"]), str(files["vocab_report"]),
-                                  CONFIG_INPUT}
+    assert by_table["corpus"] == {
+        str(files["corpus_stats"]),
+        str(files["vocab_train"]),
+        str(files["vocab_report"]),
+        CONFIG_INPUT,
+    }
     assert by_table["finetuning"] >= set(map(str, files["runs"]))
     assert set(by_table) == {"results", "model", "pretraining", "corpus", "finetuning"}
 
@@ -256,8 +275,16 @@ def test_cli_writes_the_tables_and_shows_them(run, tmp_path, capsys):
     from krelectra.cli import main
 
     files = run_files(run)
-    argv = ["paper", "tables", "--published", str(PUBLISHED), "--output-dir", str(tmp_path / "tables"),
-            "--config", json.dumps({"labels": {"ours": "Ours"}, "protocols": ["clean"]})]
+    argv = [
+        "paper",
+        "tables",
+        "--published",
+        str(PUBLISHED),
+        "--output-dir",
+        str(tmp_path / "tables"),
+        "--config",
+        json.dumps({"labels": {"ours": "Ours"}, "protocols": ["clean"]}),
+    ]
     for key in ("corpus_stats", "vocab_train", "vocab_report", "model_config", "pretrain_config", "verification"):
         argv += [f"--{key.replace('_', '-')}", str(files[key])]
     argv += ["--summaries", *map(str, files["summaries"]), "--runs", *map(str, files["runs"])]

@@ -8,7 +8,6 @@ import re
 import shutil
 
 import pytest
-
 from test_paper_synthetic_run import write_run
 from workflow_helpers import copy_workflow, snakemake
 
@@ -26,8 +25,15 @@ def work(tmp_path_factory):
 
 def test_dry_run_of_paper_tables_plans_the_whole_pipeline(tmp_path):
     out = snakemake(copy_workflow(tmp_path), "-n", "--cores", "2", "paper/tables").stdout
-    for rule in ("corpus_partition", "vocab_train", "pretrain_model", "convert_checkpoint", "finetune_train",
-                 "finetune_summary", "paper_tables"):
+    for rule in (
+        "corpus_partition",
+        "vocab_train",
+        "pretrain_model",
+        "convert_checkpoint",
+        "finetune_train",
+        "finetune_summary",
+        "paper_tables",
+    ):
         assert re.search(rf"^{rule}\s+\d+", out, re.M), rule
 
 
@@ -48,7 +54,9 @@ def test_snakemake_builds_tables_figures_and_report(work):
     again = snakemake(work, "--cores", "1", *PAPER_RULES, "--", "paper/tables", "paper_figures")
     assert "Nothing to be done" in again.stdout + again.stderr, result.stdout
 
-    report = snakemake(work, "--cores", "1", "--report", "report.html", *PAPER_RULES, "--", "paper/tables", "paper_figures")
+    report = snakemake(
+        work, "--cores", "1", "--report", "report.html", *PAPER_RULES, "--", "paper/tables", "paper_figures"
+    )
     html = (work / "report.html").read_text(encoding="utf-8", errors="replace")
     assert report.returncode == 0 and len(html) > 10000
     for caption in ("Finetuning results", "Pretraining curves", "Vocabulary statistics", "Corpus and vocabulary"):
@@ -56,8 +64,10 @@ def test_snakemake_builds_tables_figures_and_report(work):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("xelatex") is None,
-                    reason="latexmk/xelatex not installed (apt-get install latexmk texlive-xetex texlive-lang-korean)")
+@pytest.mark.skipif(
+    shutil.which("latexmk") is None or shutil.which("xelatex") is None,
+    reason="latexmk/xelatex not installed (apt-get install latexmk texlive-xetex texlive-lang-korean)",
+)
 def test_snakemake_builds_the_manuscript_pdf(work):
     snakemake(work, "--cores", "1", *PAPER_RULES, "--", "paper/main.pdf")
     pdf = (work / "paper/main.pdf").read_bytes()

@@ -7,8 +7,15 @@ import pytest
 
 from krelectra.cli import main
 from krelectra.errors import KrelectraError
-from krelectra.pretrain.examples import (ExampleBuilder, ExampleConfig, build_examples, count_records,
-                                         is_eval_example, layout, load_tokenizer)
+from krelectra.pretrain.examples import (
+    ExampleBuilder,
+    ExampleConfig,
+    build_examples,
+    count_records,
+    is_eval_example,
+    layout,
+    load_tokenizer,
+)
 
 CLS, SEP = 2, 3
 
@@ -24,8 +31,12 @@ def read_records(path):
     records = []
     for raw in tf.data.TFRecordDataset(str(path)):
         example = tf.train.Example.FromString(raw.numpy())
-        records.append({key: list(example.features.feature[key].int64_list.value)
-                        for key in ("input_ids", "input_mask", "segment_ids")})
+        records.append(
+            {
+                key: list(example.features.feature[key].int64_list.value)
+                for key in ("input_ids", "input_mask", "segment_ids")
+            }
+        )
     return records
 
 
@@ -41,8 +52,10 @@ def test_layout_is_cls_a_sep_b_sep_with_segment_ids_and_padding():
 def test_examples_fit_the_target_and_never_span_documents():
     rng = random.Random(1)
     # Each document uses its own range of token ids, so an example's origin is visible.
-    documents = [[[1000 * d + rng.randrange(1, 999) for _ in range(rng.randint(1, 20))]
-                  for _ in range(rng.randint(1, 40))] for d in range(1, 60)]
+    documents = [
+        [[1000 * d + rng.randrange(1, 999) for _ in range(rng.randint(1, 20))] for _ in range(rng.randint(1, 40))]
+        for d in range(1, 60)
+    ]
     examples = pack(documents, ExampleConfig(max_seq_length=32))
     assert len(examples) > 100
     for first, second in examples:
@@ -106,7 +119,7 @@ def test_shard_to_tfrecords_is_deterministic_and_matches_the_tokenizer(pretrain_
     first_sentence = shards[0].read_text(encoding="utf-8").splitlines()[0]
     expected = tokenizer(first_sentence, add_special_tokens=False)["input_ids"]
     first = read_records(train)[0]["input_ids"]
-    assert first[0] == tokenizer.cls_token_id and first[1:1 + len(expected)] == expected[:62]
+    assert first[0] == tokenizer.cls_token_id and first[1 : 1 + len(expected)] == expected[:62]
 
 
 def test_a_lowercasing_vocabulary_is_refused(pretrain_corpus, tmp_path):
@@ -121,8 +134,23 @@ def test_a_lowercasing_vocabulary_is_refused(pretrain_corpus, tmp_path):
 
 def test_cli_names_an_unknown_config_key(pretrain_corpus, tmp_path, capsys):
     shards, vocab = pretrain_corpus
-    code = main(["pretrain", "examples", "--shard", str(shards[0]), "--vocab-dir", str(vocab),
-                 "--train-out", str(tmp_path / "t"), "--eval-out", str(tmp_path / "e"), "--stats", str(tmp_path / "s"),
-                 "--config", json.dumps({"examples": {"max_seq_len": 64}})])
+    code = main(
+        [
+            "pretrain",
+            "examples",
+            "--shard",
+            str(shards[0]),
+            "--vocab-dir",
+            str(vocab),
+            "--train-out",
+            str(tmp_path / "t"),
+            "--eval-out",
+            str(tmp_path / "e"),
+            "--stats",
+            str(tmp_path / "s"),
+            "--config",
+            json.dumps({"examples": {"max_seq_len": 64}}),
+        ]
+    )
     assert code == 1
     assert "pretrain.examples" in capsys.readouterr().err and not (tmp_path / "t").exists()

@@ -10,14 +10,22 @@ from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig
 
 LAYER_PARTS = [  # (name, shape as a function of hidden H and FFN F)
-    ("attention/self/query/kernel", lambda H, F: [H, H]), ("attention/self/query/bias", lambda H, F: [H]),
-    ("attention/self/key/kernel", lambda H, F: [H, H]), ("attention/self/key/bias", lambda H, F: [H]),
-    ("attention/self/value/kernel", lambda H, F: [H, H]), ("attention/self/value/bias", lambda H, F: [H]),
-    ("attention/output/dense/kernel", lambda H, F: [H, H]), ("attention/output/dense/bias", lambda H, F: [H]),
-    ("attention/output/LayerNorm/gamma", lambda H, F: [H]), ("attention/output/LayerNorm/beta", lambda H, F: [H]),
-    ("intermediate/dense/kernel", lambda H, F: [H, F]), ("intermediate/dense/bias", lambda H, F: [F]),
-    ("output/dense/kernel", lambda H, F: [F, H]), ("output/dense/bias", lambda H, F: [H]),
-    ("output/LayerNorm/gamma", lambda H, F: [H]), ("output/LayerNorm/beta", lambda H, F: [H]),
+    ("attention/self/query/kernel", lambda H, F: [H, H]),
+    ("attention/self/query/bias", lambda H, F: [H]),
+    ("attention/self/key/kernel", lambda H, F: [H, H]),
+    ("attention/self/key/bias", lambda H, F: [H]),
+    ("attention/self/value/kernel", lambda H, F: [H, H]),
+    ("attention/self/value/bias", lambda H, F: [H]),
+    ("attention/output/dense/kernel", lambda H, F: [H, H]),
+    ("attention/output/dense/bias", lambda H, F: [H]),
+    ("attention/output/LayerNorm/gamma", lambda H, F: [H]),
+    ("attention/output/LayerNorm/beta", lambda H, F: [H]),
+    ("intermediate/dense/kernel", lambda H, F: [H, F]),
+    ("intermediate/dense/bias", lambda H, F: [F]),
+    ("output/dense/kernel", lambda H, F: [F, H]),
+    ("output/dense/bias", lambda H, F: [H]),
+    ("output/LayerNorm/gamma", lambda H, F: [H]),
+    ("output/LayerNorm/beta", lambda H, F: [H]),
 ]
 
 
@@ -40,9 +48,10 @@ def spec_variables(c: ModelConfig, with_optimizer: bool) -> dict[str, list[int]]
         "discriminator_predictions/dense_1/kernel": [c.hidden_size, 1],
         "discriminator_predictions/dense_1/bias": [1],
     }
-    for scope, H, L, F in (("electra", c.hidden_size, c.num_hidden_layers, c.intermediate_size),
-                           ("generator", c.generator_hidden_size, c.generator_num_hidden_layers,
-                            c.generator_intermediate_size)):
+    for scope, H, L, F in (
+        ("electra", c.hidden_size, c.num_hidden_layers, c.intermediate_size),
+        ("generator", c.generator_hidden_size, c.generator_num_hidden_layers, c.generator_intermediate_size),
+    ):
         if E != H:
             names[f"{scope}/embeddings_project/kernel"] = [E, H]
             names[f"{scope}/embeddings_project/bias"] = [H]
@@ -58,7 +67,13 @@ def spec_variables(c: ModelConfig, with_optimizer: bool) -> dict[str, list[int]]
 
 
 def small_config(**overrides) -> ModelConfig:
-    sizes = dict(vocab_size=50, embedding_size=32, hidden_size=64, num_hidden_layers=2, generator_hidden_size=0.25)
+    sizes = {
+        "vocab_size": 50,
+        "embedding_size": 32,
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "generator_hidden_size": 0.25,
+    }
     sizes.update(overrides)
     return ModelConfig.from_recipe(**sizes)
 
@@ -77,9 +92,18 @@ def batch(vocab=50, size=3, length=12, seed=0):
 def test_recipe_sizes_of_the_base_model():
     c = ModelConfig.from_recipe(30000, 768, 768, 12, 0.33333)
     assert (c.num_attention_heads, c.intermediate_size) == (12, 3072)
-    assert (c.generator_hidden_size, c.generator_num_attention_heads, c.generator_intermediate_size,
-            c.generator_num_hidden_layers) == (256, 4, 1024, 12)
-    assert (c.max_position_embeddings, c.type_vocab_size, c.hidden_dropout_prob, c.layer_norm_eps) == (512, 2, 0.1, 1e-12)
+    assert (
+        c.generator_hidden_size,
+        c.generator_num_attention_heads,
+        c.generator_intermediate_size,
+        c.generator_num_hidden_layers,
+    ) == (256, 4, 1024, 12)
+    assert (c.max_position_embeddings, c.type_vocab_size, c.hidden_dropout_prob, c.layer_norm_eps) == (
+        512,
+        2,
+        0.1,
+        1e-12,
+    )
 
 
 def test_model_config_round_trips_through_json(tmp_path):
@@ -99,7 +123,7 @@ def test_checkpoint_names_and_shapes_are_the_reference_ones(tmp_path, embedding_
     model = ElectraPretrainingModel(config)
     optimizer = AdamWeightDecay(model.named_variables, OptimizerConfig(1e-3, 10, 1))
     prefix = save_tf1(model, optimizer, tmp_path / "model.ckpt", global_step=7)
-    listed = {name: shape for name, shape in tf.train.list_variables(prefix)}
+    listed = dict(tf.train.list_variables(prefix))
     assert listed == spec_variables(config, with_optimizer=True)
     reader = tf.train.load_checkpoint(prefix)
     assert reader.get_tensor("global_step") == 7
@@ -140,7 +164,10 @@ def test_dropout_of_an_example_does_not_depend_on_its_batch():
 
 def test_bfloat16_mixed_precision_stays_close_to_float32():
     config = small_config()
-    full, mixed = ElectraPretrainingModel(config, seed=3), ElectraPretrainingModel(config, seed=3, compute_dtype="bfloat16")
+    full, mixed = (
+        ElectraPretrainingModel(config, seed=3),
+        ElectraPretrainingModel(config, seed=3, compute_dtype="bfloat16"),
+    )
     ids, mask, segments = batch()
     a, b = full.generator_logits(ids, mask, segments), mixed.generator_logits(ids, mask, segments)
     assert b.dtype == tf.float32
@@ -153,13 +180,15 @@ def test_restore_tf1_loads_every_weight_and_refuses_a_mismatch(tmp_path):
     prefix = save_tf1(source, None, tmp_path / "model.ckpt", global_step=3)
     target = ElectraPretrainingModel(config, seed=2)
     ids, mask, segments = batch()
-    assert not np.allclose(target.discriminator_logits(ids, mask, segments),
-                           source.discriminator_logits(ids, mask, segments))
+    assert not np.allclose(
+        target.discriminator_logits(ids, mask, segments), source.discriminator_logits(ids, mask, segments)
+    )
     restore_tf1(target, prefix)
     for name, var in source.named_variables.items():
         np.testing.assert_array_equal(target.named_variables[name].numpy(), var.numpy(), err_msg=name)
-    np.testing.assert_array_equal(target.generator_logits(ids, mask, segments),
-                                  source.generator_logits(ids, mask, segments))
+    np.testing.assert_array_equal(
+        target.generator_logits(ids, mask, segments), source.generator_logits(ids, mask, segments)
+    )
 
     with pytest.raises(KrelectraError, match="shape"):
         restore_tf1(ElectraPretrainingModel(small_config(hidden_size=128)), prefix)

@@ -5,13 +5,26 @@ import pytest
 import tensorflow as tf
 
 from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
-from krelectra.pretrain.objective import (Objective, default_max_predictions, electra_loss, local_counts,
-                                          mask_batch, sample_from_softmax)
+from krelectra.pretrain.objective import (
+    Objective,
+    default_max_predictions,
+    electra_loss,
+    local_counts,
+    mask_batch,
+    sample_from_softmax,
+)
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, learning_rate, uses_weight_decay
 
 PAD, CLS, SEP, MASK = 0, 2, 3, 4
-OBJECTIVE = Objective(mask_prob=0.15, max_predictions_per_seq=default_max_predictions(0.15, 64), gen_weight=1.0,
-                      disc_weight=50.0, temperature=1.0, mask_token_id=MASK, never_masked_ids=(CLS, SEP, MASK, PAD))
+OBJECTIVE = Objective(
+    mask_prob=0.15,
+    max_predictions_per_seq=default_max_predictions(0.15, 64),
+    gen_weight=1.0,
+    disc_weight=50.0,
+    temperature=1.0,
+    mask_token_id=MASK,
+    never_masked_ids=(CLS, SEP, MASK, PAD),
+)
 
 
 def features(size=256, length=64, vocab=100, seed=0):
@@ -79,8 +92,10 @@ def test_loss_labels_and_replica_split():
     expected = sums["generator_loss_sum"] / sums["masked"] + 50.0 * sums["discriminator_loss_sum"] / sums["tokens"]
     assert float(loss) == pytest.approx(float(expected), rel=1e-5)
     # Two halves with the global counts add up to the whole: what each replica computes.
-    halves = [electra_loss(model, {k: v[i:i + 4] for k, v in batch.items()}, counts, OBJECTIVE, training=True)
-              for i in (0, 4)]
+    halves = [
+        electra_loss(model, {k: v[i : i + 4] for k, v in batch.items()}, counts, OBJECTIVE, training=True)
+        for i in (0, 4)
+    ]
     assert float(halves[0][0] + halves[1][0]) == pytest.approx(float(loss), rel=1e-5)
 
 
@@ -105,14 +120,20 @@ def test_adamw_update_decay_exclusions_and_clipping():
     norm = optimizer.apply(grads)
     assert float(norm) == pytest.approx(5.0)
     lr = 0.1  # step 0, no warmup
-    for value, grad, start, decay in ((named["a/kernel"].numpy(), np.array([0.6, 0.0]), np.array([1.0, -2.0]), 0.01),
-                                      (named["a/LayerNorm/gamma"].numpy(), np.array([0.8]), np.array([3.0]), 0.0)):
-        m, v = 0.1 * grad, 0.001 * grad ** 2  # no bias correction, as in the recipe
+    for value, grad, start, decay in (
+        (named["a/kernel"].numpy(), np.array([0.6, 0.0]), np.array([1.0, -2.0]), 0.01),
+        (named["a/LayerNorm/gamma"].numpy(), np.array([0.8]), np.array([3.0]), 0.0),
+    ):
+        m, v = 0.1 * grad, 0.001 * grad**2  # no bias correction, as in the recipe
         expected = start - lr * (m / (np.sqrt(v) + 1e-6) + decay * start)
         np.testing.assert_allclose(value, expected, rtol=1e-5)
     assert int(optimizer.global_step.numpy()) == 1
-    assert set(optimizer.named_slots) == {"a/kernel/adam_m", "a/kernel/adam_v", "a/LayerNorm/gamma/adam_m",
-                                          "a/LayerNorm/gamma/adam_v"}
+    assert set(optimizer.named_slots) == {
+        "a/kernel/adam_m",
+        "a/kernel/adam_v",
+        "a/LayerNorm/gamma/adam_m",
+        "a/LayerNorm/gamma/adam_v",
+    }
 
 
 def test_one_step_gradients_equal_a_pytorch_electra_with_the_same_weights():
@@ -133,8 +154,9 @@ def test_one_step_gradients_equal_a_pytorch_electra_with_the_same_weights():
         if not name.endswith("kernel") and "embeddings/" not in name:
             variable.assign(variable + rng.normal(0, 0.05, variable.shape).astype(np.float32))
     objective = Objective(0.15, default_max_predictions(0.15, length), 1.0, 50.0, 1.0, MASK, (CLS, SEP, MASK, PAD))
-    batch = mask_batch(features(size=size, length=length, vocab=vocab, seed=1), tf.constant([1, 2], tf.int64),
-                       objective)
+    batch = mask_batch(
+        features(size=size, length=length, vocab=vocab, seed=1), tf.constant([1, 2], tf.int64), objective
+    )
     names, variables = list(model.named_variables), list(model.named_variables.values())
     with tf.GradientTape() as tape:
         loss, sums = electra_loss(model, batch, local_counts(batch), objective, training=True)
@@ -153,8 +175,9 @@ def test_one_step_gradients_equal_a_pytorch_electra_with_the_same_weights():
     t = {k: torch.from_numpy(v.numpy()) for k, v in batch.items() if k != "dropout_seeds"}
     attention, segments = t["input_mask"].long(), t["segment_ids"].long()
     positions, weights = t["masked_lm_positions"].long(), t["masked_lm_weights"]
-    logits = hf["generator"](input_ids=t["masked_input_ids"].long(), attention_mask=attention,
-                             token_type_ids=segments).logits
+    logits = hf["generator"](
+        input_ids=t["masked_input_ids"].long(), attention_mask=attention, token_type_ids=segments
+    ).logits
     logits = torch.gather(logits, 1, positions[..., None].expand(-1, -1, vocab))
     mlm = torch.nn.functional.cross_entropy(logits.transpose(1, 2), t["masked_lm_ids"].long(), reduction="none")
     cdf = torch.softmax(logits.detach().double(), -1).cumsum(-1)

@@ -16,23 +16,40 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from workflow_helpers import REPO, copy_workflow, snakemake
 
 from krelectra.pretrain.checkpoint import read_checkpoint_state
 from krelectra.pretrain.config import PretrainConfig
 from krelectra.pretrain.model import ModelConfig
-from workflow_helpers import REPO, copy_workflow, snakemake
 
-EXAMPLES = [f"results/pretrain/examples/{shard:05d}{suffix}" for shard in range(2)
-            for suffix in (".tfrecord", ".eval.tfrecord", ".json")]
-FINAL = ["model.ckpt.index", "model.ckpt.data-00000-of-00001", "checkpoint", "model_config.json",
-         "pretrain_config.json"]
+EXAMPLES = [
+    f"results/pretrain/examples/{shard:05d}{suffix}"
+    for shard in range(2)
+    for suffix in (".tfrecord", ".eval.tfrecord", ".json")
+]
+FINAL = [
+    "model.ckpt.index",
+    "model.ckpt.data-00000-of-00001",
+    "checkpoint",
+    "model_config.json",
+    "pretrain_config.json",
+]
 
 # A model small enough to train 120 steps in seconds (the kill-and-resume test).
 TINY = {
     "model": {"embedding_size": 32, "hidden_size": 32, "num_hidden_layers": 1, "generator_hidden_size": 0.5},
-    "train": {"train_batch_size": 8, "num_train_steps": 120, "num_warmup_steps": 10, "log_every_steps": 10,
-              "save_checkpoints_steps": 20, "eval_every_steps": 60, "iterations_per_loop": 5, "eval_batch_size": 8,
-              "max_eval_batches": 2, "shuffle_buffer": 100},
+    "train": {
+        "train_batch_size": 8,
+        "num_train_steps": 120,
+        "num_warmup_steps": 10,
+        "log_every_steps": 10,
+        "save_checkpoints_steps": 20,
+        "eval_every_steps": 60,
+        "iterations_per_loop": 5,
+        "eval_batch_size": 8,
+        "max_eval_batches": 2,
+        "shuffle_buffer": 100,
+    },
 }
 
 
@@ -90,9 +107,18 @@ def test_embedded_default_pretrains_and_visibly_learns(pretrain_pipeline, tmp_pa
     assert last["discriminator_precision"] > 0.3 and last["discriminator_recall"] > 0.15, last
     train = [m for m in metrics if m["split"] == "train"]
     assert [m["step"] for m in train] == list(range(25, steps + 1, 25))
-    for key in ("loss", "generator_loss", "discriminator_loss", "generator_accuracy", "discriminator_accuracy",
-                "discriminator_precision", "discriminator_recall", "learning_rate", "examples_per_sec",
-                "tokens_per_sec"):
+    for key in (
+        "loss",
+        "generator_loss",
+        "discriminator_loss",
+        "generator_accuracy",
+        "discriminator_accuracy",
+        "discriminator_precision",
+        "discriminator_recall",
+        "learning_rate",
+        "examples_per_sec",
+        "tokens_per_sec",
+    ):
         assert all(np.isfinite(m[key]) for m in train), key
     assert train[-1]["learning_rate"] < train[0]["learning_rate"]
     assert list((results / "tensorboard/train").glob("events.out.tfevents.*"))
@@ -108,7 +134,11 @@ def test_embedded_default_pretrains_and_visibly_learns(pretrain_pipeline, tmp_pa
     assert tf.train.latest_checkpoint(str(results / "final")).endswith("model.ckpt")
     hyper = json.loads((results / "final/pretrain_config.json").read_text())
     assert (hyper["train_batch_size"], hyper["num_train_steps"], hyper["max_seq_length"], hyper["disc_weight"]) == (
-        32, steps, 64, 50.0)
+        32,
+        steps,
+        64,
+        50.0,
+    )
     assert hyper["max_predictions_per_seq"] == int((0.15 + 0.005) * 64)
     again = snakemake(work, "--cores", "2", "pretrain")
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -116,11 +146,24 @@ def test_embedded_default_pretrains_and_visibly_learns(pretrain_pipeline, tmp_pa
 
 def train_cli(work_dir: Path, pipeline: Path, section: dict) -> subprocess.CompletedProcess:
     examples = pipeline / "results/pretrain/examples"
-    command = [sys.executable, "-m", "krelectra", "pretrain", "train", "--no-progress",
-               "--vocab-dir", str(pipeline / "results/vocab/tokenizer"), "--work-dir", str(work_dir),
-               "--train", *map(str, sorted(examples.glob("?????.tfrecord"))),
-               "--eval", *map(str, sorted(examples.glob("?????.eval.tfrecord"))),
-               "--config", json.dumps(section)]
+    command = [
+        sys.executable,
+        "-m",
+        "krelectra",
+        "pretrain",
+        "train",
+        "--no-progress",
+        "--vocab-dir",
+        str(pipeline / "results/vocab/tokenizer"),
+        "--work-dir",
+        str(work_dir),
+        "--train",
+        *map(str, sorted(examples.glob("?????.tfrecord"))),
+        "--eval",
+        *map(str, sorted(examples.glob("?????.eval.tfrecord"))),
+        "--config",
+        json.dumps(section),
+    ]
     result = subprocess.run(command, env=env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
     return result
@@ -137,13 +180,23 @@ def checkpoint_tensors(prefix: Path) -> dict:
 def test_killed_run_resumes_from_its_latest_checkpoint(pretrain_pipeline, tmp_path):
     work = clone(pretrain_pipeline, tmp_path / "work")
     (work / "tiny.yaml").write_text(yaml.safe_dump({"pretrain": TINY}))
-    args = [sys.executable, "-m", "snakemake", "--cores", "2", "pretrain", "--configfile", "config/config.yaml",
-            "tiny.yaml"]
+    args = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "pretrain",
+        "--configfile",
+        "config/config.yaml",
+        "tiny.yaml",
+    ]
     checkpoints = work / "results/pretrain/checkpoints"
 
     # Start the rule, and SIGKILL Snakemake and its job once a mid-run checkpoint exists.
-    process = subprocess.Popen(args, cwd=work, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        args, cwd=work, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and process.poll() is None:
@@ -185,8 +238,7 @@ def test_killed_run_resumes_from_its_latest_checkpoint(pretrain_pipeline, tmp_pa
 
     # init_checkpoint: a new run starts from that TF1 checkpoint's weights (its step-0
     # evaluation equals the source run's final one) and continues pretraining.
-    section = merge(section, {"init_checkpoint": str(results / "final/model.ckpt"),
-                              "train": {"num_train_steps": 10}})
+    section = merge(section, {"init_checkpoint": str(results / "final/model.ckpt"), "train": {"num_train_steps": 10}})
     train_cli(tmp_path / "continued", work, section)
     source_eval = [m for m in metrics if m["split"] == "eval"][-1]
     continued = read_metrics(tmp_path / "continued/metrics.jsonl")
@@ -219,17 +271,33 @@ print("RESULT " + json.dumps(out))
 
 @pytest.mark.slow
 def test_mirrored_strategy_on_two_devices_gives_the_losses_of_one(pretrain_examples, tmp_path):
-    config = {"examples": {"max_seq_length": 64},
-              "model": {"embedding_size": 32, "hidden_size": 64, "num_hidden_layers": 2,
-                        "generator_hidden_size": 0.5},
-              "train": {"train_batch_size": 8, "num_train_steps": 6, "num_warmup_steps": 2, "learning_rate": 1e-3,
-                        "log_every_steps": 1, "iterations_per_loop": 1, "save_checkpoints_steps": 100,
-                        "eval_every_steps": 6, "eval_batch_size": 8, "max_eval_batches": 2, "shuffle_buffer": 100}}
-    args = {"config": config, "train": list(map(str, pretrain_examples["train"])),
-            "eval": list(map(str, pretrain_examples["eval"])), "vocab": str(pretrain_examples["vocab"]),
-            "work": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, json.dumps(args)], env=env(),
-                            capture_output=True, text=True)
+    config = {
+        "examples": {"max_seq_length": 64},
+        "model": {"embedding_size": 32, "hidden_size": 64, "num_hidden_layers": 2, "generator_hidden_size": 0.5},
+        "train": {
+            "train_batch_size": 8,
+            "num_train_steps": 6,
+            "num_warmup_steps": 2,
+            "learning_rate": 1e-3,
+            "log_every_steps": 1,
+            "iterations_per_loop": 1,
+            "save_checkpoints_steps": 100,
+            "eval_every_steps": 6,
+            "eval_batch_size": 8,
+            "max_eval_batches": 2,
+            "shuffle_buffer": 100,
+        },
+    }
+    args = {
+        "config": config,
+        "train": list(map(str, pretrain_examples["train"])),
+        "eval": list(map(str, pretrain_examples["eval"])),
+        "vocab": str(pretrain_examples["vocab"]),
+        "work": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT, json.dumps(args)], env=env(), capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     out = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))[7:])
     assert out["one"]["replicas"] == 1 and out["mirrored"]["replicas"] == 2
@@ -256,8 +324,13 @@ def test_schema_defaults_are_the_code_defaults_and_both_configs_load():
         section = yaml.safe_load((REPO / "config" / name).read_text())["pretrain"]
         PretrainConfig.from_dict(section)
     paper = PretrainConfig.from_dict(yaml.safe_load((REPO / "config/paper.yaml").read_text())["pretrain"])
-    assert (paper.train.train_batch_size, paper.train.num_train_steps, paper.train.learning_rate,
-            paper.examples.max_seq_length, paper.model.generator_hidden_size) == (256, 700000, 2e-4, 128, 0.33333)
+    assert (
+        paper.train.train_batch_size,
+        paper.train.num_train_steps,
+        paper.train.learning_rate,
+        paper.examples.max_seq_length,
+        paper.model.generator_hidden_size,
+    ) == (256, 700000, 2e-4, 128, 0.33333)
 
 
 @pytest.mark.slow
@@ -265,8 +338,13 @@ def test_resuming_with_another_model_size_is_refused(pretrain_examples, tmp_path
     from krelectra.errors import KrelectraError
     from krelectra.pretrain.train import run_pretraining
 
-    section = merge(TINY, {"examples": {"max_seq_length": 64}, "train": {"num_train_steps": 2, "log_every_steps": 1,
-                                                                       "save_checkpoints_steps": 1}})
+    section = merge(
+        TINY,
+        {
+            "examples": {"max_seq_length": 64},
+            "train": {"num_train_steps": 2, "log_every_steps": 1, "save_checkpoints_steps": 1},
+        },
+    )
     files = (pretrain_examples["train"], pretrain_examples["eval"], pretrain_examples["vocab"])
     run_pretraining(*files, PretrainConfig.from_dict(section), tmp_path, progress=False)
     bigger = merge(section, {"model": {"hidden_size": 64}, "train": {"num_train_steps": 4}})

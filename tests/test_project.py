@@ -16,7 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 def test_citation_cff_is_valid():
     cffconvert = os.environ.get("CFFCONVERT") or shutil.which("cffconvert")
     assert cffconvert, "cffconvert not found: run the tests with scripts/test.sh, which installs it"
-    result = subprocess.run([cffconvert, "--validate", "-i", str(REPO / "CITATION.cff")], capture_output=True, text=True)
+    result = subprocess.run(
+        [cffconvert, "--validate", "-i", str(REPO / "CITATION.cff")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
     assert cff["preferred-citation"]["title"] == "KR-ELECTRA: a KoRean-based ELECTRA model"

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from slurm_cluster import SlurmCluster
 from workflow_helpers import REPO, copy_workflow, snakemake
 
@@ -38,11 +37,14 @@ NODE = {"cpus": max(16, os.cpu_count() or 1), "memory_mb": 131072, "gpus": 2}
 
 # What the test cluster lacks, and the test needs to see, beyond the profile:
 SLURM_TEST_ARGS = [
-    "--slurm-status-command", "squeue",      # no accounting database for sacct
-    "--slurm-no-account",                    # no accounts (sacctmgr needs one too)
-    "--slurm-keep-successful-logs",          # which rules ran in which SLURM job
-    "--slurm-init-seconds-before-status-checks", "2",  # jobs take seconds, not hours
-    "--seconds-between-status-checks", "2",
+    "--slurm-status-command",
+    "squeue",  # no accounting database for sacct
+    "--slurm-no-account",  # no accounts (sacctmgr needs one too)
+    "--slurm-keep-successful-logs",  # which rules ran in which SLURM job
+    "--slurm-init-seconds-before-status-checks",
+    "2",  # jobs take seconds, not hours
+    "--seconds-between-status-checks",
+    "2",
 ]
 
 
@@ -65,13 +67,22 @@ def cluster():
 
 def run_on_slurm(workdir: Path, cluster: SlurmCluster, *targets: str) -> str:
     """`snakemake --executor slurm --profile profiles/slurm TARGET...`; its output."""
-    args = [sys.executable, "-m", "snakemake", "--executor", "slurm", "--profile", "profiles/slurm",
-            *SLURM_TEST_ARGS, *targets]
+    args = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--executor",
+        "slurm",
+        "--profile",
+        "profiles/slurm",
+        *SLURM_TEST_ARGS,
+        *targets,
+    ]
     env = dict(os.environ, HF_HUB_OFFLINE="1", SLURM_CONF=str(cluster.conf))
     try:
         result = subprocess.run(args, cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired as error:
-        raise AssertionError(f"snakemake on SLURM did not finish in 600 s:\n{error.stderr}\n{cluster.logs()}")
+        raise AssertionError(f"snakemake on SLURM did not finish in 600 s:\n{error.stderr}\n{cluster.logs()}") from None
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"snakemake on SLURM failed:\n{output[-6000:]}\n{cluster.logs()}"
     return output
@@ -88,9 +99,11 @@ SPEEDS = {"examples_per_sec", "tokens_per_sec", "steps_per_sec", "elapsed_second
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*"))
-            if p.is_file() and not TIMED & set(p.relative_to(folder).parts)}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not TIMED & set(p.relative_to(folder).parts)
+    }
 
 
 def pretraining_metrics(results: Path) -> list[dict]:
@@ -147,8 +160,12 @@ def test_workflow_runs_through_slurm_and_gives_the_local_results(cluster, tmp_pa
 @pytest.mark.slow
 def test_a_second_cluster_does_not_take_over_a_running_one(cluster, tmp_path):
     other = tmp_path / "other"
-    result = subprocess.run(["bash", str(REPO / "scripts/slurm-cluster.sh"), "start", str(other)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts/slurm-cluster.sh"), "start", str(other)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert f"the test cluster in {cluster.directory} is running" in result.stderr
     assert os.readlink("/etc/slurm/slurm.conf") == str(cluster.conf)

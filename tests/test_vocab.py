@@ -1,5 +1,4 @@
 import unicodedata
-from pathlib import Path
 
 import pytest
 
@@ -69,14 +68,17 @@ def test_training_is_deterministic(tmp_path, law_sentences):
 
 def test_too_small_size_for_the_alphabet_is_an_error(tmp_path):
     (tmp_path / "m.txt").write_text("국민 ##의\n", encoding="utf-8")
-    with pytest.raises(KrelectraError, match="vocab.size is 1000"):
+    with pytest.raises(KrelectraError, match=r"vocab.size is 1000"):
         train_wordpiece([tmp_path / "m.txt"], 1000, ALPHABET)
 
 
 def test_electra_tokenizer_loads_the_directory_and_never_decomposes_hangul(tokenizer_dir):
     from transformers import AutoTokenizer, ElectraTokenizer
 
-    for tokenizer in (ElectraTokenizer.from_pretrained(str(tokenizer_dir)), AutoTokenizer.from_pretrained(str(tokenizer_dir))):
+    for tokenizer in (
+        ElectraTokenizer.from_pretrained(str(tokenizer_dir)),
+        AutoTokenizer.from_pretrained(str(tokenizer_dir)),
+    ):
         text = "대한민국의 주권은 국민에게 있고, 배송이 빨라서 좋았어요 ㅋㅋ Good!"
         tokens = tokenizer.tokenize(text)
         assert "[UNK]" not in tokens

@@ -7,7 +7,6 @@ import re
 
 import pytest
 import yaml
-
 from workflow_helpers import copy_workflow, snakemake
 
 
@@ -62,8 +61,11 @@ def test_missing_source_file_names_it_and_writes_nothing(tmp_path):
 
 
 def digest(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "logs" not in p.parts and "benchmarks" not in p.parts}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "logs" not in p.parts and "benchmarks" not in p.parts
+    }
 
 
 @pytest.mark.slow

@@ -21,15 +21,6 @@ rule convert_checkpoint:
         discriminator=expand(f"{MODELS}/discriminator/{{file}}", file=MODEL_FILES),
         generator=expand(f"{MODELS}/generator/{{file}}", file=MODEL_FILES),
         verification=f"{MODELS}/verification.json",
-    params:
-        checkpoint=lambda w, input: input.index.removesuffix(".index"),
-        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
-        output_dir=lambda w, output: os.path.dirname(output.verification),
-        model_name=config["convert"]["model_name"],
-        tolerance=config["convert"]["tolerance"],
-        batch_size=config["convert"]["batch_size"],
-        seq_length=config["convert"]["seq_length"],
-        seed=config["convert"]["seed"],
     log:
         f"{LOGS}/convert/checkpoint.log",
     benchmark:
@@ -39,6 +30,15 @@ rule convert_checkpoint:
     threads: config["convert"]["threads"]
     resources:
         mem_mb=config["convert"]["mem_mb"],
+    params:
+        checkpoint=lambda w, input: input.index.removesuffix(".index"),
+        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
+        output_dir=lambda w, output: os.path.dirname(output.verification),
+        model_name=config["convert"]["model_name"],
+        tolerance=config["convert"]["tolerance"],
+        batch_size=config["convert"]["batch_size"],
+        seq_length=config["convert"]["seq_length"],
+        seed=config["convert"]["seed"],
     shell:
         "krelectra convert --checkpoint {params.checkpoint} --model-config {input.model_config}"
         " --vocab-dir {params.vocab_dir} --output-dir {params.output_dir}"

@@ -11,17 +11,17 @@ rule corpus_partition:
     output:
         partitions=expand(f"{CORPUS}/partitions/{{{{source}}}}/{{shard}}.jsonl", shard=SHARDS),
         stats=f"{CORPUS}/partitions/{{source}}.json",
-    params:
-        register=lambda w: source_spec(w.source).register,
-        documents=lambda w: source_spec(w.source).documents,
-        shards=len(SHARDS),
-        outdir=lambda w, output: os.path.dirname(output.partitions[0]),
     log:
         f"{LOGS}/corpus/partition/{{source}}.log",
     benchmark:
         f"{BENCHMARKS}/corpus/partition/{{source}}.tsv"
     conda:
         "../../envs/corpus.yaml"
+    params:
+        register=lambda w: source_spec(w.source).register,
+        documents=lambda w: source_spec(w.source).documents,
+        shards=len(SHARDS),
+        outdir=lambda w, output: os.path.dirname(output.partitions[0]),
     shell:
         "krelectra corpus partition --name {wildcards.source} --register {params.register}"
         " --documents {params.documents} --num-shards {params.shards} --output-dir {params.outdir}"
@@ -36,14 +36,14 @@ rule corpus_clean:
         cleaned=f"{CORPUS}/cleaned/{{shard}}.jsonl",
         hashes=f"{CORPUS}/cleaned/{{shard}}.npz",
         stats=f"{CORPUS}/cleaned/{{shard}}.json",
-    params:
-        options=as_json(config["corpus"]["cleaning"]),
     log:
         f"{LOGS}/corpus/clean/{{shard}}.log",
     benchmark:
         f"{BENCHMARKS}/corpus/clean/{{shard}}.tsv"
     conda:
         "../../envs/corpus.yaml"
+    params:
+        options=as_json(config["corpus"]["cleaning"]),
     shell:
         "krelectra corpus clean --options {params.options} --output {output.cleaned}"
         " --hashes {output.hashes} --stats {output.stats} {input} 2> {log}"
@@ -56,10 +56,6 @@ rule corpus_dedup:
     output:
         keep=expand(f"{CORPUS}/dedup/{{shard}}.keep.npy", shard=SHARDS),
         plan=f"{CORPUS}/dedup/plan.json",
-    params:
-        ratio="null" if config["corpus"]["spoken_ratio"] is None else config["corpus"]["spoken_ratio"],
-        buckets=config["corpus"]["dedup_buckets"],
-        no_dedup="" if config["corpus"]["deduplicate"] else "--no-dedup",
     log:
         f"{LOGS}/corpus/dedup.log",
     benchmark:
@@ -68,6 +64,10 @@ rule corpus_dedup:
         "../../envs/corpus.yaml"
     resources:
         mem_mb=4000,
+    params:
+        ratio="null" if config["corpus"]["spoken_ratio"] is None else config["corpus"]["spoken_ratio"],
+        buckets=config["corpus"]["dedup_buckets"],
+        no_dedup="" if config["corpus"]["deduplicate"] else "--no-dedup",
     shell:
         "krelectra corpus dedup --hashes {input} --keep {output.keep} --plan {output.plan}"
         " --buckets {params.buckets} --spoken-ratio {params.ratio} {params.no_dedup} 2> {log}"

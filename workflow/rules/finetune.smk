@@ -19,9 +19,11 @@ FINETUNE_MODEL_SOURCES = {
     for name, source in FINETUNE_CONFIG["models"].items()
 }
 FINETUNE_MODEL_INPUTS = {
-    name: [f"{CONVERTED_DISCRIMINATOR}/{file}" for file in CONVERTED_FILES]
-    if source == "converted"
-    else [source] if os.path.isdir(source) else []
+    name: (
+        [f"{CONVERTED_DISCRIMINATOR}/{file}" for file in CONVERTED_FILES]
+        if source == "converted"
+        else [source] if os.path.isdir(source) else []
+    )
     for name, source in FINETUNE_CONFIG["models"].items()
 }
 # Per task: the non-null hyperparameter overrides, global first, then the task's own.
@@ -51,6 +53,19 @@ rule finetune_train:
     output:
         metrics=f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
         predictions=f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/predictions.jsonl",
+    log:
+        f"{LOGS}/finetune/{{model}}/{{task}}/seed{{seed}}.log",
+    benchmark:
+        f"{BENCHMARKS}/finetune/{{model}}/{{task}}/seed{{seed}}.tsv"
+    wildcard_constraints:
+        model="|".join(re.escape(name) for name in FINETUNE_CONFIG["models"]),
+        task="|".join(re.escape(name) for name in FINETUNE_CONFIG["tasks"]),
+        seed=r"\d+",
+    conda:
+        "../../envs/finetune.yaml"
+    threads: FINETUNE_CONFIG["threads"]
+    resources:
+        mem_mb=FINETUNE_CONFIG["mem_mb"],
     params:
         source=lambda w: FINETUNE_MODEL_SOURCES[w.model],
         data=FINETUNE_DATA,
@@ -60,19 +75,6 @@ rule finetune_train:
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
-    log:
-        f"{LOGS}/finetune/{{model}}/{{task}}/seed{{seed}}.log",
-    benchmark:
-        f"{BENCHMARKS}/finetune/{{model}}/{{task}}/seed{{seed}}.tsv"
-    conda:
-        "../../envs/finetune.yaml"
-    wildcard_constraints:
-        model="|".join(re.escape(name) for name in FINETUNE_CONFIG["models"]),
-        task="|".join(re.escape(name) for name in FINETUNE_CONFIG["tasks"]),
-        seed=r"\d+",
-    threads: FINETUNE_CONFIG["threads"]
-    resources:
-        mem_mb=FINETUNE_CONFIG["mem_mb"],
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
@@ -92,16 +94,16 @@ rule finetune_summary:
         ),
     output:
         f"{FINETUNE}/{{model}}/summary.json",
-    params:
-        protocols=as_json(FINETUNE_CONFIG["protocols"]),
     log:
         f"{LOGS}/finetune/{{model}}/summary.log",
     benchmark:
         f"{BENCHMARKS}/finetune/{{model}}/summary.tsv"
-    conda:
-        "../../envs/finetune.yaml"
     wildcard_constraints:
         model="|".join(re.escape(name) for name in FINETUNE_CONFIG["models"]),
+    conda:
+        "../../envs/finetune.yaml"
+    params:
+        protocols=as_json(FINETUNE_CONFIG["protocols"]),
     shell:
         "krelectra finetune summarize --model-name {wildcards.model}"
         " --protocols {params.protocols} --output {output} {input} 2> {log}"

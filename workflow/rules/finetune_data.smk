@@ -30,12 +30,12 @@ rule finetune_download:
         f"{LOGS}/finetune/download/{{task}}/{{file}}.log",
     benchmark:
         f"{BENCHMARKS}/finetune/download/{{task}}/{{file}}.tsv"
-    conda:
-        "../../envs/finetune.yaml"
     wildcard_constraints:
         task="|".join(re.escape(name) for name in TASKS),
         file="|".join(sorted({re.escape(name) for task in TASKS.values() for name in task.file_names})),
     retries: 2
+    conda:
+        "../../envs/finetune.yaml"
     resources:
         network=1,
     shell:

@@ -17,12 +17,16 @@ PAPER_FIGURES = ["pretraining", "finetuning", "comparison", "vocabulary"]
 
 _unknown = [m for m in PAPER_MODELS if m not in FINETUNE_CONFIG["models"]]
 if _unknown:
-    raise WorkflowError(f"config paper.models: {', '.join(_unknown)} not in finetune.models "
-                        f"({', '.join(FINETUNE_CONFIG['models'])})")
+    raise WorkflowError(
+        f"config paper.models: {', '.join(_unknown)} not in finetune.models "
+        f"({', '.join(FINETUNE_CONFIG['models'])})"
+    )
 _unknown = [p for p in PAPER["protocols"] if p not in FINETUNE_CONFIG["protocols"]]
 if _unknown:
-    raise WorkflowError(f"config paper.protocols: {', '.join(_unknown)} not in finetune.protocols "
-                        f"({', '.join(FINETUNE_CONFIG['protocols'])})")
+    raise WorkflowError(
+        f"config paper.protocols: {', '.join(_unknown)} not in finetune.protocols "
+        f"({', '.join(FINETUNE_CONFIG['protocols'])})"
+    )
 
 PAPER_SUMMARIES = expand(f"{FINETUNE}/{{model}}/summary.json", model=PAPER_MODELS)
 PAPER_RUNS = expand(
@@ -57,14 +61,14 @@ rule paper_tables:
             category="Tables",
             labels={"table": "{table}"},
         ),
-    params:
-        config=as_json(PAPER),
     log:
         f"{LOGS}/paper/tables.log",
     benchmark:
         f"{BENCHMARKS}/paper/tables.tsv"
     conda:
         "../../envs/paper.yaml"
+    params:
+        config=as_json(PAPER),
     shell:
         "krelectra paper tables --published {input.published} --corpus-stats {input.corpus_stats}"
         " --vocab-train {input.vocab_train} --vocab-report {input.vocab_report}"
@@ -90,16 +94,16 @@ rule paper_figures:
         comparison=report("paper/figures/comparison.png", caption="../report/comparison.rst", category="Figures"),
         vocabulary=report("paper/figures/vocabulary.png", caption="../report/vocabulary.rst", category="Figures"),
         provenance="paper/figures/provenance.tsv",
-    params:
-        config=as_json(PAPER),
-        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
-        output_dir=lambda w, output: os.path.dirname(output.provenance),
     log:
         f"{LOGS}/paper/figures.log",
     benchmark:
         f"{BENCHMARKS}/paper/figures.tsv"
     conda:
         "../../envs/paper.yaml"
+    params:
+        config=as_json(PAPER),
+        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
+        output_dir=lambda w, output: os.path.dirname(output.provenance),
     shell:
         "MPLBACKEND=Agg krelectra paper figures --published {input.published} --metrics {input.metrics}"
         " --summaries {input.summaries} --runs {input.runs} --vocab-dir {params.vocab_dir}"

@@ -18,10 +18,6 @@ rule pretrain_examples:
         train=f"{PRETRAIN}/examples/{{shard}}.tfrecord",
         eval=f"{PRETRAIN}/examples/{{shard}}.eval.tfrecord",
         stats=f"{PRETRAIN}/examples/{{shard}}.json",
-    params:
-        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
-        # Only what shapes the examples: changing the training setup keeps them.
-        config=as_json({"seed": config["pretrain"]["seed"], "examples": config["pretrain"]["examples"]}),
     log:
         f"{LOGS}/pretrain/examples/{{shard}}.log",
     benchmark:
@@ -29,6 +25,10 @@ rule pretrain_examples:
     conda:
         "../../envs/pretrain.yaml"
     threads: 1
+    params:
+        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
+        # Only what shapes the examples: changing the training setup keeps them.
+        config=as_json({"seed": config["pretrain"]["seed"], "examples": config["pretrain"]["examples"]}),
     shell:
         "RAYON_NUM_THREADS={threads} krelectra pretrain examples --shard {input.shard} --vocab-dir {params.vocab_dir}"
         " --train-out {output.train} --eval-out {output.eval} --stats {output.stats}"
@@ -47,10 +47,6 @@ rule pretrain_model:
         model_config=f"{PRETRAIN}/final/model_config.json",
         pretrain_config=f"{PRETRAIN}/final/pretrain_config.json",
         metrics=f"{PRETRAIN}/metrics.jsonl",
-    params:
-        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
-        work_dir=lambda w, output: os.path.dirname(output.metrics),
-        config=as_json(config["pretrain"]),
     log:
         f"{LOGS}/pretrain/model.log",
     benchmark:
@@ -58,6 +54,10 @@ rule pretrain_model:
     conda:
         "../../envs/pretrain.yaml"
     threads: workflow.cores
+    params:
+        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
+        work_dir=lambda w, output: os.path.dirname(output.metrics),
+        config=as_json(config["pretrain"]),
     shell:
         "krelectra pretrain train --vocab-dir {params.vocab_dir} --work-dir {params.work_dir}"
         " --train {input.train} --eval {input.eval} --config {params.config}"

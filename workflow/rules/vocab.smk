@@ -12,14 +12,14 @@ rule vocab_segment:
         morphemes=f"{VOCAB}/morphemes/{{shard}}.txt",
         heldout=f"{VOCAB}/heldout/{{shard}}.txt",
         stats=f"{VOCAB}/morphemes/{{shard}}.json",
-    params:
-        fraction=config["vocab"]["heldout_fraction"],
     log:
         f"{LOGS}/vocab/segment/{{shard}}.log",
     benchmark:
         f"{BENCHMARKS}/vocab/segment/{{shard}}.tsv"
     conda:
         "../../envs/vocab.yaml"
+    params:
+        fraction=config["vocab"]["heldout_fraction"],
     shell:
         "krelectra vocab segment --shard {input} --morphemes {output.morphemes}"
         " --heldout {output.heldout} --stats {output.stats} --heldout-fraction {params.fraction} 2> {log}"
@@ -32,11 +32,6 @@ rule vocab_train:
     output:
         expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
         summary=f"{VOCAB}/train.json",
-    params:
-        size=config["vocab"]["size"],
-        min_frequency=config["vocab"]["min_frequency"],
-        alphabet=" ".join(config["vocab"]["alphabet"]),
-        outdir=lambda w, output: os.path.dirname(output[0]),
     log:
         f"{LOGS}/vocab/train.log",
     benchmark:
@@ -44,6 +39,11 @@ rule vocab_train:
     conda:
         "../../envs/vocab.yaml"
     threads: workflow.cores
+    params:
+        size=config["vocab"]["size"],
+        min_frequency=config["vocab"]["min_frequency"],
+        alphabet=" ".join(config["vocab"]["alphabet"]),
+        outdir=lambda w, output: os.path.dirname(output[0]),
     shell:
         "RAYON_NUM_THREADS={threads} krelectra vocab train --size {params.size}"
         " --min-frequency {params.min_frequency} --alphabet {params.alphabet}"
@@ -57,13 +57,13 @@ rule vocab_report:
         heldout=expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS),
     output:
         f"{VOCAB}/report.json",
-    params:
-        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
     log:
         f"{LOGS}/vocab/report.log",
     benchmark:
         f"{BENCHMARKS}/vocab/report.tsv"
     conda:
         "../../envs/vocab.yaml"
+    params:
+        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
     shell:
         "krelectra vocab report --vocab-dir {params.vocab_dir} --output {output} {input.heldout} 2> {log}"

@@ -48,10 +48,23 @@ def _convert(args):
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
-    inputs = ConversionInputs(model_name=args.model_name, pretrain_config=args.pretrain_config,
-                              metrics=args.metrics, corpus_stats=args.corpus_stats)
-    convert(args.checkpoint, args.model_config, args.vocab_dir, args.output_dir, inputs=inputs,
-            tolerance=args.tolerance, batch_size=args.batch_size, seq_length=args.seq_length, seed=args.seed)
+    inputs = ConversionInputs(
+        model_name=args.model_name,
+        pretrain_config=args.pretrain_config,
+        metrics=args.metrics,
+        corpus_stats=args.corpus_stats,
+    )
+    convert(
+        args.checkpoint,
+        args.model_config,
+        args.vocab_dir,
+        args.output_dir,
+        inputs=inputs,
+        tolerance=args.tolerance,
+        batch_size=args.batch_size,
+        seq_length=args.seq_length,
+        seed=args.seed,
+    )
 
 
 def _at_least(minimum: int):
@@ -60,27 +73,48 @@ def _at_least(minimum: int):
         if value < minimum:
             raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
         return value
+
     return parse
 
 
 def register(stages) -> None:
     # One command, so the stage has no sub-commands: `krelectra convert --checkpoint ...`.
-    p = stages.add_parser("convert", help="TF1 ELECTRA checkpoint -> verified Hugging Face models",
-                          description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True,
-                   help="TF1 checkpoint prefix (PREFIX.index exists), or a folder with a 'checkpoint' file")
-    p.add_argument("--model-config", type=Path, required=True,
-                   help="model_config.json of the pretraining run (model sizes; see below)")
-    p.add_argument("--vocab-dir", type=Path, required=True,
-                   help="folder with vocab.txt (and tokenizer_config.json, special_tokens_map.json)")
+    p = stages.add_parser(
+        "convert",
+        help="TF1 ELECTRA checkpoint -> verified Hugging Face models",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        help="TF1 checkpoint prefix (PREFIX.index exists), or a folder with a 'checkpoint' file",
+    )
+    p.add_argument(
+        "--model-config",
+        type=Path,
+        required=True,
+        help="model_config.json of the pretraining run (model sizes; see below)",
+    )
+    p.add_argument(
+        "--vocab-dir",
+        type=Path,
+        required=True,
+        help="folder with vocab.txt (and tokenizer_config.json, special_tokens_map.json)",
+    )
     p.add_argument("--output-dir", type=Path, required=True)
     p.add_argument("--pretrain-config", type=Path, help="pretrain_config.json, for the model card")
     p.add_argument("--metrics", type=Path, help="metrics.jsonl of pretraining, for the model card")
     p.add_argument("--corpus-stats", type=Path, help="corpus stats.json, for the model card")
     p.add_argument("--model-name", default="KR-ELECTRA reproduction", help="title of the model cards")
-    p.add_argument("--tolerance", type=float, default=1e-5,
-                   help="allowed max |PyTorch - TF| of the logits, relative to the largest |TF logit| "
-                        "(absolute below 1); default 1e-5")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-5,
+        help="allowed max |PyTorch - TF| of the logits, relative to the largest |TF logit| "
+        "(absolute below 1); default 1e-5",
+    )
     p.add_argument("--batch-size", type=_at_least(1), default=4, help="rows of the verification batch")
     p.add_argument("--seq-length", type=_at_least(8), default=64, help="length of the verification batch")
     p.add_argument("--seed", type=int, default=0, help="seed of the verification batch")

@@ -26,13 +26,23 @@ from krelectra.io import atomic_open, write_json
 
 log = logging.getLogger(__name__)
 
-SPECIAL_TOKENS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]",
-                  "sep_token": "[SEP]", "mask_token": "[MASK]"}
+SPECIAL_TOKENS = {
+    "pad_token": "[PAD]",
+    "unk_token": "[UNK]",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "mask_token": "[MASK]",
+}
 # Written only when the vocabulary folder has no tokenizer_config.json (a bare vocab.txt, as
 # in google-research checkpoints). Lower-casing or accent stripping would decompose Hangul
 # into jamo and turn every Korean word into [UNK].
-DEFAULT_TOKENIZER_CONFIG = {"do_lower_case": False, "strip_accents": False, "tokenize_chinese_chars": True,
-                            "tokenizer_class": "ElectraTokenizer", **SPECIAL_TOKENS}
+DEFAULT_TOKENIZER_CONFIG = {
+    "do_lower_case": False,
+    "strip_accents": False,
+    "tokenize_chinese_chars": True,
+    "tokenizer_class": "ElectraTokenizer",
+    **SPECIAL_TOKENS,
+}
 HF_CLASSES = {DISCRIMINATOR: "ElectraForPreTraining", GENERATOR: "ElectraForMaskedLM"}
 
 
@@ -73,9 +83,19 @@ def read_vocab(vocab_dir: Path) -> list[str]:
     return tokens
 
 
-def convert(checkpoint: str | Path, model_config_path: Path, vocab_dir: Path, output_dir: Path, *,
-            inputs: ConversionInputs | None = None, tolerance: float = 1e-5, batch_size: int = 4,
-            seq_length: int = 64, seed: int = 0, verify: bool = True) -> dict:
+def convert(
+    checkpoint: str | Path,
+    model_config_path: Path,
+    vocab_dir: Path,
+    output_dir: Path,
+    *,
+    inputs: ConversionInputs | None = None,
+    tolerance: float = 1e-5,
+    batch_size: int = 4,
+    seq_length: int = 64,
+    seed: int = 0,
+    verify: bool = True,
+) -> dict:
     """Convert, verify, and write `{output_dir}/discriminator`, `/generator`, `/verification.json`.
 
     Returns the verification report. `verify=False` (Python API only, for tests of the
@@ -87,8 +107,10 @@ def convert(checkpoint: str | Path, model_config_path: Path, vocab_dir: Path, ou
     model_config = read_model_config(model_config_path)
     vocab = read_vocab(vocab_dir)
     if len(vocab) != model_config["vocab_size"]:
-        raise KrelectraError(f"{Path(vocab_dir) / 'vocab.txt'}: {len(vocab)} tokens, but {model_config_path} "
-                             f"gives vocab_size {model_config['vocab_size']}")
+        raise KrelectraError(
+            f"{Path(vocab_dir) / 'vocab.txt'}: {len(vocab)} tokens, but {model_config_path} "
+            f"gives vocab_size {model_config['vocab_size']}"
+        )
     configs = dict(zip(MODELS, electra_configs(model_config, pad_token_id=vocab.index("[PAD]"))))
     card_context = {  # read first, so that a bad file fails before the slow work
         "model_name": inputs.model_name,
@@ -112,9 +134,19 @@ def convert(checkpoint: str | Path, model_config_path: Path, vocab_dir: Path, ou
         if verify:
             from krelectra.convert.verify import verify_saved_models
 
-            report.update(verify_saved_models(prefix, model_config_path, staging / DISCRIMINATOR,
-                                              staging / GENERATOR, vocab, tolerance=tolerance,
-                                              batch_size=batch_size, seq_length=seq_length, seed=seed))
+            report.update(
+                verify_saved_models(
+                    prefix,
+                    model_config_path,
+                    staging / DISCRIMINATOR,
+                    staging / GENERATOR,
+                    vocab,
+                    tolerance=tolerance,
+                    batch_size=batch_size,
+                    seq_length=seq_length,
+                    seed=seed,
+                )
+            )
         _write_cards(staging, {**card_context, "report": report})
         (output_dir / "verification.json").unlink(missing_ok=True)  # never beside other models
         for name in MODELS:
@@ -149,8 +181,9 @@ def _filled_models(prefix: str, configs: dict):
     reader = tf.train.load_checkpoint(prefix)
     shapes = {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items()}
     with torch.device("meta"):  # shapes only: the plan is checked before anything is read
-        expected = {name: {k: tuple(v.shape) for k, v in classes[name](configs[name]).state_dict().items()}
-                    for name in MODELS}
+        expected = {
+            name: {k: tuple(v.shape) for k, v in classes[name](configs[name]).state_dict().items()} for name in MODELS
+        }
     plan = plan_conversion(prefix, shapes, expected)
 
     models = {}
@@ -164,17 +197,25 @@ def _filled_models(prefix: str, configs: dict):
         models[name] = model.eval()
         log.info("%s: %d weights from %s", HF_CLASSES[name], len(state), prefix)
     used = {place.tf_name for places in plan.values() for place in places}
-    counts = {"checkpoint": len(shapes), "placed": len(used), "non_weights": len(shapes) - len(used),
-              **{f"{name}_weights": len(plan[name]) for name in MODELS}}
+    counts = {
+        "checkpoint": len(shapes),
+        "placed": len(used),
+        "non_weights": len(shapes) - len(used),
+        **{f"{name}_weights": len(plan[name]) for name in MODELS},
+    }
     global_step = int(reader.get_tensor("global_step")) if "global_step" in shapes else None
     return models, global_step, counts
 
 
 def _write_tokenizer_files(vocab_dir: Path, model_dir: Path, model_config: dict) -> None:
     shutil.copyfile(vocab_dir / "vocab.txt", model_dir / "vocab.txt")
-    for name, default in (("tokenizer_config.json", {**DEFAULT_TOKENIZER_CONFIG,
-                                                      "model_max_length": model_config["max_position_embeddings"]}),
-                          ("special_tokens_map.json", SPECIAL_TOKENS)):
+    for name, default in (
+        (
+            "tokenizer_config.json",
+            {**DEFAULT_TOKENIZER_CONFIG, "model_max_length": model_config["max_position_embeddings"]},
+        ),
+        ("special_tokens_map.json", SPECIAL_TOKENS),
+    ):
         if (vocab_dir / name).exists():
             shutil.copyfile(vocab_dir / name, model_dir / name)
         else:

@@ -14,13 +14,26 @@ from pathlib import Path
 from krelectra.errors import KrelectraError
 
 REQUIRED_KEYS = (
-    "vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-    "intermediate_size", "generator_hidden_size", "generator_num_hidden_layers",
-    "generator_num_attention_heads", "generator_intermediate_size",
+    "vocab_size",
+    "embedding_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "generator_hidden_size",
+    "generator_num_hidden_layers",
+    "generator_num_attention_heads",
+    "generator_intermediate_size",
 )
 # Same defaults as krelectra.pretrain.model.ModelConfig (the recipe's values).
-DEFAULTS = {"max_position_embeddings": 512, "type_vocab_size": 2, "hidden_dropout_prob": 0.1,
-            "attention_probs_dropout_prob": 0.1, "layer_norm_eps": 1e-12, "hidden_act": "gelu"}
+DEFAULTS = {
+    "max_position_embeddings": 512,
+    "type_vocab_size": 2,
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+    "layer_norm_eps": 1e-12,
+    "hidden_act": "gelu",
+}
 INTEGER_KEYS = (*REQUIRED_KEYS, "max_position_embeddings", "type_vocab_size")
 FLOAT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "layer_norm_eps")
 # "gelu" is GELU in its exact (erf) form, "gelu_new" the tanh approximation that the
@@ -56,9 +69,13 @@ def read_model_config(path: str | Path) -> dict:
         if isinstance(config[key], bool) or not isinstance(config[key], (int, float)) or config[key] < 0:
             raise KrelectraError(f"{path}: {key} must be a non-negative number, got {config[key]!r}")
     if config["hidden_act"] not in HIDDEN_ACTS:
-        raise KrelectraError(f"{path}: hidden_act must be one of {', '.join(HIDDEN_ACTS)}, got {config['hidden_act']!r}")
-    for hidden, heads in (("hidden_size", "num_attention_heads"),
-                          ("generator_hidden_size", "generator_num_attention_heads")):
+        raise KrelectraError(
+            f"{path}: hidden_act must be one of {', '.join(HIDDEN_ACTS)}, got {config['hidden_act']!r}"
+        )
+    for hidden, heads in (
+        ("hidden_size", "num_attention_heads"),
+        ("generator_hidden_size", "generator_num_attention_heads"),
+    ):
         if config[hidden] % config[heads]:
             raise KrelectraError(f"{path}: {hidden} ({config[hidden]}) is not a multiple of {heads} ({config[heads]})")
     return config
@@ -68,17 +85,17 @@ def electra_configs(model_config: dict, pad_token_id: int):
     """`ElectraConfig`s for `ElectraForPreTraining` (discriminator) and `ElectraForMaskedLM` (generator)."""
     from transformers import ElectraConfig
 
-    shared = dict(
-        vocab_size=model_config["vocab_size"],
-        embedding_size=model_config["embedding_size"],
-        max_position_embeddings=model_config["max_position_embeddings"],
-        type_vocab_size=model_config["type_vocab_size"],
-        hidden_act=model_config["hidden_act"],
-        hidden_dropout_prob=model_config["hidden_dropout_prob"],
-        attention_probs_dropout_prob=model_config["attention_probs_dropout_prob"],
-        layer_norm_eps=model_config["layer_norm_eps"],
-        pad_token_id=pad_token_id,
-    )
+    shared = {
+        "vocab_size": model_config["vocab_size"],
+        "embedding_size": model_config["embedding_size"],
+        "max_position_embeddings": model_config["max_position_embeddings"],
+        "type_vocab_size": model_config["type_vocab_size"],
+        "hidden_act": model_config["hidden_act"],
+        "hidden_dropout_prob": model_config["hidden_dropout_prob"],
+        "attention_probs_dropout_prob": model_config["attention_probs_dropout_prob"],
+        "layer_norm_eps": model_config["layer_norm_eps"],
+        "pad_token_id": pad_token_id,
+    }
     discriminator = ElectraConfig(
         **shared,
         hidden_size=model_config["hidden_size"],

@@ -56,9 +56,9 @@ def tf_name_for(hf_key: str, model: str, untied_generator_embeddings: bool = Fal
     """The checkpoint variable that fills `hf_key` of the discriminator or generator model."""
     if model == DISCRIMINATOR:
         if hf_key.startswith("electra."):
-            scoped = "electra/" + hf_key[len("electra."):]
+            scoped = "electra/" + hf_key[len("electra.") :]
         elif hf_key.startswith("discriminator_predictions.dense_prediction."):
-            scoped = "discriminator_predictions/dense_1/" + hf_key[len("discriminator_predictions.dense_prediction."):]
+            scoped = "discriminator_predictions/dense_1/" + hf_key[len("discriminator_predictions.dense_prediction.") :]
         else:
             scoped = hf_key
     elif model == GENERATOR:
@@ -68,9 +68,9 @@ def tf_name_for(hf_key: str, model: str, untied_generator_embeddings: bool = Fal
         if hf_key == "generator_lm_head.weight":  # tied to the input word embeddings
             return Placement(hf_key, embeddings + "word_embeddings", transpose=False)
         if hf_key.startswith("electra.embeddings."):
-            scoped = embeddings + hf_key[len("electra.embeddings."):]
+            scoped = embeddings + hf_key[len("electra.embeddings.") :]
         elif hf_key.startswith("electra."):
-            scoped = "generator/" + hf_key[len("electra."):]
+            scoped = "generator/" + hf_key[len("electra.") :]
         else:
             scoped = hf_key
     else:
@@ -103,14 +103,12 @@ def is_non_weight(name: str, names) -> bool:
     """global_step, or an optimizer slot of a variable that is itself in the checkpoint."""
     if name in NON_WEIGHT_NAMES:
         return True
-    for suffix in OPTIMIZER_SLOT_SUFFIXES:
-        if name.endswith(suffix) and name[: -len(suffix)] in names:
-            return True
-    return False
+    return any(name.endswith(suffix) and name[: -len(suffix)] in names for suffix in OPTIMIZER_SLOT_SUFFIXES)
 
 
-def plan_conversion(checkpoint: str, shapes: dict[str, tuple[int, ...]],
-                    expected: dict[str, dict[str, tuple[int, ...]]]) -> dict[str, list[Placement]]:
+def plan_conversion(
+    checkpoint: str, shapes: dict[str, tuple[int, ...]], expected: dict[str, dict[str, tuple[int, ...]]]
+) -> dict[str, list[Placement]]:
     """Place every checkpoint variable, or raise one error that names every problem.
 
     `shapes`: checkpoint variable name -> shape; `expected`: model -> (Hugging Face key ->
@@ -134,8 +132,10 @@ def plan_conversion(checkpoint: str, shapes: dict[str, tuple[int, ...]],
             got = list(shapes[place.tf_name])
             if got != want:
                 if place.tf_name not in reported:
-                    mismatched.append(f"{place.tf_name}: checkpoint shape {got}, the model config gives "
-                                      f"{want} ({model} weight {hf_key})")
+                    mismatched.append(
+                        f"{place.tf_name}: checkpoint shape {got}, the model config gives "
+                        f"{want} ({model} weight {hf_key})"
+                    )
                 reported.add(place.tf_name)
                 continue
             plan[model].append(place)
@@ -155,14 +155,18 @@ def _problems_message(checkpoint, missing, unplaced, mismatched) -> str:
         lines.append(f"{len(missing)} model weight(s) have no checkpoint variable:")
         lines += [f"  missing {m}" for m in missing]
     if unplaced:
-        lines.append(f"{len(unplaced)} checkpoint variable(s) are no weight of either model "
-                     f"(non-weights are only {', '.join(NON_WEIGHT_NAMES)} and "
-                     f"{', '.join('<variable>' + s for s in OPTIMIZER_SLOT_SUFFIXES)}):")
+        lines.append(
+            f"{len(unplaced)} checkpoint variable(s) are no weight of either model "
+            f"(non-weights are only {', '.join(NON_WEIGHT_NAMES)} and "
+            f"{', '.join('<variable>' + s for s in OPTIMIZER_SLOT_SUFFIXES)}):"
+        )
         lines += [f"  unknown {name}" for name in unplaced]
     if mismatched:
         lines.append(f"{len(mismatched)} variable(s) have a shape that does not match the model config:")
         lines += [f"  shape {m}" for m in mismatched]
     if any("layer_" in line for line in lines[1:]):
-        lines.append("hint: compare num_hidden_layers / generator_num_hidden_layers and the sizes in "
-                     "the model config with the checkpoint.")
+        lines.append(
+            "hint: compare num_hidden_layers / generator_num_hidden_layers and the sizes in "
+            "the model config with the checkpoint."
+        )
     return "\n".join(lines)

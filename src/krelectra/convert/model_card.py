@@ -29,8 +29,11 @@ def render_model_card(model: str, context: dict) -> str:
     is_disc = model == DISCRIMINATOR
     cfg = context["model_config"]
     report = context["report"]
-    role = ("discriminator (replaced-token detection), the encoder to finetune" if is_disc
-            else "generator (masked language model) trained alongside the discriminator")
+    role = (
+        "discriminator (replaced-token detection), the encoder to finetune"
+        if is_disc
+        else "generator (masked language model) trained alongside the discriminator"
+    )
     hf_class = "ElectraForPreTraining" if is_disc else "ElectraForMaskedLM"
     step = report.get("global_step")
     lines = [
@@ -85,12 +88,21 @@ def render_model_card(model: str, context: dict) -> str:
         "## Use",
         "",
         "```python",
-        *(["from transformers import ElectraModel, ElectraTokenizer", "",
-           'model = ElectraModel.from_pretrained("path/to/discriminator")',
-           'tokenizer = ElectraTokenizer.from_pretrained("path/to/discriminator")'] if is_disc else
-          ["from transformers import ElectraForMaskedLM, ElectraTokenizer", "",
-           'model = ElectraForMaskedLM.from_pretrained("path/to/generator")',
-           'tokenizer = ElectraTokenizer.from_pretrained("path/to/generator")']),
+        *(
+            [
+                "from transformers import ElectraModel, ElectraTokenizer",
+                "",
+                'model = ElectraModel.from_pretrained("path/to/discriminator")',
+                'tokenizer = ElectraTokenizer.from_pretrained("path/to/discriminator")',
+            ]
+            if is_disc
+            else [
+                "from transformers import ElectraForMaskedLM, ElectraTokenizer",
+                "",
+                'model = ElectraForMaskedLM.from_pretrained("path/to/generator")',
+                'tokenizer = ElectraTokenizer.from_pretrained("path/to/generator")',
+            ]
+        ),
         "```",
         "",
         "`AutoModel` and `AutoTokenizer` load the folder too.",
@@ -110,21 +122,27 @@ def render_model_card(model: str, context: dict) -> str:
 def _corpus_lines(stats: dict | None) -> list[str]:
     if not stats:
         return ["Not recorded for this conversion (no corpus statistics were given)."]
-    lines = [f"{stats.get('documents', 0):,} documents, {stats.get('sentences', 0):,} sentences, "
-             f"{stats.get('characters', 0):,} characters ({stats.get('bytes', 0):,} bytes of UTF-8) after "
-             "cleaning and deduplication."]
+    lines = [
+        f"{stats.get('documents', 0):,} documents, {stats.get('sentences', 0):,} sentences, "
+        f"{stats.get('characters', 0):,} characters ({stats.get('bytes', 0):,} bytes of UTF-8) after "
+        "cleaning and deduplication."
+    ]
     registers = stats.get("registers") or {}
     if registers:
         lines += ["", "| register | documents | sentences | characters |", "|---|---:|---:|---:|"]
-        lines += [f"| {name} | {v.get('documents', 0):,} | {v.get('sentences', 0):,} | {v.get('characters', 0):,} |"
-                  for name, v in sorted(registers.items())]
+        lines += [
+            f"| {name} | {v.get('documents', 0):,} | {v.get('sentences', 0):,} | {v.get('characters', 0):,} |"
+            for name, v in sorted(registers.items())
+        ]
     if isinstance(stats.get("spoken_ratio_achieved"), (int, float)):
         lines += ["", f"Spoken share of the characters: {stats['spoken_ratio_achieved']:.1%}."]
     sources = stats.get("sources") or {}
     if sources:
         lines += ["", "| source | register | documents | raw bytes |", "|---|---|---:|---:|"]
-        lines += [f"| {name} | {v.get('register', '')} | {v.get('documents', 0):,} | {v.get('bytes', 0):,} |"
-                  for name, v in sorted(sources.items())]
+        lines += [
+            f"| {name} | {v.get('register', '')} | {v.get('documents', 0):,} | {v.get('bytes', 0):,} |"
+            for name, v in sorted(sources.items())
+        ]
     return lines
 
 
@@ -153,8 +171,11 @@ def _metrics_lines(records: list[dict] | None) -> list[str]:
     evaluations = [r for r in records if _is_evaluation(r)] or records
     last = evaluations[-1]
     lines = ["The last evaluation record of the pretraining run:", "", "| metric | value |", "|---|---|"]
-    lines += [f"| {key} | {_cell(value)} |" for key, value in sorted(last.items())
-              if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    lines += [
+        f"| {key} | {_cell(value)} |"
+        for key, value in sorted(last.items())
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
     return lines
 
 
@@ -165,20 +186,32 @@ def _is_evaluation(record: dict) -> bool:
 
 def _verification_lines(report: dict) -> list[str]:
     counts = report.get("variables", {})
-    lines = [f"Every weight of both models was filled from the checkpoint ({counts.get('discriminator_weights', '?')} "
-             f"discriminator and {counts.get('generator_weights', '?')} generator tensors from "
-             f"{counts.get('placed', '?')} checkpoint variables), and every other checkpoint variable is a "
-             f"non-weight ({counts.get('non_weights', '?')}: global_step and optimizer slots)."]
+    lines = [
+        f"Every weight of both models was filled from the checkpoint ({counts.get('discriminator_weights', '?')} "
+        f"discriminator and {counts.get('generator_weights', '?')} generator tensors from "
+        f"{counts.get('placed', '?')} checkpoint variables), and every other checkpoint variable is a "
+        f"non-weight ({counts.get('non_weights', '?')}: global_step and optimizer slots)."
+    ]
     comparisons = report.get("comparisons")
     if comparisons:
         batch = report["batch"]
-        lines += ["", f"On a fixed batch ({batch['batch_size']} x {batch['seq_length']}, seed {batch['seed']}) "
-                      "the TF model and these PyTorch weights agree:", "",
-                  "| output | max abs difference | allowed | max abs value |", "|---|---:|---:|---:|"]
-        lines += [f"| {name} | {c['max_abs_diff']:.3g} | {c['allowed']:.3g} | {c['max_abs_value']:.3g} |"
-                  for name, c in sorted(comparisons.items())]
-        lines += ["", f"Allowed: tolerance {report['tolerance']:g} x max(1, max abs value); details in "
-                      "verification.json next to this folder."]
+        lines += [
+            "",
+            f"On a fixed batch ({batch['batch_size']} x {batch['seq_length']}, seed {batch['seed']}) "
+            "the TF model and these PyTorch weights agree:",
+            "",
+            "| output | max abs difference | allowed | max abs value |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {name} | {c['max_abs_diff']:.3g} | {c['allowed']:.3g} | {c['max_abs_value']:.3g} |"
+            for name, c in sorted(comparisons.items())
+        ]
+        lines += [
+            "",
+            f"Allowed: tolerance {report['tolerance']:g} x max(1, max abs value); details in "
+            "verification.json next to this folder.",
+        ]
     return lines
 
 

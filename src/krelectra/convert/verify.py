@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 NORMALIZER_PROBE = "한국어 형태소 ELECTRA"
 
 
-def fixed_batch(vocab: list[str], type_vocab_size: int, batch_size: int, seq_length: int,
-                seed: int) -> dict[str, np.ndarray]:
+def fixed_batch(
+    vocab: list[str], type_vocab_size: int, batch_size: int, seq_length: int, seed: int
+) -> dict[str, np.ndarray]:
     """`[CLS] A [SEP] B [SEP]` rows of decreasing length, padded, with a few [MASK]s.
 
     Row i has length seq_length * (1 - i / (2 * batch_size)), so most rows carry padding
@@ -45,7 +46,7 @@ def fixed_batch(vocab: list[str], type_vocab_size: int, batch_size: int, seq_len
         input_ids[row, :length] = tokens
         input_mask[row, :length] = 1
         if type_vocab_size > 1:
-            segment_ids[row, split + 1:length] = 1
+            segment_ids[row, split + 1 : length] = 1
     return {"input_ids": input_ids, "input_mask": input_mask, "segment_ids": segment_ids}
 
 
@@ -63,8 +64,10 @@ def tf_logits(prefix: str, model_config_path: Path, batch: dict) -> tuple[np.nda
         model = ElectraPretrainingModel(ModelConfig.from_json_file(str(model_config_path)))
         restore_tf1(model, prefix)
         args = (batch["input_ids"], batch["input_mask"], batch["segment_ids"])
-        return (np.asarray(model.discriminator_logits(*args, training=False)),
-                np.asarray(model.generator_logits(*args, training=False)))
+        return (
+            np.asarray(model.discriminator_logits(*args, training=False)),
+            np.asarray(model.generator_logits(*args, training=False)),
+        )
 
 
 def hf_logits(discriminator_dir: Path, generator_dir: Path, batch: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -72,9 +75,11 @@ def hf_logits(discriminator_dir: Path, generator_dir: Path, batch: dict) -> tupl
     import torch
     from transformers import ElectraForMaskedLM, ElectraForPreTraining
 
-    inputs = {"input_ids": torch.from_numpy(batch["input_ids"]).long(),
-              "attention_mask": torch.from_numpy(batch["input_mask"]).long(),
-              "token_type_ids": torch.from_numpy(batch["segment_ids"]).long()}
+    inputs = {
+        "input_ids": torch.from_numpy(batch["input_ids"]).long(),
+        "attention_mask": torch.from_numpy(batch["input_mask"]).long(),
+        "token_type_ids": torch.from_numpy(batch["segment_ids"]).long(),
+    }
     logits = []
     for cls, folder in ((ElectraForPreTraining, discriminator_dir), (ElectraForMaskedLM, generator_dir)):
         model = _load_strictly(cls, folder)
@@ -101,7 +106,8 @@ def check_user_loading(discriminator_dir: Path, vocab: list[str]) -> list[str]:
             raise KrelectraError(
                 f"{discriminator_dir / 'tokenizer_config.json'}: {label} lower-cases or strips accents "
                 f"({NORMALIZER_PROBE!r} -> {normalized!r}); Korean words would become [UNK]. "
-                "Set do_lower_case and strip_accents to false in the vocabulary's tokenizer_config.json")
+                "Set do_lower_case and strip_accents to false in the vocabulary's tokenizer_config.json"
+            )
         if tokenizer.vocab_size != len(vocab) or tokenizer.convert_tokens_to_ids("[MASK]") != vocab.index("[MASK]"):
             raise KrelectraError(f"{discriminator_dir}: {label} does not load the vocabulary that was copied")
         checked.append(f"{label}.from_pretrained")
@@ -133,17 +139,28 @@ def allowed_difference(tolerance: float, max_abs_value: float) -> float:
     return tolerance * max(1.0, max_abs_value)
 
 
-def verify_saved_models(prefix: str, model_config_path: Path, discriminator_dir: Path, generator_dir: Path,
-                        vocab: list[str], *, tolerance: float, batch_size: int, seq_length: int,
-                        seed: int) -> dict:
+def verify_saved_models(
+    prefix: str,
+    model_config_path: Path,
+    discriminator_dir: Path,
+    generator_dir: Path,
+    vocab: list[str],
+    *,
+    tolerance: float,
+    batch_size: int,
+    seq_length: int,
+    seed: int,
+) -> dict:
     """Compare TF and Hugging Face logits on a fixed batch; raise unless within `tolerance`
     (see `allowed_difference`)."""
     from krelectra.convert.hf_config import read_model_config
 
     model_config = read_model_config(model_config_path)
     if seq_length > model_config["max_position_embeddings"]:
-        raise KrelectraError(f"verification seq_length {seq_length} exceeds max_position_embeddings "
-                             f"{model_config['max_position_embeddings']} of {model_config_path}")
+        raise KrelectraError(
+            f"verification seq_length {seq_length} exceeds max_position_embeddings "
+            f"{model_config['max_position_embeddings']} of {model_config_path}"
+        )
     batch = fixed_batch(vocab, model_config["type_vocab_size"], batch_size, seq_length, seed)
     loaded_with = check_user_loading(discriminator_dir, vocab)
     tf_disc, tf_gen = tf_logits(prefix, model_config_path, batch)
@@ -159,28 +176,42 @@ def verify_saved_models(prefix: str, model_config_path: Path, discriminator_dir:
             "allowed": allowed_difference(tolerance, scale),
             "shape": list(theirs.shape),
         }
-        log.info("%s: max |HF - TF| = %.3g (max |TF| = %.3g, allowed %.3g)", name,
-                 comparisons[name]["max_abs_diff"], scale, comparisons[name]["allowed"])
+        log.info(
+            "%s: max |HF - TF| = %.3g (max |TF| = %.3g, allowed %.3g)",
+            name,
+            comparisons[name]["max_abs_diff"],
+            scale,
+            comparisons[name]["allowed"],
+        )
     passed = all(c["max_abs_diff"] <= c["allowed"] for c in comparisons.values())
     report = {
         "passed": passed,
         "tolerance": tolerance,
         "comparisons": comparisons,
-        "batch": {"batch_size": batch_size, "seq_length": seq_length, "seed": seed,
-                  "tokens": int(batch["input_mask"].sum()), "padding": int((batch["input_mask"] == 0).sum())},
+        "batch": {
+            "batch_size": batch_size,
+            "seq_length": seq_length,
+            "seed": seed,
+            "tokens": int(batch["input_mask"].sum()),
+            "padding": int((batch["input_mask"] == 0).sum()),
+        },
         "loaded_with": loaded_with,
         "versions": _versions(),
     }
     if not passed:
         worst = ", ".join(f"{k} {v['max_abs_diff']:.3g}" for k, v in comparisons.items())
         allowed = ", ".join(f"{k} {v['allowed']:.3g}" for k, v in comparisons.items())
-        message = (f"{prefix}: converted models disagree with the TF model (max abs diff: {worst}; allowed "
-                   f"with tolerance {tolerance:g}: {allowed}); nothing was written")
+        message = (
+            f"{prefix}: converted models disagree with the TF model (max abs diff: {worst}; allowed "
+            f"with tolerance {tolerance:g}: {allowed}); nothing was written"
+        )
         disc = comparisons["discriminator_logits"]
         if model_config["hidden_act"] == "gelu_new" and disc["max_abs_diff"] <= disc["allowed"]:
-            message += ("\nhidden_act is gelu_new (tanh GELU), but ElectraForMaskedLM's generator head always "
-                        "applies exact GELU, so the generator cannot match exactly. Accept the difference with "
-                        "a larger --tolerance, or convert with hidden_act gelu (see docs/convert.md).")
+            message += (
+                "\nhidden_act is gelu_new (tanh GELU), but ElectraForMaskedLM's generator head always "
+                "applies exact GELU, so the generator cannot match exactly. Accept the difference with "
+                "a larger --tolerance, or convert with hidden_act gelu (see docs/convert.md)."
+            )
         raise KrelectraError(message)
     return report
 

@@ -36,7 +36,7 @@ class CleaningOptions:
     max_sentence_chars: int = 1000
 
     @classmethod
-    def from_dict(cls, values: dict) -> "CleaningOptions":
+    def from_dict(cls, values: dict) -> CleaningOptions:
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
@@ -55,7 +55,7 @@ def _is_removable(char: str) -> bool:
 def _repeat_pattern(limit: int) -> re.Pattern:
     # Any non-digit, non-space character repeated more than `limit` times: ㅋㅋㅋㅋ, !!!!, ㅠㅠㅠ.
     # Digits are left alone (1000000 is a number, not an emotion).
-    return re.compile(r"([^\d\s])\1{%d,}" % limit)
+    return re.compile(rf"([^\d\s])\1{{{limit},}}")
 
 
 class Cleaner:
@@ -99,7 +99,7 @@ class Cleaner:
         if self.options.split_sentences:
             pieces, start = [], 0
             for match in SENTENCE_END.finditer(text):
-                pieces.append(text[start:match.end()])
+                pieces.append(text[start : match.end()])
                 start = match.end()
             pieces.append(text[start:])
         else:

@@ -26,8 +26,7 @@ def _dedup(args):
     from krelectra.corpus.pipeline import dedup
 
     ratio = None if args.spoken_ratio in (None, "null") else float(args.spoken_ratio)
-    dedup(args.hashes, args.keep, args.plan, deduplicate=not args.no_dedup, buckets=args.buckets,
-          spoken_ratio=ratio)
+    dedup(args.hashes, args.keep, args.plan, deduplicate=not args.no_dedup, buckets=args.buckets, spoken_ratio=ratio)
 
 
 def _finalize(args):

@@ -67,8 +67,9 @@ def shard_of(document_text: str, num_shards: int) -> int:
     return stable_hash64(document_text) % num_shards
 
 
-def partition(source_name: str, register: str, mode: str, files: list[Path],
-              outputs: list[Path], stats_path: Path) -> dict:
+def partition(
+    source_name: str, register: str, mode: str, files: list[Path], outputs: list[Path], stats_path: Path
+) -> dict:
     """Write each document of one source as a JSON line into its shard's partition file."""
     num_shards = len(outputs)
     counter = InvalidBytesCounter()

@@ -43,20 +43,32 @@ def clean_shard(partitions: list[Path], options: dict, output: Path, hashes: Pat
                         sentence_chars.append(len(sentence))
                         sentence_register.append(register)
                         sentence_doc.append(documents)
-                    out.write(json.dumps({"register": record["register"], "origin": record["origin"],
-                                          "sentences": sentences}, ensure_ascii=False) + "\n")
+                    out.write(
+                        json.dumps(
+                            {"register": record["register"], "origin": record["origin"], "sentences": sentences},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
                     documents += 1
     with atomic_open(hashes, "wb") as handle:
-        np.savez(handle,
-                 hash=np.asarray(sentence_hashes, dtype=np.uint64),
-                 chars=np.asarray(sentence_chars, dtype=np.int64),
-                 register=np.asarray(sentence_register, dtype=np.uint8),
-                 document=np.asarray(sentence_doc, dtype=np.int64))
-    stats = {"documents": documents, "sentences": len(sentence_hashes),
-             "dropped": {"empty_document": empty_documents,
-                         "too_short": cleaner.counts.pop("dropped_too_short", 0),
-                         "too_long": cleaner.counts.pop("dropped_too_long", 0)},
-             "cleaning": dict(sorted(cleaner.counts.items()))}
+        np.savez(
+            handle,
+            hash=np.asarray(sentence_hashes, dtype=np.uint64),
+            chars=np.asarray(sentence_chars, dtype=np.int64),
+            register=np.asarray(sentence_register, dtype=np.uint8),
+            document=np.asarray(sentence_doc, dtype=np.int64),
+        )
+    stats = {
+        "documents": documents,
+        "sentences": len(sentence_hashes),
+        "dropped": {
+            "empty_document": empty_documents,
+            "too_short": cleaner.counts.pop("dropped_too_short", 0),
+            "too_long": cleaner.counts.pop("dropped_too_long", 0),
+        },
+        "cleaning": dict(sorted(cleaner.counts.items())),
+    }
     write_json(stats_path, stats)
     return stats
 
@@ -90,14 +102,16 @@ def balance_fractions(chars: dict[str, int], spoken_ratio: float | None) -> dict
     """The fraction of documents to keep per register so that spoken text is
     `spoken_ratio` of all characters (the paper: written and spoken in equal shares).
     Only the larger side is down-sampled."""
-    fractions = {register: 1.0 for register in REGISTERS}
+    fractions = dict.fromkeys(REGISTERS, 1.0)
     if spoken_ratio is None:
         return fractions
     written, spoken = chars["written"], chars["spoken"]
     if written == 0 or spoken == 0:
         missing = "written" if written == 0 else "spoken"
-        raise KrelectraError(f"corpus.spoken_ratio is {spoken_ratio} but no {missing} text is left after "
-                             "cleaning; add a source of that register or set spoken_ratio to null")
+        raise KrelectraError(
+            f"corpus.spoken_ratio is {spoken_ratio} but no {missing} text is left after "
+            "cleaning; add a source of that register or set spoken_ratio to null"
+        )
     if spoken / (written + spoken) > spoken_ratio:
         fractions["spoken"] = spoken_ratio * written / ((1 - spoken_ratio) * spoken)
     else:
@@ -105,33 +119,48 @@ def balance_fractions(chars: dict[str, int], spoken_ratio: float | None) -> dict
     return fractions
 
 
-def dedup(hash_files: list[Path], keep_outputs: list[Path], plan_path: Path, *,
-          deduplicate: bool, buckets: int, spoken_ratio: float | None) -> dict:
+def dedup(
+    hash_files: list[Path],
+    keep_outputs: list[Path],
+    plan_path: Path,
+    *,
+    deduplicate: bool,
+    buckets: int,
+    spoken_ratio: float | None,
+) -> dict:
     if len(hash_files) != len(keep_outputs):
-        raise KrelectraError(f"dedup: {len(hash_files)} hash files but {len(keep_outputs)} keep outputs; "
-                             "give one keep output per shard, in the same order")
+        raise KrelectraError(
+            f"dedup: {len(hash_files)} hash files but {len(keep_outputs)} keep outputs; "
+            "give one keep output per shard, in the same order"
+        )
     arrays = [np.load(path) for path in hash_files]
     hashes = [a["hash"] for a in arrays]
     if deduplicate:
         keep = _first_occurrences(hashes, buckets)
     else:
         keep = [np.ones(len(h), dtype=bool) for h in hashes]
-    chars = {register: 0 for register in REGISTERS}
+    chars = dict.fromkeys(REGISTERS, 0)
     for a, k in zip(arrays, keep):
         for index, register in enumerate(REGISTERS):
             chars[register] += int(a["chars"][k & (a["register"] == index)].sum())
     kept = int(sum(k.sum() for k in keep))
     if kept == 0:
-        raise KrelectraError(f"the corpus is empty after cleaning ({sum(len(h) for h in hashes)} sentences "
-                             "before deduplication); see the clean stats in results/corpus/cleaned/*.json "
-                             "and loosen corpus.cleaning")
+        raise KrelectraError(
+            f"the corpus is empty after cleaning ({sum(len(h) for h in hashes)} sentences "
+            "before deduplication); see the clean stats in results/corpus/cleaned/*.json "
+            "and loosen corpus.cleaning"
+        )
     fractions = balance_fractions(chars, spoken_ratio)
     for path, k in zip(keep_outputs, keep):
         with atomic_open(path, "wb") as handle:
             np.save(handle, k)
-    plan = {"sentences_before_dedup": int(sum(len(h) for h in hashes)), "sentences_after_dedup": kept,
-            "characters_after_dedup": chars, "spoken_ratio_target": spoken_ratio,
-            "keep_fraction": fractions}
+    plan = {
+        "sentences_before_dedup": int(sum(len(h) for h in hashes)),
+        "sentences_after_dedup": kept,
+        "characters_after_dedup": chars,
+        "spoken_ratio_target": spoken_ratio,
+        "keep_fraction": fractions,
+    }
     write_json(plan_path, plan)
     return plan
 
@@ -141,8 +170,9 @@ def keeps_document(sentences: list[str], register: str, fractions: dict[str, flo
     return fraction >= 1.0 or unit_interval("\n".join(sentences), salt="balance:") < fraction
 
 
-def finalize(cleaned: Path, keep_path: Path, plan_path: Path, clean_stats_path: Path,
-             output: Path, stats_path: Path) -> dict:
+def finalize(
+    cleaned: Path, keep_path: Path, plan_path: Path, clean_stats_path: Path, output: Path, stats_path: Path
+) -> dict:
     """Write the shard: one sentence per line, an empty line between documents."""
     keep = np.load(keep_path)
     fractions = read_json(plan_path)["keep_fraction"]
@@ -154,7 +184,7 @@ def finalize(cleaned: Path, keep_path: Path, plan_path: Path, clean_stats_path: 
         for line in handle:
             record = json.loads(line)
             sentences = record["sentences"]
-            mask = keep[position:position + len(sentences)]
+            mask = keep[position : position + len(sentences)]
             position += len(sentences)
             dropped["duplicate"] += int((~mask).sum())
             sentences = [s for s, k in zip(sentences, mask) if k]
@@ -172,11 +202,15 @@ def finalize(cleaned: Path, keep_path: Path, plan_path: Path, clean_stats_path: 
             c["characters"] += sum(len(s) for s in sentences)
             c["bytes"] += len("\n".join(sentences).encode("utf-8"))
     if position != len(keep):
-        raise KrelectraError(f"{keep_path}: keep-mask has {len(keep)} entries but {cleaned} has {position} "
-                             "sentences; the dedup step is out of date")
-    stats = {"registers": {r: dict(sorted(c.items())) for r, c in counts.items()},
-             "dropped_sentences": dict(sorted(dropped.items())),
-             "cleaning": clean_stats["cleaning"]}
+        raise KrelectraError(
+            f"{keep_path}: keep-mask has {len(keep)} entries but {cleaned} has {position} "
+            "sentences; the dedup step is out of date"
+        )
+    stats = {
+        "registers": {r: dict(sorted(c.items())) for r, c in counts.items()},
+        "dropped_sentences": dict(sorted(dropped.items())),
+        "cleaning": clean_stats["cleaning"],
+    }
     for key in ("documents", "sentences", "characters", "bytes"):
         stats[key] = sum(c[key] for c in counts.values())
     write_json(stats_path, stats)
@@ -206,8 +240,10 @@ def summarize(shard_stats: list[Path], partition_stats: list[Path], plan_path: P
         "spoken_ratio_achieved": chars["spoken"] / max(1, sum(chars.values())),
         "dropped_sentences": dict(sorted(dropped.items())),
         "cleaning": dict(sorted(cleaning.items())),
-        "sources": {s["source"]: {k: s[k] for k in ("register", "bytes", "documents",
-                                                    "invalid_utf8_sequences_replaced")} for s in sources},
+        "sources": {
+            s["source"]: {k: s[k] for k in ("register", "bytes", "documents", "invalid_utf8_sequences_replaced")}
+            for s in sources
+        },
     }
     write_json(output, summary)
     return summary

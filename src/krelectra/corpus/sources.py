@@ -40,7 +40,7 @@ def locate(pattern: str, base_dir: str | os.PathLike = ".") -> list[Path]:
     other relative patterns are relative to `base_dir` (the working directory)."""
     if pattern.startswith(PACKAGE_PREFIX):
         root = konlpy_corpus_dir()
-        pattern = pattern[len(PACKAGE_PREFIX):]
+        pattern = pattern[len(PACKAGE_PREFIX) :]
     else:
         root = Path(base_dir)
     full = pattern if os.path.isabs(pattern) else str(root / pattern)

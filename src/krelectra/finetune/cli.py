@@ -9,7 +9,6 @@ from pathlib import Path
 from krelectra.cli import json_argument
 from krelectra.errors import KrelectraError
 
-
 _json_object = json_argument(dict)
 _json_list = json_argument(list)
 
@@ -23,14 +22,29 @@ def register(subparsers) -> None:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="finetune one model on one task with one seed")
-    train.add_argument("--task", required=True, help="task name (nsmc, naver-ner, paws, kornli, korsts, question-pair, korquad, hate-speech)")
+    train.add_argument(
+        "--task",
+        required=True,
+        help="task name (nsmc, naver-ner, paws, kornli, korsts, question-pair, korquad, hate-speech)",
+    )
     train.add_argument("--seed", type=int, required=True)
     train.add_argument("--model", required=True, help="model directory or Hugging Face hub id")
     train.add_argument("--model-name", default="model", help="the model's name in the results (default: model)")
-    train.add_argument("--data", default="fixtures", help="'fixtures', 'download' or a folder holding <task>/<file> (default: fixtures)")
+    train.add_argument(
+        "--data",
+        default="fixtures",
+        help="'fixtures', 'download' or a folder holding <task>/<file> (default: fixtures)",
+    )
     train.add_argument("--results", default="results", help="results folder, for --data download (default: results)")
-    train.add_argument("--dev-fraction", type=float, default=0.1, help="share of train carved out as dev where a task has no dev file")
-    train.add_argument("--hyperparameters", type=_json_object, default={}, help="JSON object of hyperparameter overrides (null: keep the task's value)")
+    train.add_argument(
+        "--dev-fraction", type=float, default=0.1, help="share of train carved out as dev where a task has no dev file"
+    )
+    train.add_argument(
+        "--hyperparameters",
+        type=_json_object,
+        default={},
+        help="JSON object of hyperparameter overrides (null: keep the task's value)",
+    )
     train.add_argument("--max-train-examples", type=_optional_int, default=None)
     train.add_argument("--max-eval-examples", type=_optional_int, default=None)
     train.add_argument("--protocols", type=_json_list, default=None, help='JSON list, default ["paper", "clean"]')

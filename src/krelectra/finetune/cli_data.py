@@ -31,7 +31,9 @@ def register_data_commands(stage_subparsers) -> None:
         description="Write <task>/<upstream file> for all eight tasks, in the upstream formats, "
         "from templates and word lists (deterministic: the same seed gives identical bytes).",
     )
-    fixtures.add_argument("--output", type=Path, default=Path("resources/finetune"), help="folder to write (default: %(default)s)")
+    fixtures.add_argument(
+        "--output", type=Path, default=Path("resources/finetune"), help="folder to write (default: %(default)s)"
+    )
     fixtures.add_argument("--seed", type=int, default=SEED, help="generator seed (default: %(default)s)")
     fixtures.set_defaults(func=_make_fixtures)
 
@@ -43,7 +45,13 @@ def register_data_commands(stage_subparsers) -> None:
     fetch.add_argument("--task", required=True, choices=list(TASKS), help="task name")
     fetch.add_argument("--file", required=True, help="upstream file name, e.g. ratings_train.txt")
     fetch.add_argument("--output", required=True, type=Path, help="where to write the verified file")
-    fetch.add_argument("--manifest", type=Path, default=PROJECT_MANIFEST, help="facts of every file (default: the project's)")
-    fetch.add_argument("--base-url", default=None, help="fetch <base-url>/<task>/<file> instead of the pinned address (a mirror)")
-    fetch.add_argument("--timeout", type=float, default=60.0, help="seconds to wait on the network (default: %(default)s)")
+    fetch.add_argument(
+        "--manifest", type=Path, default=PROJECT_MANIFEST, help="facts of every file (default: the project's)"
+    )
+    fetch.add_argument(
+        "--base-url", default=None, help="fetch <base-url>/<task>/<file> instead of the pinned address (a mirror)"
+    )
+    fetch.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait on the network (default: %(default)s)"
+    )
     fetch.set_defaults(func=_download)

@@ -18,7 +18,9 @@ def _model_inputs(encoding, index: int, input_names) -> dict:
     return {name: encoding[name][index] for name in input_names if name in encoding}
 
 
-def encode_sequences(tokenizer, examples: list[dict], max_length: int, label2id: dict | None, with_labels: bool) -> list[dict]:
+def encode_sequences(
+    tokenizer, examples: list[dict], max_length: int, label2id: dict | None, with_labels: bool
+) -> list[dict]:
     """Single sentences and sentence pairs (classification or regression): `text` and,
     when present, `text_pair`, truncated to `max_length` tokens (the longer side first)."""
     if not examples:
@@ -56,7 +58,9 @@ def encode_words(tokenizer, examples: list[dict], max_length: int, label2id: dic
     features, first_token = [], []
     if not examples:
         return WordFeatures(features, first_token)
-    encoding = tokenizer([example["words"] for example in examples], is_split_into_words=True, truncation=True, max_length=max_length)
+    encoding = tokenizer(
+        [example["words"] for example in examples], is_split_into_words=True, truncation=True, max_length=max_length
+    )
     for index, example in enumerate(examples):
         positions: list[int | None] = [None] * len(example["words"])
         for position, word in enumerate(encoding.word_ids(index)):
@@ -74,7 +78,9 @@ def encode_words(tokenizer, examples: list[dict], max_length: int, label2id: dic
     return WordFeatures(features, first_token)
 
 
-def words_from_token_predictions(token_label_ids, first_token: list[int | None], id2label, fill: str = "O") -> list[str]:
+def words_from_token_predictions(
+    token_label_ids, first_token: list[int | None], id2label, fill: str = "O"
+) -> list[str]:
     """One tag per word, read at the word's first sub-token; a word that lost its tokens
     to truncation is predicted `fill` (so every gold word is scored)."""
     return [fill if position is None else id2label[int(token_label_ids[position])] for position in first_token]
@@ -101,7 +107,9 @@ class PairTemplate:
         first = [i for i, s in enumerate(sequence_ids) if s == 0]
         second = [i for i, s in enumerate(sequence_ids) if s == 1]
         if not first or not second or first[-1] >= second[0]:
-            raise KrelectraError(f"tokenizer {type(tokenizer).__name__}: cannot find the question and context in a pair encoding")
+            raise KrelectraError(
+                f"tokenizer {type(tokenizer).__name__}: cannot find the question and context in a pair encoding"
+            )
         q_end, c_start, c_end = first[-1] + 1, second[0], second[-1] + 1
         return cls(
             prefix=ids[: first[0]],
@@ -109,7 +117,11 @@ class PairTemplate:
             suffix=ids[c_end:],
             question_type=types[first[0]],
             context_type=types[c_start],
-            special_types=(types[0] if first[0] else 0, types[q_end] if c_start > q_end else 0, types[c_end] if c_end < len(ids) else 0),
+            special_types=(
+                types[0] if first[0] else 0,
+                types[q_end] if c_start > q_end else 0,
+                types[c_end] if c_end < len(ids) else 0,
+            ),
         )
 
     @property
@@ -142,7 +154,9 @@ def _window_starts(num_tokens: int, window: int, doc_stride: int) -> list[int]:
         start += min(window, doc_stride)
 
 
-def encode_qa(tokenizer, examples: list[dict], max_length: int, doc_stride: int, max_query_length: int, with_labels: bool) -> QAFeatures:
+def encode_qa(
+    tokenizer, examples: list[dict], max_length: int, doc_stride: int, max_query_length: int, with_labels: bool
+) -> QAFeatures:
     """Sliding windows over each context: [prefix] question [middle] context window
     [suffix] of at most `max_length` tokens, the question cut to `max_query_length`
     tokens, consecutive windows `doc_stride` tokens apart. Training windows get the
@@ -179,7 +193,7 @@ def encode_qa(tokenizer, examples: list[dict], max_length: int, doc_stride: int,
         lengths = [min(window, len(context_ids) - start) for start in starts]
         head = template.prefix + question + template.middle
         for start, length in zip(starts, lengths):
-            input_ids = head + context_ids[start:start + length] + template.suffix
+            input_ids = head + context_ids[start : start + length] + template.suffix
             feature = {"input_ids": input_ids, "attention_mask": [1] * len(input_ids)}
             if uses_types:
                 feature["token_type_ids"] = (
@@ -189,7 +203,11 @@ def encode_qa(tokenizer, examples: list[dict], max_length: int, doc_stride: int,
                     + [template.context_type] * length
                     + [template.special_types[2]] * len(template.suffix)
                 )
-            offsets = [None] * len(head) + [tuple(o) for o in context_offsets[start:start + length]] + [None] * len(template.suffix)
+            offsets = (
+                [None] * len(head)
+                + [tuple(o) for o in context_offsets[start : start + length]]
+                + [None] * len(template.suffix)
+            )
             max_context = [False] * len(input_ids)
             for i in range(length):
                 max_context[len(head) + i] = _is_max_context(starts, lengths, start, start + i)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from krelectra.io import atomic_open
 
@@ -86,8 +86,30 @@ def _balanced_labels(rng: random.Random, labels: list, n: int) -> list:
 
 PEOPLE_SURNAMES = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임", "한", "오", "서", "신", "권"]
 PEOPLE_GIVEN = [
-    "민준", "서연", "지훈", "하은", "도윤", "수아", "예준", "지우", "시우", "서윤", "주원", "지민",
-    "현우", "채원", "준서", "유진", "건우", "다은", "우진", "소율", "선우", "은서", "연우", "지아",
+    "민준",
+    "서연",
+    "지훈",
+    "하은",
+    "도윤",
+    "수아",
+    "예준",
+    "지우",
+    "시우",
+    "서윤",
+    "주원",
+    "지민",
+    "현우",
+    "채원",
+    "준서",
+    "유진",
+    "건우",
+    "다은",
+    "우진",
+    "소율",
+    "선우",
+    "은서",
+    "연우",
+    "지아",
 ]
 
 
@@ -98,12 +120,55 @@ def _person(rng: random.Random) -> str:
 # ---------------------------------------------------------------------------------------
 # NSMC: movie reviews, 1 = positive, 0 = negative.
 
-NSMC_ASPECTS = ["이 영화", "배우 연기", "스토리", "결말", "음악", "영상미", "연출", "주인공", "대사", "전개", "분위기", "캐릭터"]
-NSMC_POSITIVE = ["재미있다", "최고다", "감동적이다", "훌륭하다", "좋았다", "따뜻하다", "멋지다", "신선하다", "탄탄하다", "아름답다"]
-NSMC_NEGATIVE = ["지루하다", "최악이다", "실망스럽다", "아깝다", "별로다", "뻔하다", "어색하다", "유치하다", "답답하다", "엉성하다"]
+NSMC_ASPECTS = [
+    "이 영화",
+    "배우 연기",
+    "스토리",
+    "결말",
+    "음악",
+    "영상미",
+    "연출",
+    "주인공",
+    "대사",
+    "전개",
+    "분위기",
+    "캐릭터",
+]
+NSMC_POSITIVE = [
+    "재미있다",
+    "최고다",
+    "감동적이다",
+    "훌륭하다",
+    "좋았다",
+    "따뜻하다",
+    "멋지다",
+    "신선하다",
+    "탄탄하다",
+    "아름답다",
+]
+NSMC_NEGATIVE = [
+    "지루하다",
+    "최악이다",
+    "실망스럽다",
+    "아깝다",
+    "별로다",
+    "뻔하다",
+    "어색하다",
+    "유치하다",
+    "답답하다",
+    "엉성하다",
+]
 NSMC_POSITIVE_TAILS = ["꼭 보세요", "다시 보고 싶다", "강력 추천합니다", "시간 가는 줄 몰랐다", "명작입니다"]
 NSMC_NEGATIVE_TAILS = ["돈이 아깝다", "보다가 졸았다", "추천하지 않습니다", "두 번은 못 보겠다", "시간 낭비였다"]
-NSMC_OPENERS = ["", "", "주말에 가족과 봤는데", "어제 친구랑 봤는데", "기대 없이 봤는데", "극장에서 봤는데", "솔직히 말하면"]
+NSMC_OPENERS = [
+    "",
+    "",
+    "주말에 가족과 봤는데",
+    "어제 친구랑 봤는데",
+    "기대 없이 봤는데",
+    "극장에서 봤는데",
+    "솔직히 말하면",
+]
 NSMC_INTENSIFIERS = ["", "진짜", "너무", "정말", "완전", "꽤", "생각보다"]
 
 
@@ -147,20 +212,90 @@ def make_nsmc(rng: random.Random) -> dict[str, str]:
 # particle stays on its last word.
 
 NER_ENTITIES = {
-    "PER": [["김민수"], ["이서연"], ["박지훈"], ["최하늘"], ["강다은"], ["윤재원"], ["조은비"], ["임도윤"], ["한유진"], ["오건우"], ["에밀리", "존슨"], ["토마스", "밀러"]],
-    "LOC": [["서울"], ["부산"], ["대구"], ["인천"], ["제주도"], ["강원도"], ["한강"], ["설악산"], ["남산"], ["경주"], ["서울", "종로구"], ["강원도", "속초"]],
-    "ORG": [["한빛", "전자"], ["미래", "대학교"], ["푸른", "병원"], ["새벽", "신문사"], ["국립", "도서관"], ["하나", "은행"], ["별빛", "극단"]],
-    "DAT": [["2019년"], ["2021년", "5월"], ["3월", "5일"], ["지난해"], ["올해", "봄"], ["1998년", "7월"], ["10월", "9일"]],
+    "PER": [
+        ["김민수"],
+        ["이서연"],
+        ["박지훈"],
+        ["최하늘"],
+        ["강다은"],
+        ["윤재원"],
+        ["조은비"],
+        ["임도윤"],
+        ["한유진"],
+        ["오건우"],
+        ["에밀리", "존슨"],
+        ["토마스", "밀러"],
+    ],
+    "LOC": [
+        ["서울"],
+        ["부산"],
+        ["대구"],
+        ["인천"],
+        ["제주도"],
+        ["강원도"],
+        ["한강"],
+        ["설악산"],
+        ["남산"],
+        ["경주"],
+        ["서울", "종로구"],
+        ["강원도", "속초"],
+    ],
+    "ORG": [
+        ["한빛", "전자"],
+        ["미래", "대학교"],
+        ["푸른", "병원"],
+        ["새벽", "신문사"],
+        ["국립", "도서관"],
+        ["하나", "은행"],
+        ["별빛", "극단"],
+    ],
+    "DAT": [
+        ["2019년"],
+        ["2021년", "5월"],
+        ["3월", "5일"],
+        ["지난해"],
+        ["올해", "봄"],
+        ["1998년", "7월"],
+        ["10월", "9일"],
+    ],
     "TIM": [["오후", "3시"], ["아침", "7시"], ["밤", "10시"], ["새벽", "2시"], ["정오"], ["저녁", "6시", "30분"]],
     "NUM": [["세", "명"], ["열두", "개"], ["100만", "원"], ["다섯", "권"], ["두", "배"], ["20여", "명"]],
     "EVT": [["월드컵"], ["올림픽"], ["전국", "체전"], ["부산", "영화제"], ["광복절", "행사"], ["봄", "축제"]],
-    "ANM": [["고양이"], ["강아지"], ["호랑이"], ["독수리"], ["돌고래"], ["여우"], ["시베리아", "호랑이"], ["북극", "곰"]],
+    "ANM": [
+        ["고양이"],
+        ["강아지"],
+        ["호랑이"],
+        ["독수리"],
+        ["돌고래"],
+        ["여우"],
+        ["시베리아", "호랑이"],
+        ["북극", "곰"],
+    ],
     "PLT": [["소나무"], ["장미"], ["벚꽃"], ["대나무"], ["해바라기"], ["은행나무"], ["단풍", "나무"], ["산", "벚나무"]],
     "MAT": [["철"], ["구리"], ["플라스틱"], ["유리"], ["나무"], ["금"], ["탄소", "섬유"], ["스테인리스", "강철"]],
-    "TRM": [["인공지능"], ["블록체인"], ["알고리즘"], ["유전자"], ["반도체"], ["빅데이터"], ["양자", "컴퓨터"], ["기계", "학습"]],
+    "TRM": [
+        ["인공지능"],
+        ["블록체인"],
+        ["알고리즘"],
+        ["유전자"],
+        ["반도체"],
+        ["빅데이터"],
+        ["양자", "컴퓨터"],
+        ["기계", "학습"],
+    ],
     "FLD": [["물리학"], ["경제학"], ["심리학"], ["의학"], ["천문학"], ["언어학"], ["컴퓨터", "과학"], ["생명", "공학"]],
     "AFW": [["훈민정음"], ["거북선"], ["별이", "빛나는", "밤"], ["아리랑"], ["무지개", "다리"], ["달빛", "소나타"]],
-    "CVL": [["교사"], ["의사"], ["대통령"], ["시장"], ["학생"], ["기자"], ["요리사"], ["소방", "공무원"], ["국회", "의원"]],
+    "CVL": [
+        ["교사"],
+        ["의사"],
+        ["대통령"],
+        ["시장"],
+        ["학생"],
+        ["기자"],
+        ["요리사"],
+        ["소방", "공무원"],
+        ["국회", "의원"],
+    ],
 }
 
 # "{TYPE/particle}" is an entity slot; other words are tagged O.
@@ -301,32 +436,40 @@ def _kornli_pair(rng: random.Random, label: str) -> tuple[str, str, str]:
     person = _person(rng)
     activity, kind, place = rng.choice(KORNLI_ACTIVITIES)
     subject = josa(person, "이")
-    premise = rng.choice([
-        f"{subject} {place}에서 {josa(activity, '을')} 하고 있다.",
-        f"{person}{'과' if _final_consonant(person) else '와'} 친구들이 {place}에서 {josa(activity, '을')} 한다.",
-        f"{place}에서 {subject} 열심히 {josa(activity, '을')} 하는 중이다.",
-    ])
+    premise = rng.choice(
+        [
+            f"{subject} {place}에서 {josa(activity, '을')} 하고 있다.",
+            f"{person}{'과' if _final_consonant(person) else '와'} 친구들이 {place}에서 {josa(activity, '을')} 한다.",
+            f"{place}에서 {subject} 열심히 {josa(activity, '을')} 하는 중이다.",
+        ]
+    )
     if label == "entailment":
-        hypothesis = rng.choice([
-            f"{subject} {josa(kind, '을')} 하고 있다.",
-            f"{subject} {place}에 있다.",
-            f"누군가 {place}에서 {josa(activity, '을')} 한다.",
-            f"{subject} 무언가를 하고 있다.",
-        ])
+        hypothesis = rng.choice(
+            [
+                f"{subject} {josa(kind, '을')} 하고 있다.",
+                f"{subject} {place}에 있다.",
+                f"누군가 {place}에서 {josa(activity, '을')} 한다.",
+                f"{subject} 무언가를 하고 있다.",
+            ]
+        )
     elif label == "contradiction":
-        hypothesis = rng.choice([
-            f"{subject} {josa(activity, '을')} 하고 있지 않다.",
-            f"{subject} 지금 {place}에 없다.",
-            f"{subject} {rng.choice(KORNLI_OTHER_STATES)}.",
-            f"아무도 {josa(activity, '을')} 하지 않는다.",
-        ])
+        hypothesis = rng.choice(
+            [
+                f"{subject} {josa(activity, '을')} 하고 있지 않다.",
+                f"{subject} 지금 {place}에 없다.",
+                f"{subject} {rng.choice(KORNLI_OTHER_STATES)}.",
+                f"아무도 {josa(activity, '을')} 하지 않는다.",
+            ]
+        )
     else:
-        hypothesis = rng.choice([
-            f"{subject} {rng.choice(KORNLI_COMPANIONS)}와 함께 {josa(activity, '을')} 하고 있다.",
-            f"{subject} {rng.choice(KORNLI_EXTRA)} {josa(activity, '을')} 한다.",
-            f"{subject} {josa(activity, '을')} 아주 좋아한다.",
-            f"{subject} 내일도 {place}에 올 것이다.",
-        ])
+        hypothesis = rng.choice(
+            [
+                f"{subject} {rng.choice(KORNLI_COMPANIONS)}와 함께 {josa(activity, '을')} 하고 있다.",
+                f"{subject} {rng.choice(KORNLI_EXTRA)} {josa(activity, '을')} 한다.",
+                f"{subject} {josa(activity, '을')} 아주 좋아한다.",
+                f"{subject} 내일도 {place}에 올 것이다.",
+            ]
+        )
     return premise, hypothesis, label
 
 
@@ -355,7 +498,11 @@ KORSTS_SUBJECTS = ["여자", "아이", "친구", "가족", "부모", "사람", "
 KORSTS_PLACES = ["학교", "집", "시장", "바다", "산", "식당", "회사", "길"]
 KORSTS_OBJECTS = ["책", "사진", "선물", "가방", "옷", "빵", "우산", "자전거"]
 KORSTS_VERBS = ["본다", "찾는다", "받는다", "확인한다", "사용한다"]
-KORSTS_GENRES = [("main-captions", "fixture-captions"), ("main-news", "fixture-news"), ("main-forums", "fixture-forums")]
+KORSTS_GENRES = [
+    ("main-captions", "fixture-captions"),
+    ("main-news", "fixture-news"),
+    ("main-forums", "fixture-forums"),
+]
 
 
 def _korsts_sentence(subject: str, place: str, obj: str, verb: str) -> str:
@@ -456,7 +603,9 @@ def _qp_pair(rng: random.Random, label: str) -> tuple[str, str, str]:
 
 
 def _qp_split(rng: random.Random, n: int, n_empty: int, seen: set) -> list[list[str]]:
-    rows = [list(_unique(lambda: _qp_pair(rng, label), seen, tries=2000)) for label in _balanced_labels(rng, ["0", "1"], n)]
+    rows = [
+        list(_unique(lambda: _qp_pair(rng, label), seen, tries=2000)) for label in _balanced_labels(rng, ["0", "1"], n)
+    ]
     for _ in range(n_empty):  # an empty question: the reference skips these rows
         first, _, label = _qp_pair(rng, rng.choice(["0", "1"]))
         rows.insert(rng.randrange(len(rows)), [first, "", label] if rng.random() < 0.5 else ["", first, label])
@@ -500,10 +649,23 @@ def _korquad_article(rng: random.Random, number: int, multiple_answers: bool) ->
     # Sentences of the paragraph: text pieces and (slot, text) pieces.
     sentences = [
         [josa(person, "은") + " ", ("year",), " ", ("city",), "에서 태어났다."],
-        [("school",), "에서 ", ("field",), josa(field, "을")[len(field):] + " 공부했고, 이후 ", ("job",),
-         josa(job, "으로")[len(job):] + " 일했다."],
-        ["그가 쓴 책 《", ("book",), "》" + josa(book, "은")[len(book):] + " ", ("count",), "가 팔렸고, 그는 이 책으로 ", ("prize",),
-         josa(prize, "을")[len(prize):] + " 받았다."],
+        [
+            ("school",),
+            "에서 ",
+            ("field",),
+            josa(field, "을")[len(field) :] + " 공부했고, 이후 ",
+            ("job",),
+            josa(job, "으로")[len(job) :] + " 일했다.",
+        ],
+        [
+            "그가 쓴 책 《",
+            ("book",),
+            "》" + josa(book, "은")[len(book) :] + " ",
+            ("count",),
+            "가 팔렸고, 그는 이 책으로 ",
+            ("prize",),
+            josa(prize, "을")[len(prize) :] + " 받았다.",
+        ],
     ]
     if rng.random() < 0.5:  # vary the order of the last two sentences
         sentences[1], sentences[2] = sentences[2], sentences[1]
@@ -635,7 +797,10 @@ def _hate_split(rng: random.Random, n: int, seen: set) -> list[list[str]]:
 def make_hate_speech(rng: random.Random) -> dict[str, str]:
     seen = set()
     header = ["title", "comment", "bias", "hate"]
-    return {"train.tsv": _tsv(header, _hate_split(rng, 1000, seen)), "val.tsv": _tsv(header, _hate_split(rng, 250, seen))}
+    return {
+        "train.tsv": _tsv(header, _hate_split(rng, 1000, seen)),
+        "val.tsv": _tsv(header, _hate_split(rng, 250, seen)),
+    }
 
 
 GENERATORS: dict[str, Callable[[random.Random], dict[str, str]]] = {

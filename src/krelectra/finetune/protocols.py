@@ -41,5 +41,10 @@ def report(epochs: list[dict], headline: str, protocols=PROTOCOLS) -> dict:
     out = {}
     for protocol in protocols:
         entry = select_epoch(epochs, protocol, headline)
-        out[protocol] = {"epoch": entry["epoch"], "selected_on": _SELECT_ON[protocol], "dev": entry["dev"], "test": entry["test"]}
+        out[protocol] = {
+            "epoch": entry["epoch"],
+            "selected_on": _SELECT_ON[protocol],
+            "dev": entry["dev"],
+            "test": entry["test"],
+        }
     return out

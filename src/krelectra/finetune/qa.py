@@ -28,7 +28,15 @@ def _top(logits: np.ndarray, n: int, length: int) -> list[int]:
     return sorted(best.tolist(), key=lambda i: (-values[i], i))
 
 
-def best_spans(start_logits, end_logits, windows: list[int], features: QAFeatures, context: str, n_best_size: int, max_answer_length: int) -> list[Span]:
+def best_spans(
+    start_logits,
+    end_logits,
+    windows: list[int],
+    features: QAFeatures,
+    context: str,
+    n_best_size: int,
+    max_answer_length: int,
+) -> list[Span]:
     """The valid spans of one question over its windows, best first: start and end among
     the `n_best_size` highest logits of their window, both inside the context, the start
     in the token's max-context window, end >= start, at most `max_answer_length` tokens;
@@ -47,19 +55,29 @@ def best_spans(start_logits, end_logits, windows: list[int], features: QAFeature
                 if offsets[end] is None or end < start or end - start + 1 > max_answer_length:
                     continue
                 score = float(start_logits[window][start]) + float(end_logits[window][end])
-                text = context[offsets[start][0]:offsets[end][1]]
+                text = context[offsets[start][0] : offsets[end][1]]
                 spans.append(Span(score, window, start, end, text))
     spans.sort(key=lambda span: (-span.score, span.window, span.start, span.end))
     return spans[:n_best_size]
 
 
-def decode(start_logits, end_logits, features: QAFeatures, examples: list[dict], n_best_size: int, max_answer_length: int) -> dict[str, str]:
+def decode(
+    start_logits, end_logits, features: QAFeatures, examples: list[dict], n_best_size: int, max_answer_length: int
+) -> dict[str, str]:
     """Question id -> predicted answer text ("" when no window offers a valid span)."""
     windows_of: dict[int, list[int]] = {}
     for window, example in enumerate(features.example_index):
         windows_of.setdefault(example, []).append(window)
     predictions = {}
     for index, example in enumerate(examples):
-        spans = best_spans(start_logits, end_logits, windows_of.get(index, []), features, example["context"], n_best_size, max_answer_length)
+        spans = best_spans(
+            start_logits,
+            end_logits,
+            windows_of.get(index, []),
+            features,
+            example["context"],
+            n_best_size,
+            max_answer_length,
+        )
         predictions[example["id"]] = spans[0].text if spans else ""
     return predictions

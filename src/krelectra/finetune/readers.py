@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from krelectra.errors import KrelectraError
 
@@ -39,7 +39,7 @@ class ReadResult:
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line break); blank lines are not records."""
     try:
-        handle = open(path, encoding="utf-8", newline="")
+        handle = open(path, encoding="utf-8", newline="")  # noqa: SIM115 (closed by the with below)
     except OSError as error:
         raise KrelectraError(f"{path}: cannot read: {error.strerror or error}") from error
     with handle:
@@ -105,7 +105,9 @@ def read_naver_ner(path: Path) -> ReadResult:
     return ReadResult(examples, 0, path)
 
 
-def _read_pairs(path: Path, columns: int, first: int, label_column: int, labels: tuple[str, ...], skip_empty: bool) -> ReadResult:
+def _read_pairs(
+    path: Path, columns: int, first: int, label_column: int, labels: tuple[str, ...], skip_empty: bool
+) -> ReadResult:
     path = Path(path)
     examples, skipped = [], 0
     for where, fields in _rows(path, columns, header=True):
@@ -197,8 +199,8 @@ def read_korquad(path: Path) -> ReadResult:
                 for answer in answers:
                     text = _field(at, answer, "text", str)
                     start = _field(at, answer, "answer_start", int)
-                    if not text or start < 0 or context[start:start + len(text)] != text:
-                        found = context[start:start + len(text)] if start >= 0 else ""
+                    if not text or start < 0 or context[start : start + len(text)] != text:
+                        found = context[start : start + len(text)] if start >= 0 else ""
                         raise KrelectraError(
                             f"{at}: answer_start {start} does not point at the answer {text!r} "
                             f"(the context there reads {found!r})"
@@ -206,4 +208,3 @@ def read_korquad(path: Path) -> ReadResult:
                     checked.append({"text": text, "answer_start": start})
                 examples.append({"id": qid, "question": question, "context": context, "answers": checked})
     return ReadResult(examples, 0, path)
-

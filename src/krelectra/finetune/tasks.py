@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune import readers

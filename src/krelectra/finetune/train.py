@@ -21,9 +21,9 @@ import platform
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -181,12 +181,21 @@ def prepare_split(task: Task, tokenizer, name: str, examples: list[dict], hp: di
 
         def decode(raw):  # raw: label ids per token (argmax taken in preprocess_logits)
             raw = np.asarray(raw)
-            return [feats.words_from_token_predictions(raw[i], positions, task.labels) for i, positions in enumerate(words.first_token)]
+            return [
+                feats.words_from_token_predictions(raw[i], positions, task.labels)
+                for i, positions in enumerate(words.first_token)
+            ]
 
-        info = {"examples": len(examples), "words": sum(len(e["words"]) for e in examples), "words_without_token": words.words_without_token}
+        info = {
+            "examples": len(examples),
+            "words": sum(len(e["words"]) for e in examples),
+            "words_without_token": words.words_without_token,
+        }
         return Split(name, examples, words.features, gold, decode, info)
     if task.problem == "extractive_qa":
-        windows = feats.encode_qa(tokenizer, examples, max_length, hp["doc_stride"], hp["max_query_length"], with_labels)
+        windows = feats.encode_qa(
+            tokenizer, examples, max_length, hp["doc_stride"], hp["max_query_length"], with_labels
+        )
         gold = {example["id"]: [answer["text"] for answer in example["answers"]] for example in examples}
 
         def decode(raw):
@@ -232,7 +241,7 @@ def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed:
         max_grad_norm=hp["max_grad_norm"],
         lr_scheduler_type="linear",
         # an int: a float below 1 would be read as a proportion and 1.0 as one step
-        warmup_steps=int(round(hp["warmup_proportion"] * steps)),
+        warmup_steps=round(hp["warmup_proportion"] * steps),
         # the default AdamW ("adamw_torch_fused" with torch >= 2.8): the same update, faster
         eval_strategy="no",  # dev and test are evaluated by EpochEvaluation
         save_strategy="no",  # both protocols are read from per-epoch predictions
@@ -257,7 +266,7 @@ def _epoch_callback(on_epoch_end: Callable[[int, float], None]):
             self.started = time.perf_counter()
 
         def on_epoch_end(self, args, state, control, **kwargs):
-            on_epoch_end(int(round(state.epoch)), time.perf_counter() - self.started)
+            on_epoch_end(round(state.epoch), time.perf_counter() - self.started)
 
     return EpochEvaluation()
 
@@ -298,7 +307,10 @@ def finetune(
             raise KrelectraError(f"task {task.name}: the {name} split is empty ({splits[name].path})")
 
     tokenizer = load_tokenizer(model_source)
-    prepared = {name: prepare_split(task, tokenizer, name, ex, hp, with_labels=(name == "train")) for name, ex in examples.items()}
+    prepared = {
+        name: prepare_split(task, tokenizer, name, ex, hp, with_labels=(name == "train"))
+        for name, ex in examples.items()
+    }
     tokenized = time.perf_counter()
 
     set_seed(seed)  # before the model: the new head's initialisation depends on it
@@ -311,8 +323,12 @@ def finetune(
         )
     log.info(
         "%s on %s: train/dev/test %s examples, %d training features, seed %d, hyperparameters %s",
-        model_name, task.name, "/".join(str(len(examples[n])) for n in ("train", "dev", "test")),
-        len(prepared["train"].features), seed, hp,
+        model_name,
+        task.name,
+        "/".join(str(len(examples[n])) for n in ("train", "dev", "test")),
+        len(prepared["train"].features),
+        seed,
+        hp,
     )
 
     with tempfile.TemporaryDirectory(prefix="krelectra-finetune-") as scratch:
@@ -345,7 +361,16 @@ def finetune(
             eval_seconds[0] += entry["eval_seconds"]
             epochs.append(entry)
             headline = task.metrics[0]
-            log.info("%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)", task.name, epoch, headline, entry["dev"][headline], headline, entry["test"][headline], train_seconds)
+            log.info(
+                "%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)",
+                task.name,
+                epoch,
+                headline,
+                entry["dev"][headline],
+                headline,
+                entry["test"][headline],
+                train_seconds,
+            )
 
         trainer.add_callback(_epoch_callback(evaluate))
         output = trainer.train()
@@ -388,7 +413,9 @@ def finetune(
             "train_seconds": train_seconds,
             "eval_seconds": eval_seconds[0],
             "total_seconds": time.perf_counter() - started,
-            "train_examples_per_second": n_train * hp["num_train_epochs"] / train_seconds if train_seconds > 0 else None,
+            "train_examples_per_second": n_train * hp["num_train_epochs"] / train_seconds
+            if train_seconds > 0
+            else None,
         },
         "environment": {
             "device": device,
@@ -402,7 +429,14 @@ def finetune(
     write_predictions(output_dir / "predictions.jsonl", task, prepared["test"], predictions, selected)
     write_json(output_dir / "metrics.json", result)
     for protocol, chosen in selected.items():
-        log.info("%s %s protocol: epoch %d, test %s %.2f", task.name, protocol, chosen["epoch"], headline, chosen["test"][headline])
+        log.info(
+            "%s %s protocol: epoch %d, test %s %.2f",
+            task.name,
+            protocol,
+            chosen["epoch"],
+            headline,
+            chosen["test"][headline],
+        )
     return result
 
 

@@ -16,10 +16,17 @@ def _tables(args) -> None:
     from krelectra.paper.config import PaperConfig
     from krelectra.paper.tables import TableInputs, write_tables
 
-    inputs = TableInputs(published=args.published, corpus_stats=args.corpus_stats, vocab_train=args.vocab_train,
-                         vocab_report=args.vocab_report, model_config=args.model_config,
-                         pretrain_config=args.pretrain_config, verification=args.verification,
-                         summaries=args.summaries, runs=args.runs)
+    inputs = TableInputs(
+        published=args.published,
+        corpus_stats=args.corpus_stats,
+        vocab_train=args.vocab_train,
+        vocab_report=args.vocab_report,
+        model_config=args.model_config,
+        pretrain_config=args.pretrain_config,
+        verification=args.verification,
+        summaries=args.summaries,
+        runs=args.runs,
+    )
     write_tables(inputs, PaperConfig.from_dict(args.config), args.output_dir)
 
 
@@ -27,8 +34,16 @@ def _figures(args) -> None:
     from krelectra.paper.config import PaperConfig
     from krelectra.paper.figures import write_figures
 
-    write_figures(args.published, args.metrics, args.runs, args.summaries, args.vocab_dir, args.heldout,
-                  PaperConfig.from_dict(args.config), args.output_dir)
+    write_figures(
+        args.published,
+        args.metrics,
+        args.runs,
+        args.summaries,
+        args.vocab_dir,
+        args.heldout,
+        PaperConfig.from_dict(args.config),
+        args.output_dir,
+    )
 
 
 def _pdf(args) -> None:
@@ -53,19 +68,21 @@ def register(stages) -> None:
     parser = stages.add_parser("paper", help="tables, figures and the manuscript from the rule outputs")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("tables", help="results, model, pretraining, corpus and finetuning tables "
-                                           "(LaTeX, Markdown, HTML) and provenance.tsv")
+    p = commands.add_parser(
+        "tables",
+        help="results, model, pretraining, corpus and finetuning tables (LaTeX, Markdown, HTML) and provenance.tsv",
+    )
     p.add_argument("--published", type=Path, required=True, help="paper/published.yaml")
     p.add_argument("--corpus-stats", type=Path, required=True, help="{RESULTS}/corpus/stats.json")
     p.add_argument("--vocab-train", type=Path, required=True, help="{RESULTS}/vocab/train.json")
     p.add_argument("--vocab-report", type=Path, required=True, help="{RESULTS}/vocab/report.json")
     p.add_argument("--model-config", type=Path, required=True, help="{RESULTS}/pretrain/final/model_config.json")
-    p.add_argument("--pretrain-config", type=Path, required=True,
-                   help="{RESULTS}/pretrain/final/pretrain_config.json")
+    p.add_argument("--pretrain-config", type=Path, required=True, help="{RESULTS}/pretrain/final/pretrain_config.json")
     p.add_argument("--verification", type=Path, required=True, help="{RESULTS}/models/verification.json")
     p.add_argument("--summaries", type=Path, nargs="+", required=True, help="{RESULTS}/finetune/{model}/summary.json")
-    p.add_argument("--runs", type=Path, nargs="+", required=True,
-                   help="{RESULTS}/finetune/{model}/{task}/seed{seed}/metrics.json")
+    p.add_argument(
+        "--runs", type=Path, nargs="+", required=True, help="{RESULTS}/finetune/{model}/{task}/seed{seed}/metrics.json"
+    )
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument("--output-dir", type=Path, default=TABLES_DIR)
     p.set_defaults(func=_tables)

@@ -26,7 +26,7 @@ class PaperConfig:
     vocab_sample_sentences: int = 100000
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "PaperConfig":
+    def from_dict(cls, data: dict | None) -> PaperConfig:
         data = dict(data or {})
         known = {"models", "labels", "protocols", "decimals", "reference", "vocab_sample_sentences"}
         unknown = sorted(set(data) - known)
@@ -39,8 +39,9 @@ class PaperConfig:
                 data[key] = tuple(data[key])
         bad = [p for p in data.get("protocols", ()) if p not in PROTOCOL_LABELS]
         if bad:
-            raise KrelectraError(f"config paper.protocols: unknown protocol(s) {', '.join(bad)} "
-                                 f"(known: {', '.join(PROTOCOL_LABELS)})")
+            raise KrelectraError(
+                f"config paper.protocols: unknown protocol(s) {', '.join(bad)} (known: {', '.join(PROTOCOL_LABELS)})"
+            )
         if not isinstance(data.get("labels", {}), dict):
             raise KrelectraError(f"config paper.labels: expected a mapping, got {data['labels']!r}")
         for key in ("decimals", "vocab_sample_sentences"):
@@ -53,6 +54,11 @@ class PaperConfig:
         return self.labels.get(model, model)
 
     def to_dict(self) -> dict:
-        return {"models": list(self.models), "labels": dict(self.labels), "protocols": list(self.protocols),
-                "decimals": self.decimals, "reference": self.reference,
-                "vocab_sample_sentences": self.vocab_sample_sentences}
+        return {
+            "models": list(self.models),
+            "labels": dict(self.labels),
+            "protocols": list(self.protocols),
+            "decimals": self.decimals,
+            "reference": self.reference,
+            "vocab_sample_sentences": self.vocab_sample_sentences,
+        }

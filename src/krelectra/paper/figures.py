@@ -22,9 +22,9 @@ from krelectra.errors import KrelectraError
 from krelectra.io import read_json
 from krelectra.paper.config import PROTOCOL_LABELS, PaperConfig
 from krelectra.paper.provenance import write_provenance
-from krelectra.vocab.report import eojeol_spans
 from krelectra.paper.published import Published, load_published
 from krelectra.paper.tables import selected_summaries
+from krelectra.vocab.report import eojeol_spans
 
 FIGURES = ("pretraining", "finetuning", "comparison", "vocabulary")
 FORMATS = ("pdf", "png")
@@ -37,8 +37,16 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.size": 8, "axes.titlesize": 9, "legend.fontsize": 7, "figure.dpi": 100,
-                         "axes.spines.top": False, "axes.spines.right": False})
+    plt.rcParams.update(
+        {
+            "font.size": 8,
+            "axes.titlesize": 9,
+            "legend.fontsize": 7,
+            "figure.dpi": 100,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
     return plt
 
 
@@ -91,11 +99,23 @@ def pretraining_figure(metrics_path: Path):
     for ax, title, keys in panels:
         for key, color in zip(keys, ("C0", "C1")):
             label = key.replace("discriminator_", "")
-            ax.plot([r["step"] for r in train], [r[key] for r in train], color=color, lw=1.2,
-                    label=f"{label} (train)" if len(keys) > 1 else "train")
+            ax.plot(
+                [r["step"] for r in train],
+                [r[key] for r in train],
+                color=color,
+                lw=1.2,
+                label=f"{label} (train)" if len(keys) > 1 else "train",
+            )
             if evaluation:
-                ax.plot([r["step"] for r in evaluation], [r[key] for r in evaluation], "o", color=color, ms=3.5,
-                        mfc="white", label=f"{label} (held-out)" if len(keys) > 1 else "held-out")
+                ax.plot(
+                    [r["step"] for r in evaluation],
+                    [r[key] for r in evaluation],
+                    "o",
+                    color=color,
+                    ms=3.5,
+                    mfc="white",
+                    label=f"{label} (held-out)" if len(keys) > 1 else "held-out",
+                )
         ax.set_title(title)
         ax.legend(frameon=False)
     axes[1, 1].plot([r["step"] for r in train], [r["learning_rate"] for r in train], color="C2", lw=1.2)
@@ -132,8 +152,10 @@ def finetuning_curves(runs: list[Path], models: list[str] | None = None) -> dict
                 per_model[split].setdefault(epoch["epoch"], []).append(epoch[split][run["headline_metric"]])
     for entry in by_task.values():
         for model, splits in entry["models"].items():
-            entry["models"][model] = {split: [(e, *_mean_sd(v), len(v)) for e, v in sorted(values.items())]
-                                      for split, values in splits.items()}
+            entry["models"][model] = {
+                split: [(e, *_mean_sd(v), len(v)) for e, v in sorted(values.items())]
+                for split, values in splits.items()
+            }
     return by_task
 
 
@@ -145,8 +167,9 @@ def finetuning_figure(runs: list[Path], task_order: list[str], config: PaperConf
     tasks = [t for t in task_order if t in curves] + sorted(t for t in curves if t not in task_order)
     columns = min(4, len(tasks))
     rows = math.ceil(len(tasks) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 1.8 * rows + 0.4), squeeze=False,
-                                constrained_layout=True)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(1.9 * columns, 1.8 * rows + 0.4), squeeze=False, constrained_layout=True
+    )
     models = sorted({m for entry in curves.values() for m in entry["models"]})
     colors = {model: f"C{i}" for i, model in enumerate(models)}
     for ax, task in zip(axes.flat, tasks):
@@ -158,12 +181,18 @@ def finetuning_figure(runs: list[Path], task_order: list[str], config: PaperConf
                 mean = [p[1] for p in points]
                 ax.plot(epochs, mean, style, color=colors[model], lw=1.2, marker="." if len(points) < 8 else None)
                 if any(p[3] > 1 for p in points):
-                    ax.fill_between(epochs, [p[1] - p[2] for p in points], [p[1] + p[2] for p in points],
-                                    color=colors[model], alpha=0.15, lw=0)
+                    ax.fill_between(
+                        epochs,
+                        [p[1] - p[2] for p in points],
+                        [p[1] + p[2] for p in points],
+                        color=colors[model],
+                        alpha=0.15,
+                        lw=0,
+                    )
         ax.set_title(task)
         ax.set_ylabel(entry["metric"].replace("_", " "))
         ax.set_xlabel("epoch")
-    for ax in list(axes.flat)[len(tasks):]:
+    for ax in list(axes.flat)[len(tasks) :]:
         ax.set_visible(False)
     from matplotlib.lines import Line2D
 
@@ -188,7 +217,11 @@ def score_differences(published: Published, summaries: list[tuple[Path, dict]], 
             for column in published.columns:
                 for metric in column.metrics:
                     label = column.label.replace(" (Dev)", "")
-                    label = f"{label} {'EM' if metric == 'exact_match' else metric.upper()}" if len(column.metrics) > 1 else label
+                    label = (
+                        f"{label} {'EM' if metric == 'exact_match' else metric.upper()}"
+                        if len(column.metrics) > 1
+                        else label
+                    )
                     task = summary["tasks"].get(column.task)
                     if task is None or (column.task, metric) not in reference.scores:
                         continue
@@ -214,9 +247,18 @@ def comparison_figure(published: Published, summaries: list[tuple[Path, dict]], 
         ys = [bars[label][0] for label in labels if label in bars]
         errors = [bars[label][1] for label in labels if label in bars]
         # Colour: the model; hatched and lighter: the (optimistic) paper protocol.
-        ax.bar(xs, ys, width=width, yerr=errors, capsize=2, color=f"C{models.index(model)}",
-               alpha=0.5 if protocol == "paper" else 0.9, hatch="//" if protocol == "paper" else None,
-               label=f"{config.label(model)}, {PROTOCOL_LABELS[protocol]}", error_kw={"lw": 0.8})
+        ax.bar(
+            xs,
+            ys,
+            width=width,
+            yerr=errors,
+            capsize=2,
+            color=f"C{models.index(model)}",
+            alpha=0.5 if protocol == "paper" else 0.9,
+            hatch="//" if protocol == "paper" else None,
+            label=f"{config.label(model)}, {PROTOCOL_LABELS[protocol]}",
+            error_kw={"lw": 0.8},
+        )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel(f"this run − published {config.reference}\n(points)")
@@ -231,7 +273,7 @@ def _per_eojeol(spans: list[tuple[int, int]], eojeols: list[tuple[int, int]]) ->
     """How many of `spans` (non-empty token or morpheme spans) start inside each eojeol."""
     counts = [0] * len(eojeols)
     j = 0
-    for start, end in sorted(s for s in spans if s[1] > s[0]):
+    for start, _end in sorted(s for s in spans if s[1] > s[0]):
         while j < len(eojeols) and eojeols[j][1] <= start:
             j += 1
         if j < len(eojeols) and eojeols[j][0] <= start:
@@ -277,27 +319,39 @@ def vocabulary_statistics(vocab_dir: Path, heldout: list[Path], max_sentences: i
             wordpiece.update(_per_eojeol([tuple(o) for o in offsets], eojeols))
             morphemes.update(_per_eojeol(segmenter.spans(text), eojeols))
     eojeols = sum(wordpiece.values())
-    return {"sentences": len(sentences), "eojeols": eojeols, "tokens": tokens_total,
-            "tokens_per_eojeol": tokens_total / max(1, eojeols),
-            "wordpiece_per_eojeol": dict(sorted(wordpiece.items())),
-            "morphemes_per_eojeol": dict(sorted(morphemes.items())),
-            "piece_lengths": {k: dict(sorted(v.items())) for k, v in lengths.items()},
-            "vocab_size": len(pieces)}
+    return {
+        "sentences": len(sentences),
+        "eojeols": eojeols,
+        "tokens": tokens_total,
+        "tokens_per_eojeol": tokens_total / max(1, eojeols),
+        "wordpiece_per_eojeol": dict(sorted(wordpiece.items())),
+        "morphemes_per_eojeol": dict(sorted(morphemes.items())),
+        "piece_lengths": {k: dict(sorted(v.items())) for k, v in lengths.items()},
+        "vocab_size": len(pieces),
+    }
 
 
 def vocabulary_figure(vocab_dir: Path, heldout: list[Path], config: PaperConfig):
     plt = _pyplot()
     stats = vocabulary_statistics(vocab_dir, heldout, config.vocab_sample_sentences)
     figure, (left, right) = plt.subplots(1, 2, figsize=(7.0, 2.8), constrained_layout=True)
-    series = [("WordPiece tokens", stats["wordpiece_per_eojeol"]), ("Mecab-Ko morphemes", stats["morphemes_per_eojeol"])]
+    series = [
+        ("WordPiece tokens", stats["wordpiece_per_eojeol"]),
+        ("Mecab-Ko morphemes", stats["morphemes_per_eojeol"]),
+    ]
     keys = [k for _, counts in series for k in counts] or [1]
     low, top = max(1, min(keys)), max(keys)
     for i, (label, counts) in enumerate(series):
         total = max(1, sum(counts.values()))
         mean = sum(k * v for k, v in counts.items()) / total
         xs = range(low, top + 1)
-        left.bar([x + (i - 0.5) * 0.4 for x in xs], [100.0 * counts.get(x, 0) / total for x in xs], width=0.4,
-                 color=f"C{i}", label=f"{label} (mean {mean:.2f})")
+        left.bar(
+            [x + (i - 0.5) * 0.4 for x in xs],
+            [100.0 * counts.get(x, 0) / total for x in xs],
+            width=0.4,
+            color=f"C{i}",
+            label=f"{label} (mean {mean:.2f})",
+        )
     left.set_xlabel("per eojeol")
     left.set_ylabel("% of held-out eojeols")
     left.set_title(f"Tokens per eojeol ({stats['eojeols']:,} eojeols)")
@@ -318,8 +372,16 @@ def vocabulary_figure(vocab_dir: Path, heldout: list[Path], config: PaperConfig)
 # -- all figures -------------------------------------------------------------------------------
 
 
-def write_figures(published_path: Path, metrics: Path, runs: list[Path], summaries: list[Path], vocab_dir: Path,
-                  heldout: list[Path], config: PaperConfig, output_dir: str | os.PathLike) -> dict:
+def write_figures(
+    published_path: Path,
+    metrics: Path,
+    runs: list[Path],
+    summaries: list[Path],
+    vocab_dir: Path,
+    heldout: list[Path],
+    config: PaperConfig,
+    output_dir: str | os.PathLike,
+) -> dict:
     """Write `{name}.pdf` and `{name}.png` for every figure and provenance.tsv; return the
     numbers drawn, by figure."""
     plt = _pyplot()
@@ -331,10 +393,17 @@ def write_figures(published_path: Path, metrics: Path, runs: list[Path], summari
     builders = {
         "pretraining": (lambda: pretraining_figure(Path(metrics)), [metrics]),
         "finetuning": (lambda: finetuning_figure(runs, task_order, config), shown_runs),
-        "comparison": (lambda: comparison_figure(published, chosen, config),
-                       [published_path, *[path for path, _ in chosen]]),
-        "vocabulary": (lambda: vocabulary_figure(Path(vocab_dir), heldout, config),
-                       [*(Path(vocab_dir, f) for f in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json")), *heldout]),
+        "comparison": (
+            lambda: comparison_figure(published, chosen, config),
+            [published_path, *[path for path, _ in chosen]],
+        ),
+        "vocabulary": (
+            lambda: vocabulary_figure(Path(vocab_dir), heldout, config),
+            [
+                *(Path(vocab_dir, f) for f in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json")),
+                *heldout,
+            ],
+        ),
     }
     data, used = {}, {}
     for name, (build, inputs) in builders.items():

@@ -31,7 +31,7 @@ class Cell:
     values: list[Value]
 
     @classmethod
-    def of(cls, text: str) -> "Cell":
+    def of(cls, text: str) -> Cell:
         return cls([Value(text)])
 
 
@@ -74,10 +74,24 @@ class Table:
 # -- escaping ----------------------------------------------------------------------------
 
 _TEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "[": "{[}", "]": "{]}",  # a row starting with [ would be read as \\[length]
-    "—": "---", "–": "--", "±": r"$\pm$", "×": r"$\times$", "ε": r"$\epsilon$", "≥": r"$\geq$",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "[": "{[}",
+    "]": "{]}",  # a row starting with [ would be read as \\[length]
+    "—": "---",
+    "–": "--",
+    "±": r"$\pm$",
+    "×": r"$\times$",
+    "ε": r"$\epsilon$",
+    "≥": r"$\geq$",
 }
 _TEX_PATTERN = re.compile("|".join(re.escape(k) for k in _TEX_SPECIAL))
 
@@ -150,5 +164,7 @@ def render(table: Table, fmt: str) -> str:
         for section in panel.sections:
             for row in section.rows:
                 if len(row) != len(panel.columns):
-                    raise ValueError(f"table {table.name}: a row of {len(row)} cells under {len(panel.columns)} columns")
+                    raise ValueError(
+                        f"table {table.name}: a row of {len(row)} cells under {len(panel.columns)} columns"
+                    )
     return env.get_template(FORMATS[fmt]).render(table=table, fmt=fmt)

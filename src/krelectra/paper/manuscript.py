@@ -13,8 +13,10 @@ from pathlib import Path
 from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open
 
-INSTALL_HINT = ("install latexmk and XeLaTeX with Korean support "
-                "(Debian/Ubuntu: apt-get install latexmk texlive-xetex texlive-lang-korean)")
+INSTALL_HINT = (
+    "install latexmk and XeLaTeX with Korean support "
+    "(Debian/Ubuntu: apt-get install latexmk texlive-xetex texlive-lang-korean)"
+)
 
 
 def build_pdf(tex: str | os.PathLike, output: str | os.PathLike, engine: str = "xelatex") -> Path:
@@ -29,8 +31,15 @@ def build_pdf(tex: str | os.PathLike, output: str | os.PathLike, engine: str = "
     # A fixed date in the PDF, so an unchanged manuscript gives an identical file.
     env = dict(os.environ, SOURCE_DATE_EPOCH=os.environ.get("SOURCE_DATE_EPOCH", "0"), FORCE_SOURCE_DATE="1")
     with tempfile.TemporaryDirectory(prefix="krelectra-latex-") as build:
-        command = [latexmk, f"-{engine}", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-                   f"-outdir={build}", tex.name]
+        command = [
+            latexmk,
+            f"-{engine}",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-file-line-error",
+            f"-outdir={build}",
+            tex.name,
+        ]
         result = subprocess.run(command, cwd=tex.parent, env=env, capture_output=True, text=True)
         pdf = Path(build) / (tex.stem + ".pdf")
         if result.returncode != 0 or not pdf.is_file():

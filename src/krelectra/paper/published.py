@@ -46,8 +46,9 @@ class Published:
         for row in self.rows:
             if row.model == model:
                 return row
-        raise KrelectraError(f"{self.path}: no published results row for model {model!r} "
-                             f"(rows: {', '.join(r.model for r in self.rows)})")
+        raise KrelectraError(
+            f"{self.path}: no published results row for model {model!r} (rows: {', '.join(r.model for r in self.rows)})"
+        )
 
     def source_title(self, key: str) -> str:
         return self.sources[key]["title"]
@@ -94,8 +95,14 @@ def load_published(path: str | Path) -> Published:
         metrics = _need(column, "metrics", at, list)
         if not metrics or not all(isinstance(m, str) for m in metrics):
             raise KrelectraError(f"{at}.metrics: expected a list of metric names")
-        columns.append(ResultColumn(_need(column, "task", at, str), _need(column, "label", at, str),
-                                    str(column.get("unit", "")), tuple(metrics)))
+        columns.append(
+            ResultColumn(
+                _need(column, "task", at, str),
+                _need(column, "label", at, str),
+                str(column.get("unit", "")),
+                tuple(metrics),
+            )
+        )
 
     rows = []
     for i, row in enumerate(_need(data, "results", where, list)):
@@ -117,8 +124,12 @@ def load_published(path: str | Path) -> Published:
                 scores[(column.task, column.metrics[0])] = _number(value, source, sources, f"{at}.scores.{column.task}")
             else:
                 for metric in column.metrics:
-                    scores[(column.task, metric)] = _number(_need(value, metric, f"{at}.scores.{column.task}"),
-                                                            source, sources, f"{at}.scores.{column.task}.{metric}")
+                    scores[(column.task, metric)] = _number(
+                        _need(value, metric, f"{at}.scores.{column.task}"),
+                        source,
+                        sources,
+                        f"{at}.scores.{column.task}.{metric}",
+                    )
         unknown = sorted(set(given) - {c.task for c in columns})
         if unknown:
             raise KrelectraError(f"{at}.scores: unknown task(s) {', '.join(unknown)}")

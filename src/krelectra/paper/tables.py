@@ -155,17 +155,21 @@ def selected_summaries(summaries: list[Path], config: PaperConfig) -> list[tuple
         return loaded
     missing = [m for m in config.models if m not in by_model]
     if missing:
-        raise KrelectraError(f"config paper.models: no finetuning summary of {', '.join(missing)} "
-                             f"(summaries of: {', '.join(by_model) or 'none'})")
+        raise KrelectraError(
+            f"config paper.models: no finetuning summary of {', '.join(missing)} "
+            f"(summaries of: {', '.join(by_model) or 'none'})"
+        )
     return [by_model[m] for m in config.models]
 
 
 def _score(summary: dict, path: Path, task: str, protocol: str, metric: str) -> dict | None:
     """{"mean", "std", "n"} of one model's test metric, None if the task was not run."""
     if protocol not in summary["protocols"]:
-        raise KrelectraError(f"{path}: protocol {protocol!r} was not evaluated "
-                             f"(summary has {', '.join(summary['protocols'])}); set paper.protocols "
-                             "to a subset of finetune.protocols")
+        raise KrelectraError(
+            f"{path}: protocol {protocol!r} was not evaluated "
+            f"(summary has {', '.join(summary['protocols'])}); set paper.protocols "
+            "to a subset of finetune.protocols"
+        )
     entry = summary["tasks"].get(task)
     if entry is None:
         return None
@@ -215,15 +219,17 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
                 text = fmt_published(value, config.decimals) if is_published else fmt_score(value, config.decimals)
                 # A single seed has no spread (the summary's 0 is not a measured one).
                 spread = None if spread is None or n < 2 else fmt_score(spread, config.decimals)
-                parts.append(Value(text, spread,
-                                   best=best[key] is not None and value == best[key]))
+                parts.append(Value(text, spread, best=best[key] is not None and value == best[key]))
             out.append(Cell(parts))
         return out
 
     sections = []
     for title_key in ("published", *config.protocols):
-        section_rows = [[Cell.of(label), *cells(values, title_key == "published"), Cell.of(n)]
-                        for key, label, values, n in rows if key == title_key]
+        section_rows = [
+            [Cell.of(label), *cells(values, title_key == "published"), Cell.of(n)]
+            for key, label, values, n in rows
+            if key == title_key
+        ]
         if not section_rows:
             continue
         if title_key == "published":
@@ -239,10 +245,13 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
         if row.origin != row.source:
             measured.setdefault(row.origin, []).append(row.model)
     notes = [
-        "Published rows: " + "; ".join(
-            f"{published.sources[k]['title']}, {published.sources[k]['url']}" for k in used) + "."
-        + "".join(f" {', '.join(models)}: measured by {published.sources[origin]['title']}."
-                  for origin, models in measured.items()),
+        "Published rows: "
+        + "; ".join(f"{published.sources[k]['title']}, {published.sources[k]['url']}" for k in used)
+        + "."
+        + "".join(
+            f" {', '.join(models)}: measured by {published.sources[origin]['title']}."
+            for origin, models in measured.items()
+        ),
         "This run: mean ± sample standard deviation over n seeds of the test score at the epoch each "
         "protocol selects. The paper protocol picks the epoch by its test score, as the reference finetuning "
         "code reported it, and is therefore optimistic; the clean protocol picks it on a dev split "
@@ -250,8 +259,13 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
         "KorQuAD and Korean-Hate-Speech are scored on their upstream dev sets, as published. "
         "Bold: the best value of each column, computed over all rows shown.",
     ]
-    return Table("results", "Finetuning results on eight Korean benchmarks: published and this run",
-                 [Panel(None, table_columns, sections)], notes, wide=True)
+    return Table(
+        "results",
+        "Finetuning results on eight Korean benchmarks: published and this run",
+        [Panel(None, table_columns, sections)],
+        notes,
+        wide=True,
+    )
 
 
 # -- model and pretraining hyperparameters ------------------------------------------------
@@ -265,8 +279,12 @@ MODEL_KEYS = {  # column -> (discriminator key, generator key) in model_config.j
     "FFN size": ("intermediate_size", "generator_intermediate_size"),
     "vocabulary": ("vocab_size", "vocab_size"),
 }
-PUBLISHED_MODEL_KEYS = {"layers": "num_hidden_layers", "embedding size": "embedding_size",
-                        "hidden size": "hidden_size", "heads": "num_attention_heads"}
+PUBLISHED_MODEL_KEYS = {
+    "layers": "num_hidden_layers",
+    "embedding size": "embedding_size",
+    "hidden size": "hidden_size",
+    "heads": "num_attention_heads",
+}
 
 
 def model_table(published: Published, model_config_path: Path, verification_path: Path) -> Table:
@@ -274,8 +292,12 @@ def model_table(published: Published, model_config_path: Path, verification_path
     verification = _read(verification_path, "the conversion verification")
     ours = []
     for index, part in enumerate(("Discriminator", "Generator")):
-        ours.append([Cell.of(part), *[Cell.of(fmt_count(_get(config, keys[index], model_config_path)))
-                                      for keys in MODEL_KEYS.values()]])
+        ours.append(
+            [
+                Cell.of(part),
+                *[Cell.of(fmt_count(_get(config, keys[index], model_config_path))) for keys in MODEL_KEYS.values()],
+            ]
+        )
     theirs = []
     for part in ("discriminator", "generator"):
         sizes = published.model[part]
@@ -290,19 +312,25 @@ def model_table(published: Published, model_config_path: Path, verification_path
     comparisons = _get(verification, "comparisons", verification_path)
     checks = "; ".join(
         f"{name.replace('_', ' ')}: max |HF − TF| = {c['max_abs_diff']:.1e} (allowed {c['allowed']:.1e})"
-        for name, c in sorted(comparisons.items()))
+        for name, c in sorted(comparisons.items())
+    )
     status = "passed" if _get(verification, "passed", verification_path) else "FAILED"
     notes = [
         "This run: heads are hidden size / 64 and the FFN is 4 × hidden size "
         f"(ELECTRA recipe); the generator shares the discriminator's embeddings. "
-        f"Hidden activation {config.get('hidden_act', EMPTY)}, dropout {fmt_number(config.get('hidden_dropout_prob'))}, "
+        f"Hidden activation {config.get('hidden_act', EMPTY)}, "
+        f"dropout {fmt_number(config.get('hidden_dropout_prob'))}, "
         f"{fmt_number(config.get('max_position_embeddings'))} positions.",
         f"Conversion to Hugging Face {status}: {checks}.",
         f"Published: {published.source_title(published.model['source'])}.",
     ]
     columns = [Column("Model", align="l"), *[Column(name[0].upper() + name[1:]) for name in MODEL_KEYS]]
-    return Table("model", "Model sizes: discriminator and generator",
-                 [Panel(None, columns, [Section("This run", ours), Section("Published", theirs)])], notes)
+    return Table(
+        "model",
+        "Model sizes: discriminator and generator",
+        [Panel(None, columns, [Section("This run", ours), Section("Published", theirs)])],
+        notes,
+    )
 
 
 PRETRAIN_COLUMNS = {  # column -> key in pretrain_config.json (dots: nested)
@@ -319,11 +347,13 @@ PRETRAIN_COLUMNS = {  # column -> key in pretrain_config.json (dots: nested)
 
 def pretraining_table(published: Published, pretrain_config_path: Path) -> Table:
     config = _read(pretrain_config_path, "the pretraining config")
-    ours = [Cell.of("This run")] + [Cell.of(fmt_number(_get(config, key, pretrain_config_path)))
-                                    for key in PRETRAIN_COLUMNS.values()]
-    theirs = [Cell.of("Published")] + [Cell.of(fmt_number(published.pretraining.get(key.split(".")[-1])))
-                                       for key in PRETRAIN_COLUMNS.values()]
-    g = lambda key: fmt_number(_get(config, key, pretrain_config_path))  # noqa: E731
+    ours = [Cell.of("This run")] + [
+        Cell.of(fmt_number(_get(config, key, pretrain_config_path))) for key in PRETRAIN_COLUMNS.values()
+    ]
+    theirs = [Cell.of("Published")] + [
+        Cell.of(fmt_number(published.pretraining.get(key.split(".")[-1]))) for key in PRETRAIN_COLUMNS.values()
+    ]
+    g = lambda key: fmt_number(_get(config, key, pretrain_config_path))
     notes = [
         f"This run: {g('strategy')} strategy on {g('num_replicas')} replica(s), "
         f"{fmt_count(_get(config, 'train_examples', pretrain_config_path))} training examples, "
@@ -335,8 +365,13 @@ def pretraining_table(published: Published, pretrain_config_path: Path) -> Table
         f"Published: {published.source_title(published.pretraining['source'])}.",
     ]
     columns = [Column("", align="l"), *[Column(name) for name in PRETRAIN_COLUMNS]]
-    return Table("pretraining", "Pretraining hyperparameters",
-                 [Panel(None, columns, [Section(None, [ours, theirs])])], notes, wide=True)
+    return Table(
+        "pretraining",
+        "Pretraining hyperparameters",
+        [Panel(None, columns, [Section(None, [ours, theirs])])],
+        notes,
+        wide=True,
+    )
 
 
 # -- corpus and vocabulary -----------------------------------------------------------------
@@ -354,36 +389,76 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
     total_chars = max(1, sum(r.get("characters", 0) for r in registers.values()))
     register_rows = []
     for name, r in sorted(registers.items(), key=lambda item: item[0] != "written"):
-        register_rows.append([Cell.of(name), Cell.of(fmt_count(r.get("documents", 0))),
-                              Cell.of(fmt_count(r.get("sentences", 0))), Cell.of(fmt_count(r.get("characters", 0))),
-                              Cell.of(fmt_bytes(r.get("bytes", 0))),
-                              Cell.of(fmt_percent(r.get("characters", 0) / total_chars, 1))])
-    total = [Cell.of("total"), *[Cell.of(fmt_count(_get(stats, k, stats_path))) for k in ("documents", "sentences", "characters")],
-             Cell.of(fmt_bytes(_get(stats, "bytes", stats_path))), Cell.of(fmt_percent(1.0, 1))]
-    sizes = Panel("Corpus after cleaning, deduplication and balancing, by register",
-                  [Column("Register", align="l"), Column("Documents"), Column("Sentences"), Column("Characters"),
-                   Column("Size"), Column("Share of characters")],
-                  [Section(None, register_rows), Section(None, [total])])
+        register_rows.append(
+            [
+                Cell.of(name),
+                Cell.of(fmt_count(r.get("documents", 0))),
+                Cell.of(fmt_count(r.get("sentences", 0))),
+                Cell.of(fmt_count(r.get("characters", 0))),
+                Cell.of(fmt_bytes(r.get("bytes", 0))),
+                Cell.of(fmt_percent(r.get("characters", 0) / total_chars, 1)),
+            ]
+        )
+    total = [
+        Cell.of("total"),
+        *[Cell.of(fmt_count(_get(stats, k, stats_path))) for k in ("documents", "sentences", "characters")],
+        Cell.of(fmt_bytes(_get(stats, "bytes", stats_path))),
+        Cell.of(fmt_percent(1.0, 1)),
+    ]
+    sizes = Panel(
+        "Corpus after cleaning, deduplication and balancing, by register",
+        [
+            Column("Register", align="l"),
+            Column("Documents"),
+            Column("Sentences"),
+            Column("Characters"),
+            Column("Size"),
+            Column("Share of characters"),
+        ],
+        [Section(None, register_rows), Section(None, [total])],
+    )
 
-    source_rows = [[Cell.of(name), Cell.of(s["register"]), Cell.of(fmt_count(s["documents"])), Cell.of(fmt_bytes(s["bytes"])),
-                    Cell.of(fmt_count(s.get("invalid_utf8_sequences_replaced", 0)))]
-                   for name, s in sorted(_get(stats, "sources", stats_path).items())]
-    sources = Panel("Raw sources", [Column("Source", align="l"), Column("Register", align="l"), Column("Documents"),
-                                    Column("Size"), Column("Invalid UTF-8 replaced")], [Section(None, source_rows)])
+    source_rows = [
+        [
+            Cell.of(name),
+            Cell.of(s["register"]),
+            Cell.of(fmt_count(s["documents"])),
+            Cell.of(fmt_bytes(s["bytes"])),
+            Cell.of(fmt_count(s.get("invalid_utf8_sequences_replaced", 0))),
+        ]
+        for name, s in sorted(_get(stats, "sources", stats_path).items())
+    ]
+    sources = Panel(
+        "Raw sources",
+        [
+            Column("Source", align="l"),
+            Column("Register", align="l"),
+            Column("Documents"),
+            Column("Size"),
+            Column("Invalid UTF-8 replaced"),
+        ],
+        [Section(None, source_rows)],
+    )
 
     dropped = _get(stats, "dropped_sentences", stats_path)
     cleaning = stats.get("cleaning", {})
     drop_rows = [[Cell.of(reason.replace("_", " ")), Cell.of(fmt_count(n))] for reason, n in sorted(dropped.items())]
     drop_rows.append([Cell.of("total"), Cell.of(fmt_count(sum(dropped.values())))])
     edit_rows = [[Cell.of(kind.replace("_", " ")), Cell.of(fmt_count(n))] for kind, n in sorted(cleaning.items())]
-    drops = Panel("Sentences dropped, by reason, and cleaning edits", [Column("Reason", align="l"), Column("Count")],
-                  [Section("Dropped sentences", drop_rows)] + ([Section("Cleaning edits", edit_rows)] if edit_rows else []))
+    drops = Panel(
+        "Sentences dropped, by reason, and cleaning edits",
+        [Column("Reason", align="l"), Column("Count")],
+        [Section("Dropped sentences", drop_rows)] + ([Section("Cleaning edits", edit_rows)] if edit_rows else []),
+    )
 
     vocab_rows = [
         [Cell.of("vocabulary size (requested)"), Cell.of(fmt_count(_get(train, "size_requested", train_path)))],
         [Cell.of("vocabulary size"), Cell.of(fmt_count(_get(report, "vocab_size", report_path)))],
         [Cell.of("minimum merge frequency"), Cell.of(str(_get(train, "min_frequency", train_path)))],
-        [Cell.of("guaranteed alphabet"), Cell.of(", ".join(ALPHABETS.get(a, a) for a in _get(train, "alphabet", train_path)))],
+        [
+            Cell.of("guaranteed alphabet"),
+            Cell.of(", ".join(ALPHABETS.get(a, a) for a in _get(train, "alphabet", train_path))),
+        ],
     ]
     for name, held in sorted(_get(report, "heldout", report_path).items()):
         suffix = "" if name == "all" else f" ({name})"
@@ -394,11 +469,16 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
             [Cell.of(f"tokens per eojeol{suffix}"), Cell.of(f"{held['tokens_per_eojeol']:.3f}")],
             [Cell.of(f"morpheme-boundary precision{suffix}"), Cell.of(fmt_percent(held["boundary_precision"], 1))],
             [Cell.of(f"morpheme-boundary recall{suffix}"), Cell.of(fmt_percent(held["boundary_recall"], 1))],
-            [Cell.of(f"eojeols cut exactly at morpheme boundaries{suffix}"),
-             Cell.of(fmt_percent(held["exact_eojeol_agreement"], 1))],
+            [
+                Cell.of(f"eojeols cut exactly at morpheme boundaries{suffix}"),
+                Cell.of(fmt_percent(held["exact_eojeol_agreement"], 1)),
+            ],
         ]
-    vocab = Panel("Vocabulary (Mecab-Ko morpheme WordPiece) on held-out documents",
-                  [Column("Quantity", align="l"), Column("Value")], [Section(None, vocab_rows)])
+    vocab = Panel(
+        "Vocabulary (Mecab-Ko morpheme WordPiece) on held-out documents",
+        [Column("Quantity", align="l"), Column("Value")],
+        [Section(None, vocab_rows)],
+    )
     notes = [
         f"Spoken share of characters: target {fmt_percent(_get(stats, 'spoken_ratio_target', stats_path), 1)}, "
         f"achieved {fmt_percent(_get(stats, 'spoken_ratio_achieved', stats_path), 1)}; "
@@ -471,11 +551,18 @@ def finetuning_table(runs: list[Path], task_order: list[str]) -> Table:
         notes.append("*: differs from the value KR-ELECTRA used for the task (src/krelectra/finetune/tasks.py).")
     if qa_notes:
         notes.append("Extractive QA: " + "; ".join(qa_notes) + ".")
-    notes.append("All runs: AdamW without weight decay on biases and LayerNorm weights, linear decay after the "
-                 "warmup; runs counts models × seeds.")
+    notes.append(
+        "All runs: AdamW without weight decay on biases and LayerNorm weights, linear decay after the "
+        "warmup; runs counts models × seeds."
+    )
     columns = [Column("Task", align="l"), *[Column(c) for c in FINETUNE_COLUMNS], Column("Seeds"), Column("Runs")]
-    return Table("finetuning", "Finetuning hyperparameters per task, as run",
-                 [Panel(None, columns, [Section(None, rows)])], notes, wide=True)
+    return Table(
+        "finetuning",
+        "Finetuning hyperparameters per task, as run",
+        [Panel(None, columns, [Section(None, rows)])],
+        notes,
+        wide=True,
+    )
 
 
 # -- all tables ----------------------------------------------------------------------------

@@ -42,8 +42,12 @@ def _write(prefix: Path, tensors: dict[str, tf.Tensor]) -> None:
     prefix.parent.mkdir(parents=True, exist_ok=True)
     tmp = prefix.parent / f".tmp-{prefix.name}-{os.getpid()}"
     names = sorted(tensors)
-    tf.raw_ops.SaveV2(prefix=str(tmp), tensor_names=names, shape_and_slices=[""] * len(names),
-                      tensors=[tensors[name] for name in names])
+    tf.raw_ops.SaveV2(
+        prefix=str(tmp),
+        tensor_names=names,
+        shape_and_slices=[""] * len(names),
+        tensors=[tensors[name] for name in names],
+    )
     os.replace(f"{tmp}{DATA_SUFFIX}", f"{prefix}{DATA_SUFFIX}")
     os.replace(f"{tmp}{INDEX_SUFFIX}", f"{prefix}{INDEX_SUFFIX}")
 
@@ -61,8 +65,9 @@ def save_tf1(model, optimizer_or_none, prefix: str | os.PathLike, global_step: i
 
 def _reader(prefix: str | os.PathLike):
     if not Path(f"{prefix}{INDEX_SUFFIX}").is_file():
-        raise KrelectraError(f"{prefix}: no TF1 checkpoint here (expected {prefix}{INDEX_SUFFIX} and "
-                             f"{prefix}{DATA_SUFFIX})")
+        raise KrelectraError(
+            f"{prefix}: no TF1 checkpoint here (expected {prefix}{INDEX_SUFFIX} and {prefix}{DATA_SUFFIX})"
+        )
     return tf.train.load_checkpoint(str(prefix))
 
 
@@ -73,12 +78,16 @@ def _assign_all(variables: dict[str, tf.Variable], prefix) -> set[str]:
     shapes = reader.get_variable_to_shape_map()
     missing = [name for name in variables if name not in shapes]
     if missing:
-        raise KrelectraError(f"{prefix}: the checkpoint lacks {len(missing)} variable(s) this model needs, "
-                             f"e.g. {', '.join(missing[:5])} (is it a checkpoint of another model size?)")
+        raise KrelectraError(
+            f"{prefix}: the checkpoint lacks {len(missing)} variable(s) this model needs, "
+            f"e.g. {', '.join(missing[:5])} (is it a checkpoint of another model size?)"
+        )
     for name, var in variables.items():
         if list(shapes[name]) != var.shape.as_list():
-            raise KrelectraError(f"{prefix}: variable {name} has shape {list(shapes[name])} in the checkpoint "
-                                 f"but {var.shape.as_list()} in this model (model config differs)")
+            raise KrelectraError(
+                f"{prefix}: variable {name} has shape {list(shapes[name])} in the checkpoint "
+                f"but {var.shape.as_list()} in this model (model config differs)"
+            )
     for name, var in variables.items():
         var.assign(np.asarray(reader.get_tensor(name)).astype(var.dtype.as_numpy_dtype))
     return set(shapes) - set(variables)
@@ -88,11 +97,14 @@ def restore_tf1(model, checkpoint_prefix: str | os.PathLike) -> None:
     """Load every model weight from a TF1 checkpoint (optimizer slots and global_step in
     it are ignored). A weight the checkpoint lacks is an error, never silently skipped."""
     unused = _assign_all(model.named_variables, checkpoint_prefix)
-    other = sorted(name for name in unused
-                   if name != "global_step" and not name.endswith(OPTIMIZER_SUFFIXES))
+    other = sorted(name for name in unused if name != "global_step" and not name.endswith(OPTIMIZER_SUFFIXES))
     if other:
-        log.warning("%s: %d checkpoint variable(s) are not part of this model and were not loaded: %s",
-                    checkpoint_prefix, len(other), ", ".join(other[:10]))
+        log.warning(
+            "%s: %d checkpoint variable(s) are not part of this model and were not loaded: %s",
+            checkpoint_prefix,
+            len(other),
+            ", ".join(other[:10]),
+        )
 
 
 def restore_training_state(model, optimizer, checkpoint_prefix: str | os.PathLike) -> int:
@@ -106,6 +118,7 @@ def checkpoint_step(prefix: str | os.PathLike) -> int:
 
 
 # -- the folder's `checkpoint` state file ------------------------------------------------
+
 
 def write_checkpoint_state(directory: str | os.PathLike, latest: str, all_names: list[str]) -> None:
     """Write `<directory>/checkpoint` (paths relative to the folder, as TF1 did)."""
@@ -153,7 +166,7 @@ class CheckpointRotation:
         _, names = read_checkpoint_state(self.directory)
         names = [n for n in names if n != name and Path(f"{self.directory / n}{INDEX_SUFFIX}").is_file()] + [name]
         names.sort(key=lambda n: int(n.rsplit("-", 1)[1]))
-        keep, drop = names[-self.keep_max:], names[:-self.keep_max]
+        keep, drop = names[-self.keep_max :], names[: -self.keep_max]
         write_checkpoint_state(self.directory, name, keep)
         for old in drop:
             for suffix in (INDEX_SUFFIX, DATA_SUFFIX):

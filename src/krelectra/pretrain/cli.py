@@ -31,8 +31,7 @@ def _examples(args):
     from krelectra.pretrain.examples import build_examples
 
     config = _config(args)
-    build_examples(args.shard, args.vocab_dir, args.train_out, args.eval_out, args.stats,
-                   config.examples, config.seed)
+    build_examples(args.shard, args.vocab_dir, args.train_out, args.eval_out, args.stats, config.examples, config.seed)
 
 
 def _train(args):
@@ -40,8 +39,7 @@ def _train(args):
 
     config = _config(args)
     _set_threads(args.threads)
-    run_pretraining(args.train, args.eval, args.vocab_dir, config, args.work_dir,
-                    progress=not args.no_progress)
+    run_pretraining(args.train, args.eval, args.vocab_dir, config, args.work_dir, progress=not args.no_progress)
 
 
 def register(stages) -> None:
@@ -50,7 +48,9 @@ def register(stages) -> None:
     config_help = "the `pretrain:` config section as JSON (missing keys take the recipe's defaults)"
 
     p = commands.add_parser("examples", help="one corpus shard -> training and held-out TFRecords + stats")
-    p.add_argument("--shard", type=Path, required=True, help="corpus shard: a sentence a line, empty line between documents")
+    p.add_argument(
+        "--shard", type=Path, required=True, help="corpus shard: a sentence a line, empty line between documents"
+    )
     p.add_argument("--vocab-dir", type=Path, required=True, help="tokenizer folder with vocab.txt")
     p.add_argument("--train-out", type=Path, required=True)
     p.add_argument("--eval-out", type=Path, required=True)
@@ -60,12 +60,17 @@ def register(stages) -> None:
 
     p = commands.add_parser("train", help="pretrain (resuming from the latest checkpoint in WORK_DIR/checkpoints)")
     p.add_argument("--vocab-dir", type=Path, required=True)
-    p.add_argument("--work-dir", type=Path, required=True,
-                   help="writes checkpoints/, tensorboard/, final/ and metrics.jsonl here")
+    p.add_argument(
+        "--work-dir", type=Path, required=True, help="writes checkpoints/, tensorboard/, final/ and metrics.jsonl here"
+    )
     p.add_argument("--train", type=Path, nargs="+", required=True, help="training TFRecord files")
     p.add_argument("--eval", type=Path, nargs="*", default=[], help="held-out TFRecord files")
     p.add_argument("--config", default="", help=config_help)
-    p.add_argument("--threads", type=int, default=int(os.environ.get("KRELECTRA_THREADS", "0")),
-                   help="CPU threads for TensorFlow (0: all)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("KRELECTRA_THREADS", "0")),
+        help="CPU threads for TensorFlow (0: all)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)

@@ -81,15 +81,24 @@ class PretrainConfig:
         if self.strategy not in STRATEGIES:
             raise KrelectraError(f"pretrain.strategy={self.strategy!r}: must be one of {', '.join(STRATEGIES)}")
         t = self.train
-        for key in ("train_batch_size", "num_train_steps", "iterations_per_loop", "log_every_steps",
-                    "save_checkpoints_steps", "keep_checkpoint_max", "eval_batch_size"):
+        for key in (
+            "train_batch_size",
+            "num_train_steps",
+            "iterations_per_loop",
+            "log_every_steps",
+            "save_checkpoints_steps",
+            "keep_checkpoint_max",
+            "eval_batch_size",
+        ):
             if getattr(t, key) < 1:
                 raise KrelectraError(f"pretrain.train.{key}={getattr(t, key)}: must be at least 1")
         if not 0.0 < t.mask_prob < 1.0:
             raise KrelectraError(f"pretrain.train.mask_prob={t.mask_prob}: must be in (0, 1)")
         if self.max_predictions_per_seq > self.examples.max_seq_length or self.max_predictions_per_seq < 1:
-            raise KrelectraError(f"pretrain.train.max_predictions_per_seq={self.max_predictions_per_seq}: "
-                                 f"must be in [1, max_seq_length={self.examples.max_seq_length}]")
+            raise KrelectraError(
+                f"pretrain.train.max_predictions_per_seq={self.max_predictions_per_seq}: "
+                f"must be in [1, max_seq_length={self.examples.max_seq_length}]"
+            )
 
     @property
     def max_predictions_per_seq(self) -> int:
@@ -100,7 +109,7 @@ class PretrainConfig:
         return default_max_predictions(self.train.mask_prob, self.examples.max_seq_length)
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "PretrainConfig":
+    def from_dict(cls, data: dict | None) -> PretrainConfig:
         return _from_dict(cls, data or {}, "pretrain")
 
     def to_dict(self) -> dict:

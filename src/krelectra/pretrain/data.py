@@ -26,6 +26,7 @@ def _parse(max_seq_length: int):
     def parse(serialized):
         parsed = tf.io.parse_example(serialized, spec)
         return {name: tf.cast(value, tf.int32) for name, value in parsed.items()}
+
     return parse
 
 
@@ -43,8 +44,15 @@ def step_seed(seed: int, stream: int, index) -> tf.Tensor:
     return tf.random.experimental.stateless_fold_in(base, tf.cast(index, tf.int64))
 
 
-def train_dataset(files: list[Path], max_seq_length: int, global_batch: int, objective: Objective,
-                  seed: int, shuffle_buffer: int, start_step: int = 0) -> tf.data.Dataset:
+def train_dataset(
+    files: list[Path],
+    max_seq_length: int,
+    global_batch: int,
+    objective: Objective,
+    seed: int,
+    shuffle_buffer: int,
+    start_step: int = 0,
+) -> tf.data.Dataset:
     records = tf.data.TFRecordDataset([str(f) for f in files])
     records = records.repeat().shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     batches = records.batch(global_batch, drop_remainder=True).enumerate().skip(start_step)
@@ -52,11 +60,19 @@ def train_dataset(files: list[Path], max_seq_length: int, global_batch: int, obj
 
     def prepare(step, serialized):
         return mask_batch(parse(serialized), step_seed(seed, TRAIN_STREAM, step), objective)
+
     return batches.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2).with_options(_options())
 
 
-def eval_dataset(files: list[Path], max_seq_length: int, batch_size: int, objective: Objective, seed: int,
-                 num_examples: int, max_batches: int) -> tf.data.Dataset:
+def eval_dataset(
+    files: list[Path],
+    max_seq_length: int,
+    batch_size: int,
+    objective: Objective,
+    seed: int,
+    num_examples: int,
+    max_batches: int,
+) -> tf.data.Dataset:
     """The held-out examples in file order, masked the same way at every evaluation. The
     last batch is completed with all-padding examples, which count for nothing."""
     parse = _parse(max_seq_length)
@@ -69,4 +85,5 @@ def eval_dataset(files: list[Path], max_seq_length: int, batch_size: int, object
 
     def prepare(index, features):
         return mask_batch(features, step_seed(seed, EVAL_STREAM, index), objective)
+
     return batches.map(prepare).prefetch(2).with_options(_options())

@@ -31,8 +31,7 @@ def random_bits(seeds: tf.Tensor, shape: list[int], salt: int) -> tf.Tensor:
     size = 1
     for dim in shape:
         size *= dim
-    salted = tf.bitwise.bitwise_xor(tf.cast(seeds, tf.uint32),
-                                    tf.constant((salt * _GOLDEN) & 0xFFFFFFFF, tf.uint32))
+    salted = tf.bitwise.bitwise_xor(tf.cast(seeds, tf.uint32), tf.constant((salt * _GOLDEN) & 0xFFFFFFFF, tf.uint32))
     multiplier = tf.bitwise.bitwise_or(_fmix32(salted), tf.constant(1, tf.uint32))
     offset = _fmix32(salted + tf.constant(_GOLDEN, tf.uint32))
     counters = tf.reshape(tf.cast(tf.range(size), tf.uint32), shape)

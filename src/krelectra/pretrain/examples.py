@@ -20,8 +20,8 @@ import dataclasses
 import logging
 import math
 import random
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from krelectra.corpus.reading import read_shard_documents
 from krelectra.errors import KrelectraError
@@ -61,11 +61,14 @@ def load_tokenizer(vocab_dir: str | Path):
     with open(vocab_file, encoding="utf-8") as handle:
         vocab_lines = sum(1 for _ in handle)
     if len(tokenizer) != vocab_lines:
-        raise KrelectraError(f"{vocab_dir}: the tokenizer has {len(tokenizer)} entries but vocab.txt has "
-                             f"{vocab_lines} lines")
+        raise KrelectraError(
+            f"{vocab_dir}: the tokenizer has {len(tokenizer)} entries but vocab.txt has {vocab_lines} lines"
+        )
     if getattr(tokenizer, "do_lower_case", False) or getattr(tokenizer, "strip_accents", False):
-        raise KrelectraError(f"{vocab_dir}/tokenizer_config.json: do_lower_case and strip_accents must be "
-                             "false for Korean (lower-casing or accent stripping splits Hangul into jamo)")
+        raise KrelectraError(
+            f"{vocab_dir}/tokenizer_config.json: do_lower_case and strip_accents must be "
+            "false for Korean (lower-casing or accent stripping splits Hangul into jamo)"
+        )
     for token in SPECIAL_TOKENS:
         if tokenizer.convert_tokens_to_ids(token) in (None, tokenizer.unk_token_id) and token != "[UNK]":
             raise KrelectraError(f"{vocab_file}: special token {token} is missing")
@@ -87,7 +90,7 @@ def tokenized_documents(path: Path, tokenizer, batch_lines: int = TOKENIZE_BATCH
         ids = [encoding.ids for encoding in backend.encode_batch(lines, add_special_tokens=False)]
         start = 0
         for document in pending:
-            yield [sentence for sentence in ids[start:start + len(document)] if sentence]
+            yield [sentence for sentence in ids[start : start + len(document)] if sentence]
             start += len(document)
 
     for document in read_shard_documents(path):
@@ -129,13 +132,16 @@ class ExampleBuilder:
         first: list[int] = []
         second: list[int] = []
         for sentence in self.sentences:
-            if (not first or len(first) + len(sentence) < first_target
-                    or (not second and len(first) < first_target and self.rng.random() < 0.5)):
+            if (
+                not first
+                or len(first) + len(sentence) < first_target
+                or (not second and len(first) < first_target and self.rng.random() < 0.5)
+            ):
                 first += sentence
             else:
                 second += sentence
-        first = first[:self.target - 2]
-        second = second[:max(0, self.target - len(first) - 3)]
+        first = first[: self.target - 2]
+        second = second[: max(0, self.target - len(first) - 3)]
         self.sentences, self.length = [], 0
         # The next example's target length: usually the maximum, sometimes random.
         if self.rng.random() < self.config.short_seq_prob:
@@ -167,13 +173,21 @@ def _serialize(input_ids, input_mask, segment_ids) -> bytes:
     def feature(values):
         return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
 
-    example = tf.train.Example(features=tf.train.Features(feature={
-        "input_ids": feature(input_ids), "input_mask": feature(input_mask), "segment_ids": feature(segment_ids)}))
+    example = tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "input_ids": feature(input_ids),
+                "input_mask": feature(input_mask),
+                "segment_ids": feature(segment_ids),
+            }
+        )
+    )
     return example.SerializeToString(deterministic=True)  # map keys sorted: stable bytes
 
 
-def build_examples(shard: Path, vocab_dir: Path, train_out: Path, eval_out: Path, stats_out: Path,
-                   config: ExampleConfig, seed: int) -> dict:
+def build_examples(
+    shard: Path, vocab_dir: Path, train_out: Path, eval_out: Path, stats_out: Path, config: ExampleConfig, seed: int
+) -> dict:
     """Write one shard's training and held-out TFRecords and its stats JSON."""
     import tensorflow as tf
     from tqdm import tqdm
@@ -182,15 +196,25 @@ def build_examples(shard: Path, vocab_dir: Path, train_out: Path, eval_out: Path
     ids = special_ids(tokenizer)
     rng = random.Random(stable_hash64(f"pretrain-examples/{seed}/{shard.stem}"))
     builder = ExampleBuilder(config, ids["[CLS]"], ids["[SEP]"], rng)
-    counts = {"documents": 0, "sentences": 0, "text_tokens": 0, "unk_tokens": 0, "train_examples": 0,
-              "eval_examples": 0, "tokens": 0, "single_segment": 0, "truncated_tokens": 0}
+    counts = {
+        "documents": 0,
+        "sentences": 0,
+        "text_tokens": 0,
+        "unk_tokens": 0,
+        "train_examples": 0,
+        "eval_examples": 0,
+        "tokens": 0,
+        "single_segment": 0,
+        "truncated_tokens": 0,
+    }
     index = 0
     for path in (train_out, eval_out):
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp_train, tmp_eval = (p.with_name(f".{p.name}.tmp") for p in (train_out, eval_out))
     with tf.io.TFRecordWriter(str(tmp_train)) as train_writer, tf.io.TFRecordWriter(str(tmp_eval)) as eval_writer:
-        for document in tqdm(tokenized_documents(shard, tokenizer), desc=f"examples {shard.name}",
-                             unit="doc", mininterval=5):
+        for document in tqdm(
+            tokenized_documents(shard, tokenizer), desc=f"examples {shard.name}", unit="doc", mininterval=5
+        ):
             counts["documents"] += 1
             counts["sentences"] += len(document)
             text_tokens = sum(len(s) for s in document)

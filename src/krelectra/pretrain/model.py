@@ -50,15 +50,24 @@ class ModelConfig:
     hidden_act: str = "gelu"
 
     @classmethod
-    def from_recipe(cls, vocab_size: int, embedding_size: int, hidden_size: int, num_hidden_layers: int,
-                    generator_hidden_size: float, generator_num_hidden_layers: int | None = None,
-                    **overrides) -> "ModelConfig":
+    def from_recipe(
+        cls,
+        vocab_size: int,
+        embedding_size: int,
+        hidden_size: int,
+        num_hidden_layers: int,
+        generator_hidden_size: float,
+        generator_num_hidden_layers: int | None = None,
+        **overrides,
+    ) -> ModelConfig:
         """Derive heads (hidden / 64) and FFN (4 x hidden) for both models, and the generator's
         hidden size as a fraction of the discriminator's, as the ELECTRA recipe does."""
-        gen_hidden = int(round(hidden_size * generator_hidden_size))
+        gen_hidden = round(hidden_size * generator_hidden_size)
         if gen_hidden < 1:
-            raise KrelectraError(f"pretrain.model.generator_hidden_size={generator_hidden_size} "
-                                 f"gives a generator of hidden size {gen_hidden}")
+            raise KrelectraError(
+                f"pretrain.model.generator_hidden_size={generator_hidden_size} "
+                f"gives a generator of hidden size {gen_hidden}"
+            )
         return cls(
             vocab_size=vocab_size,
             embedding_size=embedding_size,
@@ -74,11 +83,14 @@ class ModelConfig:
         )
 
     def __post_init__(self):
-        for hidden, heads, who in ((self.hidden_size, self.num_attention_heads, ""),
-                                   (self.generator_hidden_size, self.generator_num_attention_heads, "generator_")):
+        for hidden, heads, who in (
+            (self.hidden_size, self.num_attention_heads, ""),
+            (self.generator_hidden_size, self.generator_num_attention_heads, "generator_"),
+        ):
             if heads < 1 or hidden % heads:
-                raise KrelectraError(f"model config: {who}hidden_size={hidden} is not a multiple of "
-                                     f"{who}num_attention_heads={heads}")
+                raise KrelectraError(
+                    f"model config: {who}hidden_size={hidden} is not a multiple of {who}num_attention_heads={heads}"
+                )
         if self.hidden_act not in ACTIVATIONS:
             raise KrelectraError(f"model config: hidden_act={self.hidden_act!r} is not one of {ACTIVATIONS}")
 
@@ -86,7 +98,7 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "model config") -> "ModelConfig":
+    def from_dict(cls, data: dict, source: str = "model config") -> ModelConfig:
         names = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -97,7 +109,7 @@ class ModelConfig:
             raise KrelectraError(f"{source}: {error}") from None
 
     @classmethod
-    def from_json_file(cls, path: str | Path) -> "ModelConfig":
+    def from_json_file(cls, path: str | Path) -> ModelConfig:
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle), source=str(path))
 
@@ -197,11 +209,15 @@ class Encoder:
     """`<scope>/embeddings_project` (when needed) and `<scope>/encoder/layer_<N>`."""
 
     def __init__(self, builder, scope, embedding_size, hidden, layers, heads, intermediate, config, salt):
-        self.project = (Dense(builder, f"{scope}/embeddings_project", embedding_size, hidden)
-                        if embedding_size != hidden else None)
-        self.layers = [TransformerLayer(builder, f"{scope}/encoder/layer_{i}", hidden, heads, intermediate,
-                                        config, salt + 10 * (i + 1))
-                       for i in range(layers)]
+        self.project = (
+            Dense(builder, f"{scope}/embeddings_project", embedding_size, hidden) if embedding_size != hidden else None
+        )
+        self.layers = [
+            TransformerLayer(
+                builder, f"{scope}/encoder/layer_{i}", hidden, heads, intermediate, config, salt + 10 * (i + 1)
+            )
+            for i in range(layers)
+        ]
 
     def __call__(self, embedded, input_mask, seeds):
         x = self.project(embedded) if self.project is not None else embedded
@@ -226,22 +242,44 @@ class ElectraPretrainingModel(tf.Module):
         self.compute_dtype = tf.dtypes.as_dtype(compute_dtype)
         builder = _Builder(seed)
         emb, eps = config.embedding_size, config.layer_norm_eps
-        self.word_embeddings = builder.variable("electra/embeddings/word_embeddings", [config.vocab_size, emb], "normal")
+        self.word_embeddings = builder.variable(
+            "electra/embeddings/word_embeddings", [config.vocab_size, emb], "normal"
+        )
         self.position_embeddings = builder.variable(
-            "electra/embeddings/position_embeddings", [config.max_position_embeddings, emb], "normal")
+            "electra/embeddings/position_embeddings", [config.max_position_embeddings, emb], "normal"
+        )
         self.token_type_embeddings = builder.variable(
-            "electra/embeddings/token_type_embeddings", [config.type_vocab_size, emb], "normal")
+            "electra/embeddings/token_type_embeddings", [config.type_vocab_size, emb], "normal"
+        )
         self.embedding_norm = LayerNorm(builder, "electra/embeddings/LayerNorm", emb, eps)
-        self.discriminator = Encoder(builder, "electra", emb, config.hidden_size, config.num_hidden_layers,
-                                     config.num_attention_heads, config.intermediate_size, config, salt=1000)
-        self.generator = Encoder(builder, "generator", emb, config.generator_hidden_size,
-                                 config.generator_num_hidden_layers, config.generator_num_attention_heads,
-                                 config.generator_intermediate_size, config, salt=2000)
+        self.discriminator = Encoder(
+            builder,
+            "electra",
+            emb,
+            config.hidden_size,
+            config.num_hidden_layers,
+            config.num_attention_heads,
+            config.intermediate_size,
+            config,
+            salt=1000,
+        )
+        self.generator = Encoder(
+            builder,
+            "generator",
+            emb,
+            config.generator_hidden_size,
+            config.generator_num_hidden_layers,
+            config.generator_num_attention_heads,
+            config.generator_intermediate_size,
+            config,
+            salt=2000,
+        )
         self.generator_dense = Dense(builder, "generator_predictions/dense", config.generator_hidden_size, emb)
         self.generator_norm = LayerNorm(builder, "generator_predictions/LayerNorm", emb, eps)
         self.generator_output_bias = builder.variable("generator_predictions/output_bias", [config.vocab_size], "zeros")
-        self.discriminator_dense = Dense(builder, "discriminator_predictions/dense", config.hidden_size,
-                                         config.hidden_size)
+        self.discriminator_dense = Dense(
+            builder, "discriminator_predictions/dense", config.hidden_size, config.hidden_size
+        )
         self.discriminator_output = Dense(builder, "discriminator_predictions/dense_1", config.hidden_size, 1)
         self._named = builder.variables
         self._approximate_gelu = config.hidden_act == "gelu_new"
@@ -254,9 +292,11 @@ class ElectraPretrainingModel(tf.Module):
     # -- shared embeddings -------------------------------------------------------------
     def _embed(self, input_ids, segment_ids, seeds, salt):
         length = input_ids.shape[1]
-        x = (tf.gather(self.word_embeddings, input_ids)
-             + tf.gather(self.token_type_embeddings, segment_ids)
-             + self.position_embeddings[None, :length, :])
+        x = (
+            tf.gather(self.word_embeddings, input_ids)
+            + tf.gather(self.token_type_embeddings, segment_ids)
+            + self.position_embeddings[None, :length, :]
+        )
         x = self.embedding_norm(x)
         return dropout(tf.cast(x, self.compute_dtype), self.config.hidden_dropout_prob, seeds, salt)
 

@@ -23,9 +23,17 @@ import tensorflow as tf
 MASK_TOKEN_FRACTION = 0.85  # of the chosen positions; the rest keep their token
 
 # The sums every step returns; metrics are ratios of them (see `metrics_from_sums`).
-SUM_KEYS = ("generator_loss_sum", "masked", "generator_correct",
-            "discriminator_loss_sum", "tokens", "discriminator_correct",
-            "replaced", "predicted_replaced", "true_positive")
+SUM_KEYS = (
+    "generator_loss_sum",
+    "masked",
+    "generator_correct",
+    "discriminator_loss_sum",
+    "tokens",
+    "discriminator_correct",
+    "replaced",
+    "predicted_replaced",
+    "true_positive",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,10 +89,8 @@ def mask_batch(features: dict, seed: tf.Tensor, objective: Objective) -> dict:
     weights = (tf.range(predictions)[None, :] < count[:, None]) & (top_scores >= 0.0)
     positions = tf.where(weights, positions, 0)
     masked_lm_ids = tf.where(weights, tf.gather(ids, positions, batch_dims=1), 0)
-    use_mask_token = weights & (tf.random.stateless_uniform([batch, predictions], seed=draws[1])
-                                < MASK_TOKEN_FRACTION)
-    masked_input_ids = replace_at(ids, positions, tf.fill(tf.shape(positions), objective.mask_token_id),
-                                  use_mask_token)
+    use_mask_token = weights & (tf.random.stateless_uniform([batch, predictions], seed=draws[1]) < MASK_TOKEN_FRACTION)
+    masked_input_ids = replace_at(ids, positions, tf.fill(tf.shape(positions), objective.mask_token_id), use_mask_token)
     return {
         "input_ids": ids,
         "input_mask": input_mask,
@@ -94,8 +100,7 @@ def mask_batch(features: dict, seed: tf.Tensor, objective: Objective) -> dict:
         "masked_lm_ids": masked_lm_ids,
         "masked_lm_weights": tf.cast(weights, tf.float32),
         "sample_uniform": tf.random.stateless_uniform([batch, predictions], seed=draws[2]),
-        "dropout_seeds": tf.random.stateless_uniform([batch], seed=draws[3], minval=None, maxval=None,
-                                                     dtype=tf.uint32),
+        "dropout_seeds": tf.random.stateless_uniform([batch], seed=draws[3], minval=None, maxval=None, dtype=tf.uint32),
     }
 
 
@@ -112,8 +117,9 @@ def sample_from_softmax(logits: tf.Tensor, uniform: tf.Tensor, temperature: floa
 def local_counts(batch: dict) -> tf.Tensor:
     """[masked positions, non-padding tokens] of this replica's batch (the loss denominators
     once summed over replicas)."""
-    return tf.stack([tf.reduce_sum(batch["masked_lm_weights"]),
-                     tf.reduce_sum(tf.cast(batch["input_mask"], tf.float32))])
+    return tf.stack(
+        [tf.reduce_sum(batch["masked_lm_weights"]), tf.reduce_sum(tf.cast(batch["input_mask"], tf.float32))]
+    )
 
 
 def electra_loss(model, batch: dict, global_counts: tf.Tensor, objective: Objective, training: bool):
@@ -129,24 +135,23 @@ def electra_loss(model, batch: dict, global_counts: tf.Tensor, objective: Object
     gen_logits = model.generator_head(tf.gather(hidden, positions, batch_dims=1))  # [B, P, V]
     mlm_losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=batch["masked_lm_ids"], logits=gen_logits)
     mlm_loss_sum = tf.reduce_sum(mlm_losses * weights)
-    mlm_correct = tf.cast(tf.equal(tf.argmax(gen_logits, -1, output_type=tf.int32), batch["masked_lm_ids"]),
-                          tf.float32)
+    mlm_correct = tf.cast(tf.equal(tf.argmax(gen_logits, -1, output_type=tf.int32), batch["masked_lm_ids"]), tf.float32)
 
     # Replace the chosen tokens with generator samples; label what changed.
     sampled = sample_from_softmax(gen_logits, batch["sample_uniform"], objective.temperature)
     fake_ids = replace_at(batch["input_ids"], positions, sampled, weights > 0)
     labels = tf.cast(tf.not_equal(fake_ids, batch["input_ids"]), tf.float32) * mask_f
 
-    disc_logits = model.discriminator_head(model.discriminator_hidden(fake_ids, input_mask, batch["segment_ids"],
-                                                                      seeds))
+    disc_logits = model.discriminator_head(
+        model.discriminator_hidden(fake_ids, input_mask, batch["segment_ids"], seeds)
+    )
     disc_losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=disc_logits) * mask_f
     disc_loss_sum = tf.reduce_sum(disc_losses)
     predicted = tf.cast(disc_logits > 0.0, tf.float32) * mask_f
 
     masked_total = tf.maximum(global_counts[0], 1.0)
     tokens_total = tf.maximum(global_counts[1], 1.0)
-    loss = (objective.gen_weight * mlm_loss_sum / masked_total
-            + objective.disc_weight * disc_loss_sum / tokens_total)
+    loss = objective.gen_weight * mlm_loss_sum / masked_total + objective.disc_weight * disc_loss_sum / tokens_total
     sums = {
         "generator_loss_sum": mlm_loss_sum,
         "masked": tf.reduce_sum(weights),
@@ -163,6 +168,7 @@ def electra_loss(model, batch: dict, global_counts: tf.Tensor, objective: Object
 
 def metrics_from_sums(sums: dict, objective: Objective) -> dict:
     """Losses and accuracies pooled over every token of the steps summed."""
+
     def ratio(num, den):
         return float(sums[num]) / float(sums[den]) if float(sums[den]) > 0 else 0.0
 

@@ -57,12 +57,21 @@ class AdamWeightDecay:
         self.names = list(named_variables)
         self.variables = list(named_variables.values())
         self.decay = [uses_weight_decay(name) for name in self.names]
-        self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
-                                       aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-        self.m = [tf.Variable(tf.zeros_like(v), trainable=False, name=f"{v.name.split(':')[0]}.adam_m")
-                  for v in self.variables]
-        self.v = [tf.Variable(tf.zeros_like(v), trainable=False, name=f"{v.name.split(':')[0]}.adam_v")
-                  for v in self.variables]
+        self.global_step = tf.Variable(
+            0,
+            dtype=tf.int64,
+            trainable=False,
+            name="global_step",
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+        )
+        self.m = [
+            tf.Variable(tf.zeros_like(v), trainable=False, name=f"{v.name.split(':')[0]}.adam_m")
+            for v in self.variables
+        ]
+        self.v = [
+            tf.Variable(tf.zeros_like(v), trainable=False, name=f"{v.name.split(':')[0]}.adam_v")
+            for v in self.variables
+        ]
 
     @property
     def named_slots(self) -> dict[str, tf.Variable]:
@@ -84,8 +93,7 @@ class AdamWeightDecay:
         lr = learning_rate(self.global_step.read_value(), self.config)
         updates = []
         for var, grad, m, v, decay in zip(self.variables, grads, self.m, self.v, self.decay):
-            updates.append(strategy.extended.update(
-                var, self._update_one, args=(grad, m, v, lr, decay), group=False))
+            updates.append(strategy.extended.update(var, self._update_one, args=(grad, m, v, lr, decay), group=False))
         with tf.control_dependencies(tf.nest.flatten(updates)):
             strategy.extended.update(self.global_step, lambda step: step.assign_add(1), group=False)
 

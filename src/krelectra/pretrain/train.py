@@ -37,7 +37,8 @@ from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, le
 log = logging.getLogger(__name__)
 SUM = tf.distribute.ReduceOp.SUM
 SCALAR_METADATA = summary_pb2.SummaryMetadata(
-    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+).SerializeToString()
 
 
 def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
@@ -48,7 +49,8 @@ def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
     if config.strategy == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from the TF_CONFIG variable
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-        tpu=config.tpu.name or None, zone=config.tpu.zone or None, project=config.tpu.project or None)
+        tpu=config.tpu.name or None, zone=config.tpu.zone or None, project=config.tpu.project or None
+    )
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
@@ -57,38 +59,57 @@ def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
 def build_model_config(config: PretrainConfig, vocab_size: int) -> ModelConfig:
     m = config.model
     return ModelConfig.from_recipe(
-        vocab_size=vocab_size, embedding_size=m.embedding_size, hidden_size=m.hidden_size,
-        num_hidden_layers=m.num_hidden_layers, generator_hidden_size=m.generator_hidden_size,
+        vocab_size=vocab_size,
+        embedding_size=m.embedding_size,
+        hidden_size=m.hidden_size,
+        num_hidden_layers=m.num_hidden_layers,
+        generator_hidden_size=m.generator_hidden_size,
         generator_num_hidden_layers=m.generator_num_hidden_layers,
-        hidden_dropout_prob=m.hidden_dropout_prob, attention_probs_dropout_prob=m.attention_probs_dropout_prob,
-        hidden_act=m.hidden_act)
+        hidden_dropout_prob=m.hidden_dropout_prob,
+        attention_probs_dropout_prob=m.attention_probs_dropout_prob,
+        hidden_act=m.hidden_act,
+    )
 
 
 def build_objective(config: PretrainConfig, ids: dict[str, int]) -> Objective:
     t = config.train
-    return Objective(mask_prob=t.mask_prob, max_predictions_per_seq=config.max_predictions_per_seq,
-                     gen_weight=t.gen_weight, disc_weight=t.disc_weight, temperature=t.temperature,
-                     mask_token_id=ids["[MASK]"],
-                     never_masked_ids=tuple(ids[token] for token in ("[CLS]", "[SEP]", "[MASK]", "[PAD]")))
+    return Objective(
+        mask_prob=t.mask_prob,
+        max_predictions_per_seq=config.max_predictions_per_seq,
+        gen_weight=t.gen_weight,
+        disc_weight=t.disc_weight,
+        temperature=t.temperature,
+        mask_token_id=ids["[MASK]"],
+        never_masked_ids=tuple(ids[token] for token in ("[CLS]", "[SEP]", "[MASK]", "[PAD]")),
+    )
 
 
 def optimizer_config(config: PretrainConfig) -> OptimizerConfig:
     t = config.train
-    return OptimizerConfig(learning_rate=t.learning_rate, num_train_steps=t.num_train_steps,
-                           num_warmup_steps=t.num_warmup_steps, lr_decay_power=t.lr_decay_power,
-                           weight_decay_rate=t.weight_decay_rate, adam_beta1=t.adam_beta1,
-                           adam_beta2=t.adam_beta2, adam_epsilon=t.adam_epsilon, clip_norm=t.clip_norm)
+    return OptimizerConfig(
+        learning_rate=t.learning_rate,
+        num_train_steps=t.num_train_steps,
+        num_warmup_steps=t.num_warmup_steps,
+        lr_decay_power=t.lr_decay_power,
+        weight_decay_rate=t.weight_decay_rate,
+        adam_beta1=t.adam_beta1,
+        adam_beta2=t.adam_beta2,
+        adam_epsilon=t.adam_epsilon,
+        clip_norm=t.clip_norm,
+    )
 
 
 class Trainer:
     """The model, optimizer and compiled step functions under one distribution strategy."""
 
-    def __init__(self, config: PretrainConfig, model_config: ModelConfig, objective: Objective,
-                 strategy: tf.distribute.Strategy):
+    def __init__(
+        self, config: PretrainConfig, model_config: ModelConfig, objective: Objective, strategy: tf.distribute.Strategy
+    ):
         self.config, self.objective, self.strategy = config, objective, strategy
         with strategy.scope():
-            self.model = ElectraPretrainingModel(model_config, seed=config.seed,
-                                                 compute_dtype="bfloat16" if config.mixed_precision else "float32")
+            self.model = ElectraPretrainingModel(
+                model_config, seed=config.seed, compute_dtype="bfloat16" if config.mixed_precision else "float32"
+            )
             self.optimizer = AdamWeightDecay(self.model.named_variables, optimizer_config(config))
         self.variables = list(self.model.named_variables.values())
         # Only the per-replica forward/backward pass is XLA-compiled; the cross-replica sums
@@ -136,7 +157,7 @@ class Trainer:
         return {key: self.strategy.reduce(SUM, per_replica[key], axis=None) for key in SUM_KEYS}
 
     def evaluate(self, dataset) -> dict:
-        totals = {key: 0.0 for key in SUM_KEYS}
+        totals = dict.fromkeys(SUM_KEYS, 0.0)
         for batch in self.strategy.experimental_distribute_dataset(dataset):
             sums = self.eval_step(batch)
             for key in SUM_KEYS:
@@ -207,13 +228,21 @@ def resolved_hyperparameters(config: PretrainConfig, strategy, train_examples: i
 def _check_resume_compatible(checkpoints: Path, model_config: ModelConfig) -> None:
     saved = checkpoints / "model_config.json"
     if saved.is_file() and read_json(saved) != model_config.to_dict():
-        raise KrelectraError(f"{saved}: the checkpoints in {checkpoints} belong to another model size than the "
-                             f"config asks for; delete {checkpoints} to start afresh, or restore the config")
+        raise KrelectraError(
+            f"{saved}: the checkpoints in {checkpoints} belong to another model size than the "
+            f"config asks for; delete {checkpoints} to start afresh, or restore the config"
+        )
 
 
-def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: Path, config: PretrainConfig,
-                    work_dir: Path, strategy: tf.distribute.Strategy | None = None,
-                    progress: bool = True) -> list[dict]:
+def run_pretraining(
+    train_files: list[Path],
+    eval_files: list[Path],
+    vocab_dir: Path,
+    config: PretrainConfig,
+    work_dir: Path,
+    strategy: tf.distribute.Strategy | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Pretrain (or resume) and write the work folder described above. Returns the
     metrics records (train and eval) of the whole run."""
     work_dir = Path(work_dir)
@@ -229,8 +258,10 @@ def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: 
     t = config.train
     for key in ("train_batch_size", "eval_batch_size"):
         if getattr(t, key) % replicas:
-            raise KrelectraError(f"pretrain.train.{key}={getattr(t, key)} is not a multiple of the "
-                                 f"{replicas} replicas of the {config.strategy!r} strategy")
+            raise KrelectraError(
+                f"pretrain.train.{key}={getattr(t, key)} is not a multiple of the "
+                f"{replicas} replicas of the {config.strategy!r} strategy"
+            )
 
     train_examples = _count(train_files, "train_examples")
     eval_examples = _count(eval_files, "eval_examples") if eval_files else 0
@@ -253,8 +284,10 @@ def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: 
         start = ckpt.restore_training_state(trainer.model, trainer.optimizer, latest)
         log.info("resuming from %s (step %d of %d)", latest, start, t.num_train_steps)
         if start > t.num_train_steps:
-            raise KrelectraError(f"{latest}: step {start} is past pretrain.train.num_train_steps="
-                                 f"{t.num_train_steps}; delete {checkpoints} or raise num_train_steps")
+            raise KrelectraError(
+                f"{latest}: step {start} is past pretrain.train.num_train_steps="
+                f"{t.num_train_steps}; delete {checkpoints} or raise num_train_steps"
+            )
     else:
         start = 0
         if config.init_checkpoint:
@@ -264,13 +297,15 @@ def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: 
     write_json(checkpoints / "pretrain_config.json", hyper)
 
     metrics = MetricsLog(checkpoints / "metrics.jsonl", keep_up_to_step=start)
-    writers = {split: tf.summary.create_file_writer(str(work_dir / "tensorboard" / split))
-               for split in ("train", "eval")}
+    writers = {
+        split: tf.summary.create_file_writer(str(work_dir / "tensorboard" / split)) for split in ("train", "eval")
+    }
     max_len = config.examples.max_seq_length
     evaluation = None
     if eval_examples and t.max_eval_batches > 0:
-        evaluation = eval_dataset(eval_files, max_len, t.eval_batch_size, objective, config.seed,
-                                  eval_examples, t.max_eval_batches)
+        evaluation = eval_dataset(
+            eval_files, max_len, t.eval_batch_size, objective, config.seed, eval_examples, t.max_eval_batches
+        )
     else:
         log.warning("no held-out examples (or max_eval_batches = 0): evaluation is skipped")
 
@@ -284,8 +319,7 @@ def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: 
         writers[split].flush()
 
     def eval_due(step: int) -> bool:
-        return (step in (0, t.num_train_steps)
-                or (t.eval_every_steps > 0 and step % t.eval_every_steps == 0))
+        return step in (0, t.num_train_steps) or (t.eval_every_steps > 0 and step % t.eval_every_steps == 0)
 
     def run_eval(step: int) -> None:
         if evaluation is not None:
@@ -295,11 +329,12 @@ def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: 
     # follows a checkpoint) that the metrics lack.
     if eval_due(start) and not any(r["split"] == "eval" and r["step"] == start for r in metrics.records):
         run_eval(start)
-    dataset = train_dataset(train_files, max_len, t.train_batch_size, objective, config.seed,
-                            t.shuffle_buffer, start_step=start)
+    dataset = train_dataset(
+        train_files, max_len, t.train_batch_size, objective, config.seed, t.shuffle_buffer, start_step=start
+    )
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
     step = start
-    sums = {key: 0.0 for key in SUM_KEYS}
+    sums = dict.fromkeys(SUM_KEYS, 0.0)
     # Speed over the steps since the last record; the run's first call (which traces and
     # compiles the step) counts only when nothing else was timed.
     speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
@@ -331,9 +366,8 @@ def run_pretraining(train_files: list[Path], eval_files: list[Path], vocab_dir: 
             values["examples_per_sec"] = timed["steps"] * t.train_batch_size / timed["seconds"]
             values["tokens_per_sec"] = timed["tokens"] / timed["seconds"]  # non-padding tokens
             record("train", step, values)
-            bar.set_postfix(loss=f"{values['loss']:.3f}", gen_acc=f"{values['generator_accuracy']:.3f}",
-                            refresh=False)
-            sums = {key: 0.0 for key in SUM_KEYS}
+            bar.set_postfix(loss=f"{values['loss']:.3f}", gen_acc=f"{values['generator_accuracy']:.3f}", refresh=False)
+            sums = dict.fromkeys(SUM_KEYS, 0.0)
             speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
         if step % t.save_checkpoints_steps == 0 or done:
             rotation.save(trainer.model, trainer.optimizer, step)
@@ -352,15 +386,24 @@ def _is_chief(strategy) -> bool:
     resolver = getattr(strategy, "cluster_resolver", None)
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
         return True
-    return resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0
-                                                      and "chief" not in resolver.cluster_spec().as_dict())
+    return resolver.task_type in (None, "chief") or (
+        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+    )
 
 
 def _progress(start: int, total: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=start, unit="step", desc="pretrain", file=sys.stderr, disable=not enabled,
-                mininterval=2.0, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        initial=start,
+        unit="step",
+        desc="pretrain",
+        file=sys.stderr,
+        disable=not enabled,
+        mininterval=2.0,
+        dynamic_ncols=True,
+    )
 
 
 def _write_final(work_dir: Path, trainer: Trainer, model_config: ModelConfig, hyper: dict, live_metrics: Path):

@@ -25,8 +25,7 @@ def printable_ascii() -> list[str]:
 
 
 def guaranteed_alphabet(include: list[str]) -> list[str]:
-    parts = {"ks_x_1001_hangul": ks_x_1001_hangul, "compatibility_jamo": compatibility_jamo,
-             "ascii": printable_ascii}
+    parts = {"ks_x_1001_hangul": ks_x_1001_hangul, "compatibility_jamo": compatibility_jamo, "ascii": printable_ascii}
     chars: list[str] = []
     for name in include:
         chars.extend(parts[name]())

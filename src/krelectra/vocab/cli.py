@@ -19,12 +19,20 @@ def _train(args):
 
     vocab = train_wordpiece(args.morphemes, args.size, guaranteed_alphabet(args.alphabet), args.min_frequency)
     if len(vocab) < args.size and not args.allow_smaller:
-        raise KrelectraError(f"the corpus fills only {len(vocab)} of vocab.size={args.size} entries "
-                             "(every morpheme seen is already in); lower vocab.size or add text")
+        raise KrelectraError(
+            f"the corpus fills only {len(vocab)} of vocab.size={args.size} entries "
+            "(every morpheme seen is already in); lower vocab.size or add text"
+        )
     write_tokenizer_dir(vocab, args.output_dir)
-    write_json(args.output_dir.parent / "train.json",
-               {"size_requested": args.size, "size": len(vocab), "alphabet": args.alphabet,
-                "min_frequency": args.min_frequency})
+    write_json(
+        args.output_dir.parent / "train.json",
+        {
+            "size_requested": args.size,
+            "size": len(vocab),
+            "alphabet": args.alphabet,
+            "min_frequency": args.min_frequency,
+        },
+    )
 
 
 def _report(args):
@@ -48,11 +56,19 @@ def register(stages) -> None:
     p = commands.add_parser("train", help="train the WordPiece vocabulary on morpheme-segmented text")
     p.add_argument("--size", type=int, required=True)
     p.add_argument("--min-frequency", type=int, default=2)
-    p.add_argument("--alphabet", nargs="*", default=["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
-                   choices=["ks_x_1001_hangul", "compatibility_jamo", "ascii"])
+    p.add_argument(
+        "--alphabet",
+        nargs="*",
+        default=["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
+        choices=["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
+    )
     p.add_argument("--allow-smaller", action="store_true", help="accept a vocabulary smaller than --size")
-    p.add_argument("--output-dir", type=Path, required=True,
-                   help="writes vocab.txt, tokenizer_config.json, special_tokens_map.json")
+    p.add_argument(
+        "--output-dir",
+        type=Path,
+        required=True,
+        help="writes vocab.txt, tokenizer_config.json, special_tokens_map.json",
+    )
     p.add_argument("morphemes", type=Path, nargs="+")
     p.set_defaults(func=_train)
 

@@ -26,9 +26,16 @@ def _is_isolated(char: str) -> bool:
         return True
     if unicodedata.category(char).startswith("P"):
         return True
-    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF
-            or 0x2A700 <= code <= 0x2B73F or 0x2B740 <= code <= 0x2B81F or 0x2B820 <= code <= 0x2CEAF
-            or 0xF900 <= code <= 0xFAFF or 0x2F800 <= code <= 0x2FA1F)
+    return (
+        0x4E00 <= code <= 0x9FFF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x20000 <= code <= 0x2A6DF
+        or 0x2A700 <= code <= 0x2B73F
+        or 0x2B740 <= code <= 0x2B81F
+        or 0x2B820 <= code <= 0x2CEAF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x2F800 <= code <= 0x2FA1F
+    )
 
 
 @cache
@@ -68,8 +75,9 @@ class MorphemeSegmenter:
         from tokenizers import normalizers
 
         # The normalisation ElectraTokenizer applies with do_lower_case=False.
-        return normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                          strip_accents=False, lowercase=False)
+        return normalizers.BertNormalizer(
+            clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+        )
 
     def normalise(self, text: str) -> str:
         """Text as ElectraTokenizer sees it (control characters removed, CJK spaced out).

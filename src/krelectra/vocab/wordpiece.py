@@ -36,8 +36,13 @@ TOKENIZER_CONFIG = {
     "cls_token": "[CLS]",
     "mask_token": "[MASK]",
 }
-SPECIAL_TOKENS_MAP = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]",
-                      "cls_token": "[CLS]", "mask_token": "[MASK]"}
+SPECIAL_TOKENS_MAP = {
+    "unk_token": "[UNK]",
+    "sep_token": "[SEP]",
+    "pad_token": "[PAD]",
+    "cls_token": "[CLS]",
+    "mask_token": "[MASK]",
+}
 
 
 def _trainer_lines(files: list[Path]):
@@ -66,8 +71,10 @@ def train_wordpiece(files: list[Path], size: int, alphabet: list[str], min_frequ
         base.append(char)
     base.extend(CONTINUATION + c for c in alphabet)
     if size < len(base):
-        raise KrelectraError(f"vocab.size is {size}, but the special tokens and the guaranteed alphabet "
-                             f"alone take {len(base)} entries; raise vocab.size or shrink vocab.alphabet")
+        raise KrelectraError(
+            f"vocab.size is {size}, but the special tokens and the guaranteed alphabet "
+            f"alone take {len(base)} entries; raise vocab.size or shrink vocab.alphabet"
+        )
     # The trainer creates `##x` pieces in hash-map order, and their ids break ties between
     # equally frequent merges, so two runs could learn different vocabularies
     # (huggingface/tokenizers#1794). Declaring every `##x` up front, sorted, fixes their
@@ -80,9 +87,13 @@ def train_wordpiece(files: list[Path], size: int, alphabet: list[str], min_frequ
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     # Room for duplicates of `base` among the learned pieces, which are dropped below.
-    trainer = trainers.WordPieceTrainer(vocab_size=size + len(base) + len(continuations),
-                                        min_frequency=min_frequency, special_tokens=continuations,
-                                        continuing_subword_prefix=CONTINUATION, show_progress=False)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=size + len(base) + len(continuations),
+        min_frequency=min_frequency,
+        special_tokens=continuations,
+        continuing_subword_prefix=CONTINUATION,
+        show_progress=False,
+    )
     tokenizer.train_from_iterator(_trainer_lines(files), trainer)
     learned = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     vocab, seen = [], set()
@@ -109,5 +120,3 @@ def write_tokenizer_dir(vocab: list[str], output_dir: Path) -> None:
 def read_vocab(path: Path) -> list[str]:
     with open(path, encoding="utf-8") as handle:
         return [line.rstrip("\n") for line in handle]
-
-
