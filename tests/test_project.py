@@ -1,10 +1,13 @@
 """Project-level promises: the citation file is valid, and every stage's conda
-environment pins the same versions as pyproject.toml."""
+environment pins the same versions as pyproject.toml and holds every library its code imports."""
 
+import ast
+import importlib.metadata
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -54,3 +57,80 @@ def test_every_rule_declares_log_and_conda_env():
             assert "log:" in rule and "conda:" in rule, f"{smk.name}: {name} lacks log: or conda:"
             env = re.search(r'conda:\s*\n\s*"([^"]+)"', rule).group(1)
             assert (smk.parent / env).resolve().is_file(), f"{smk.name}: {name}: {env} missing"
+
+
+STAGE_ENVS = {
+    "corpus": "corpus",
+    "vocab": "vocab",
+    "pretrain": "pretrain",
+    "convert": "convert",
+    "finetune": "finetune",
+    "paper": "paper",
+}
+
+
+def _imports(path: Path, inside_functions: bool) -> set[str]:
+    """The module names a file imports: at import time only, or also inside functions."""
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            if inside_functions or not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")))
+    return names
+
+
+def _module_file(name: str) -> Path | None:
+    parts = name.split(".")
+    base = REPO / "src" / Path(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _third_party_imports(stage: str) -> set[str]:
+    """Top-level names of the non-stdlib libraries that `krelectra <stage> ...` can import:
+    everything the stage's own modules reach (imports inside functions included), and what
+    the CLI entry point imports when it starts (it registers every stage's cli module)."""
+    package = REPO / "src/krelectra"
+    start = [(path, True) for path in (package / stage).rglob("*.py")]
+    start += [(path, False) for path in [*package.glob("*.py"), *package.glob("*/cli.py")]]
+    seen: set[tuple[Path, bool]] = set()
+    queue, outside = list(start), set()
+    while queue:
+        path, deep = queue.pop()
+        if (path, deep) in seen:
+            continue
+        seen.add((path, deep))
+        for name in _imports(path, inside_functions=deep):
+            top = name.split(".")[0]
+            if top == "krelectra":
+                found = _module_file(name)
+                if found is not None:
+                    queue.append((found, deep))
+            elif top not in sys.stdlib_module_names:
+                outside.add(top)
+    return outside
+
+
+def test_every_stage_env_holds_the_libraries_its_code_imports():
+    distributions = importlib.metadata.packages_distributions()
+    for stage, env in STAGE_ENVS.items():
+        spec = yaml.safe_load((REPO / "envs" / f"{env}.yaml").read_text())
+        pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
+        pinned_names = {pinned(r)[0] for r in pip}
+        for module in sorted(_third_party_imports(stage)):
+            provided_by = {d.lower().replace("_", "-") for d in distributions.get(module, [])}
+            assert provided_by, f"{stage}: imports {module}, which no installed distribution provides"
+            assert provided_by & pinned_names, (
+                f"envs/{env}.yaml: the {stage} stage imports {module} ({', '.join(sorted(provided_by))}) "
+                "but the environment does not pin it"
+            )
