@@ -49,30 +49,13 @@ class ExampleConfig:
 
 
 def load_tokenizer(vocab_dir: str | Path):
-    """The fast WordPiece tokenizer of the vocabulary folder, checked for the settings
-    Korean needs (lower-casing or accent stripping decomposes Hangul into jamo)."""
-    from transformers import ElectraTokenizerFast
+    """The fast WordPiece tokenizer of the vocabulary folder, loaded as finetuning and
+    users load it and checked (krelectra/vocab/tokenizer.py: the folder's vocabulary,
+    every special token, NFC first, no lower-casing or accent stripping, which would
+    decompose Hangul into jamo)."""
+    from krelectra.vocab.tokenizer import load_tokenizer as load_vocabulary_tokenizer
 
-    vocab_dir = Path(vocab_dir)
-    vocab_file = vocab_dir / "vocab.txt"
-    if not vocab_file.is_file():
-        raise KrelectraError(f"{vocab_file}: no vocabulary file")
-    tokenizer = ElectraTokenizerFast.from_pretrained(str(vocab_dir))
-    with open(vocab_file, encoding="utf-8") as handle:
-        vocab_lines = sum(1 for _ in handle)
-    if len(tokenizer) != vocab_lines:
-        raise KrelectraError(
-            f"{vocab_dir}: the tokenizer has {len(tokenizer)} entries but vocab.txt has {vocab_lines} lines"
-        )
-    if getattr(tokenizer, "do_lower_case", False) or getattr(tokenizer, "strip_accents", False):
-        raise KrelectraError(
-            f"{vocab_dir}/tokenizer_config.json: do_lower_case and strip_accents must be "
-            "false for Korean (lower-casing or accent stripping splits Hangul into jamo)"
-        )
-    for token in SPECIAL_TOKENS:
-        if tokenizer.convert_tokens_to_ids(token) in (None, tokenizer.unk_token_id) and token != "[UNK]":
-            raise KrelectraError(f"{vocab_file}: special token {token} is missing")
-    return tokenizer
+    return load_vocabulary_tokenizer(vocab_dir)
 
 
 def special_ids(tokenizer) -> dict[str, int]:
