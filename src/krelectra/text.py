@@ -31,6 +31,7 @@ that Python's `unicodedata` already reports to be in NFC (most corpus text), for
 from __future__ import annotations
 
 import json
+import sys
 import unicodedata
 from functools import cache
 
@@ -85,3 +86,38 @@ def with_rule(tokenizer):
         steps = [unicode_normalizer()] + ([existing] if existing is not None else [])
         backend.normalizer = normalizers.Sequence(steps)
     return tokenizer
+
+
+@cache
+def _joins_backward() -> frozenset[str]:
+    """Characters that NFC can join to the character before them: the second character
+    of every two-character canonical decomposition (combining marks, but also some with
+    combining class 0) and the Hangul medial vowels and final consonants (U+1161-U+1175,
+    U+11A8-U+11C2), which compose algorithmically."""
+    chars = {chr(c) for c in range(0x1161, 0x1176)} | {chr(c) for c in range(0x11A8, 0x11C3)}
+    for code in range(sys.maxunicode + 1):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            chars.add(chr(int(parts[1], 16)))
+    return frozenset(chars)
+
+
+def original_offsets(text: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token offsets into `text` (as a tokenizer that applies the rule returns them) with
+    each end moved over the code points that NFC folded into the token's last character.
+
+    `tokenizers` aligns a character composed by NFC with the first code point it was
+    composed from only (huggingface/tokenizers#1201): for 요 typed as ᄋ + ᅭ the token's
+    span is (0, 1), which cuts the vowel off. The end is moved forward to the next
+    position where NFC cannot join characters (a character of combining class 0 that
+    joins nothing before it), which is where the composed character ends in `text`."""
+    if text.isascii() or unicodedata.is_normalized(FORM, text):
+        return [tuple(o) for o in offsets]  # type: ignore[misc]
+    joins = _joins_backward()
+    fixed = []
+    for start, end in offsets:
+        if end > start:
+            while end < len(text) and (unicodedata.combining(text[end]) or text[end] in joins):
+                end += 1
+        fixed.append((start, end))
+    return fixed
