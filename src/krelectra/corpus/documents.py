@@ -4,7 +4,7 @@ Files are read as UTF-8 with invalid byte sequences replaced (and counted), so a
 stray Latin-1 byte in a 10 GB crawl never stops the run. A file that is not UTF-8
 text at all stops the run with its name: UTF-16 (a UTF-16 byte order mark), a legacy
 encoding such as CP949/EUC-KR or a binary file (more invalid sequences than valid
-non-ASCII characters), or binary data (NUL bytes in more than 1% of characters). A
+non-ASCII characters), or binary data (NUL bytes in more than 10% of characters). A
 UTF-8 byte order mark at the start of a file is not text and is dropped; CRLF and CR
 line ends read as LF.
 """
@@ -23,9 +23,10 @@ from krelectra.io import atomic_open, write_json
 
 REPLACEMENT = "\ufffd"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-# A file with fewer invalid sequences than this is never called "not UTF-8".
+# A file with fewer invalid sequences (or NUL bytes) than this is never refused: a few
+# stray bytes are replaced (NUL is removed with the control characters when cleaning).
 MIN_INVALID_TO_REFUSE = 8
-MAX_NUL_SHARE = 0.01
+MAX_NUL_SHARE = 0.1
 
 
 @dataclass
@@ -73,7 +74,7 @@ class InvalidBytesCounter:
                 f"{valid_non_ascii} valid non-ASCII characters): a legacy encoding such as CP949/EUC-KR "
                 f"(convert it: iconv -f CP949 -t UTF-8) or a binary file (remove it from the source's paths)"
             )
-        if nul > MAX_NUL_SHARE * max(chars, 1):
+        if nul >= MIN_INVALID_TO_REFUSE and nul > MAX_NUL_SHARE * chars:
             raise KrelectraError(
                 f"{path}: binary data ({nul} NUL bytes in {chars} characters); remove it from the source's paths"
             )
