@@ -1,18 +1,8 @@
 # Vocabulary: shards -> Mecab-Ko morphemes (per shard) -> WordPiece vocabulary -> report.
 
-from krelectra.vocab.alphabet import reserved_entries
 from krelectra.vocab.tokenizer import TOKENIZER_FILES
 
 VOCAB = f"{RESULTS}/vocab"
-
-# An impossible combination stops the run before any job starts: the alphabet alone
-# would not fit into the vocabulary.
-if reserved_entries(config["vocab"]["alphabet"]) >= config["vocab"]["size"]:
-    raise WorkflowError(
-        f"config vocab.size is {config['vocab']['size']}, but the special tokens and the alphabet "
-        f"{config['vocab']['alphabet']} alone take {reserved_entries(config['vocab']['alphabet'])} "
-        "entries (see vocab.alphabet in workflow/schemas/vocab.schema.yaml); raise vocab.size or shrink vocab.alphabet"
-    )
 
 
 rule vocab_segment:

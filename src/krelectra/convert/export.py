@@ -157,12 +157,13 @@ def _make_readable(path: Path) -> None:
 
 def _filled_models(prefix: str, configs: dict):
     """Both models with every weight from the checkpoint, after the coverage check."""
-    import tensorflow as tf
     import torch
     from transformers import ElectraForMaskedLM, ElectraForPreTraining
 
+    from krelectra.pretrain.checkpoint import open_checkpoint
+
     classes = {DISCRIMINATOR: ElectraForPreTraining, GENERATOR: ElectraForMaskedLM}
-    reader = tf.train.load_checkpoint(prefix)
+    reader = open_checkpoint(prefix)
     shapes = {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items()}
     with torch.device("meta"):  # shapes only: the plan is checked before anything is read
         expected = {

@@ -26,7 +26,7 @@ from pathlib import Path
 from krelectra.corpus.reading import read_shard_documents
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64
-from krelectra.io import write_json
+from krelectra.io import removed_on_error, write_json
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,11 @@ def build_examples(
     for path in (train_out, eval_out):
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp_train, tmp_eval = (p.with_name(f".{p.name}.tmp") for p in (train_out, eval_out))
-    with tf.io.TFRecordWriter(str(tmp_train)) as train_writer, tf.io.TFRecordWriter(str(tmp_eval)) as eval_writer:
+    with (
+        removed_on_error(tmp_train, tmp_eval),
+        tf.io.TFRecordWriter(str(tmp_train)) as train_writer,
+        tf.io.TFRecordWriter(str(tmp_eval)) as eval_writer,
+    ):
         for document in tqdm(
             tokenized_documents(shard, tokenizer), desc=f"examples {shard.name}", unit="doc", mininterval=5
         ):

@@ -24,6 +24,7 @@ A vocabulary folder holds `TOKENIZER_FILES`:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from krelectra.errors import KrelectraError
@@ -162,6 +163,27 @@ def check_tokenizer(tokenizer, folder: Path) -> None:
     for token in SPECIAL_TOKENS:
         if token not in loaded:
             raise KrelectraError(f"{folder / 'vocab.txt'}: special token {token} is missing")
+    config_path = folder / "tokenizer_config.json"
+    if not config_path.is_file():
+        raise KrelectraError(
+            f"{config_path}: missing; without it AutoTokenizer returns no token_type_ids and "
+            "ElectraTokenizer lower-cases (which decomposes Hangul into jamo)"
+        )
+    try:
+        settings = json.loads(config_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise KrelectraError(f"{config_path}: not valid JSON ({error})") from None
+    if not isinstance(settings, dict) or settings.get("do_lower_case") is not False or settings.get("strip_accents"):
+        found = {k: settings.get(k) for k in ("do_lower_case", "strip_accents")} if isinstance(settings, dict) else {}
+        raise KrelectraError(
+            f"{config_path}: do_lower_case must be false and strip_accents false or absent (found {found}): "
+            "with these settings ElectraTokenizer.from_pretrained lower-cases or strips accents, which decomposes "
+            "Hangul into jamo and turns every Korean word into [UNK]"
+        )
+    if "token_type_ids" not in tokenizer.model_input_names:
+        raise KrelectraError(
+            f"{config_path}: model_input_names lacks token_type_ids (ELECTRA tells the two segments apart by them)"
+        )
     normalizer = tokenizer.backend_tokenizer.normalizer
     probe = normalizer.normalize_str(CASED_PROBE) if normalizer is not None else CASED_PROBE
     if probe != CASED_PROBE:
