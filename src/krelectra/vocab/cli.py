@@ -38,6 +38,12 @@ def _train(args):
     )
 
 
+def _tokenizer(args):
+    from krelectra.vocab.tokenizer import read_vocab, write_tokenizer_dir
+
+    write_tokenizer_dir(read_vocab(args.vocab_file), args.output_dir)
+
+
 def _report(args):
     from krelectra.vocab.report import vocab_report
 
@@ -75,6 +81,16 @@ def register(stages) -> None:
     )
     p.add_argument("morphemes", type=Path, nargs="+")
     p.set_defaults(func=_train)
+
+    p = commands.add_parser(
+        "tokenizer",
+        help="write a vocabulary folder (tokenizer.json and settings) around an existing vocab.txt",
+        description="For a vocab.txt from elsewhere (e.g. the released KR-ELECTRA): the folder the "
+        "pretraining, conversion and finetuning stages load, with the project's tokenizer pipeline.",
+    )
+    p.add_argument("--vocab-file", type=Path, required=True, help="vocab.txt, one token a line")
+    p.add_argument("--output-dir", type=Path, required=True)
+    p.set_defaults(func=_tokenizer)
 
     p = commands.add_parser("report", help="[UNK] rate, tokens per eojeol, morpheme-boundary agreement")
     p.add_argument("--vocab-dir", type=Path, required=True)

@@ -134,7 +134,7 @@ def load_tokenizer(folder: str | Path):
         if not (folder / name).is_file():
             raise KrelectraError(
                 f"{folder / name}: missing; a vocabulary folder holds {', '.join(TOKENIZER_FILES)} "
-                "(written by `krelectra vocab train`)"
+                "(written by `krelectra vocab train`, or around an existing vocab.txt by `krelectra vocab tokenizer`)"
             )
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
