@@ -35,8 +35,9 @@ import json
 import sys
 import unicodedata
 from functools import cache
+from typing import Final
 
-FORM = "NFC"
+FORM: Final = "NFC"
 
 
 def unicode_normalizer():
