@@ -452,6 +452,16 @@ row("task nsmc", "CRLF line ends and blank lines", check=_nsmc_crlf)(
 )
 
 
+def _stray_cr(result, ctx):
+    # a record ends at LF only: a CR inside a field stays there (the tokenizer reads it as a space)
+    assert result.examples == [{"text": "정말\r재미있는 영화", "label": "1"}]
+
+
+row("task nsmc", "a stray CR inside a field", check=_stray_cr)(
+    lambda c: read("nsmc", c, "id\tdocument\tlabel\n1\t정말\r재미있는 영화\t1\n")
+)
+
+
 def _paws_empty(result, ctx):
     assert result.skipped == 1 and [e["text"] for e in result.examples] == ["첫 문장"]
 
