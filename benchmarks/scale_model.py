@@ -247,7 +247,8 @@ def measure_dedup(work: Path, sentences: int, shards: int = NUM_SHARDS) -> dict:
 def measure_vocab(work: Path, shard: Path, repeats: int) -> dict:
     from krelectra.vocab.alphabet import guaranteed_alphabet
     from krelectra.vocab.segment import segment_shard
-    from krelectra.vocab.wordpiece import train_wordpiece, write_tokenizer_dir
+    from krelectra.vocab.tokenizer import write_tokenizer_dir
+    from krelectra.vocab.wordpiece import train_wordpiece
 
     morphemes = work / "morphemes.txt"
     t_segment = timed(

@@ -7,11 +7,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # -- pretraining fixtures (prefix pretrain_) -----------------------------------------------
 
-import json as _json
 import re as _re
 from pathlib import Path as _Path
 
 import pytest as _pytest
+
+from krelectra.vocab.tokenizer import write_tokenizer_dir
 
 
 def _pretrain_konlpy_documents() -> list[list[str]]:
@@ -47,31 +48,7 @@ def write_pretrain_corpus(root: _Path, num_shards: int = 2) -> tuple[list[_Path]
     chars = sorted({ch for d in documents for s in d for ch in s if not ch.isspace()})
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{ch}" for ch in chars]
     vocab_dir = root / "vocab"
-    vocab_dir.mkdir(parents=True, exist_ok=True)
-    (vocab_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    (vocab_dir / "tokenizer_config.json").write_text(
-        _json.dumps(
-            {
-                "do_lower_case": False,
-                "strip_accents": False,
-                "tokenize_chinese_chars": True,
-                "tokenizer_class": "ElectraTokenizer",
-            }
-        ),
-        encoding="utf-8",
-    )
-    (vocab_dir / "special_tokens_map.json").write_text(
-        _json.dumps(
-            {
-                "unk_token": "[UNK]",
-                "sep_token": "[SEP]",
-                "pad_token": "[PAD]",
-                "cls_token": "[CLS]",
-                "mask_token": "[MASK]",
-            }
-        ),
-        encoding="utf-8",
-    )
+    write_tokenizer_dir(vocab, vocab_dir)
     return shards, vocab_dir
 
 

@@ -3,6 +3,7 @@ import unicodedata
 import pytest
 
 from krelectra.corpus.clean import Cleaner, CleaningOptions
+from krelectra.errors import KrelectraError
 
 
 def sentences(text, **options):
@@ -69,5 +70,5 @@ def test_length_filters_count_what_they_drop():
 
 
 def test_unknown_option_is_rejected():
-    with pytest.raises(ValueError, match="lowercase"):
+    with pytest.raises(KrelectraError, match="lowercase"):
         CleaningOptions.from_dict({"lowercase": True})

@@ -17,6 +17,7 @@ from krelectra.finetune import protocols
 from krelectra.finetune.summary import summarize
 from krelectra.finetune.tasks import TASKS
 from krelectra.io import read_json, write_json
+from krelectra.vocab.tokenizer import write_tokenizer_dir
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 HELDOUT = [
@@ -69,27 +70,7 @@ def _vocab(results: Path) -> None:
         SPECIAL + chars + [f"##{c}" for c in chars] + ["택배", "##는데", "포장", "대한민국", "##어요", "민주공화국"]
     )
     tokenizer = results / "vocab" / "tokenizer"
-    tokenizer.mkdir(parents=True)
-    (tokenizer / "vocab.txt").write_text("\n".join(pieces) + "\n", encoding="utf-8")
-    write_json(
-        tokenizer / "tokenizer_config.json",
-        {
-            "do_lower_case": False,
-            "strip_accents": False,
-            "tokenize_chinese_chars": True,
-            "tokenizer_class": "ElectraTokenizer",
-        },
-    )
-    write_json(
-        tokenizer / "special_tokens_map.json",
-        {
-            "unk_token": "[UNK]",
-            "sep_token": "[SEP]",
-            "pad_token": "[PAD]",
-            "cls_token": "[CLS]",
-            "mask_token": "[MASK]",
-        },
-    )
+    write_tokenizer_dir(pieces, tokenizer)
     write_json(
         results / "vocab" / "train.json",
         {

@@ -2,6 +2,7 @@
 
 import json
 import random
+import shutil
 
 import pytest
 
@@ -125,10 +126,12 @@ def test_shard_to_tfrecords_is_deterministic_and_matches_the_tokenizer(pretrain_
 def test_a_lowercasing_vocabulary_is_refused(pretrain_corpus, tmp_path):
     _, vocab = pretrain_corpus
     bad = tmp_path / "vocab"
-    bad.mkdir()
-    (bad / "vocab.txt").write_text((vocab / "vocab.txt").read_text(encoding="utf-8"), encoding="utf-8")
-    (bad / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
-    with pytest.raises(KrelectraError, match="do_lower_case"):
+    shutil.copytree(vocab, bad)
+    # A class that rebuilds its pipeline from the settings, told to lower-case.
+    (bad / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "ElectraTokenizer", "do_lower_case": True})
+    )
+    with pytest.raises(KrelectraError, match="lower-cases or strips accents"):
         load_tokenizer(bad)
 
 

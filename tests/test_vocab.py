@@ -7,7 +7,8 @@ from krelectra.errors import KrelectraError
 from krelectra.vocab.alphabet import guaranteed_alphabet, ks_x_1001_hangul
 from krelectra.vocab.morphemes import MorphemeSegmenter
 from krelectra.vocab.report import vocab_report
-from krelectra.vocab.wordpiece import SPECIAL_TOKENS, read_vocab, train_wordpiece, write_tokenizer_dir
+from krelectra.vocab.tokenizer import SPECIAL_TOKENS, read_vocab, write_tokenizer_dir
+from krelectra.vocab.wordpiece import train_wordpiece
 
 ALPHABET = guaranteed_alphabet(["ks_x_1001_hangul", "compatibility_jamo", "ascii"])
 

@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     except KrelectraError as error:
         print(f"krelectra {args.stage}: error: {error}", file=sys.stderr)
         return 1
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as error:
+        # An input file named on the command line that is not there (or not readable).
+        print(f"krelectra {args.stage}: error: {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -34,6 +34,18 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         raise
 
 
+@contextlib.contextmanager
+def removed_on_error(*paths: str | os.PathLike) -> Iterator[None]:
+    """Remove `paths` (temporary outputs) if the block raises, then re-raise."""
+    try:
+        yield
+    except BaseException:
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        raise
+
+
 def write_json(path: str | os.PathLike, data) -> None:
     """Write JSON with sorted keys so that equal data gives byte-identical files."""
     with atomic_open(path) as handle:

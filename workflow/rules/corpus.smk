@@ -1,7 +1,13 @@
 # Corpus: raw text -> partitions per source -> cleaned shards -> corpus-wide dedup and
 # register balance -> final shards (one sentence per line, empty line between documents).
 
+from krelectra.config_checks import combination_errors
+
 CORPUS = f"{RESULTS}/corpus"
+
+# Values that pass the schema but cannot work together stop the run before any job starts.
+if _errors := combination_errors(config):
+    raise WorkflowError("config: " + "; ".join(_errors))
 
 
 rule corpus_partition:

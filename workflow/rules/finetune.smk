@@ -9,7 +9,7 @@ FINETUNE = f"{RESULTS}/finetune"
 FINETUNE_CONFIG = config["finetune"]
 # "converted" in finetune.models: this workflow's discriminator (convert.smk).
 CONVERTED_DISCRIMINATOR = f"{RESULTS}/models/discriminator"
-CONVERTED_FILES = ["model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
+CONVERTED_FILES = ["model.safetensors", "config.json", *TOKENIZER_FILES]
 
 
 # Per model: the folder or hub id to load, and the local files it depends on (a hub id

@@ -1,7 +1,8 @@
 # Vocabulary: shards -> Mecab-Ko morphemes (per shard) -> WordPiece vocabulary -> report.
 
+from krelectra.vocab.tokenizer import TOKENIZER_FILES
+
 VOCAB = f"{RESULTS}/vocab"
-TOKENIZER_FILES = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
 
 
 rule vocab_segment:

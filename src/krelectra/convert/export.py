@@ -23,26 +23,10 @@ from krelectra.convert.hf_config import electra_configs, read_model_config
 from krelectra.convert.mapping import DISCRIMINATOR, GENERATOR, MODELS, plan_conversion
 from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open, write_json
+from krelectra.vocab.tokenizer import SPECIAL_TOKENS, SPECIAL_TOKENS_MAP, TOKENIZER_CONFIG, tokenizer_json_for
 
 log = logging.getLogger(__name__)
 
-SPECIAL_TOKENS = {
-    "pad_token": "[PAD]",
-    "unk_token": "[UNK]",
-    "cls_token": "[CLS]",
-    "sep_token": "[SEP]",
-    "mask_token": "[MASK]",
-}
-# Written only when the vocabulary folder has no tokenizer_config.json (a bare vocab.txt, as
-# in google-research checkpoints). Lower-casing or accent stripping would decompose Hangul
-# into jamo and turn every Korean word into [UNK].
-DEFAULT_TOKENIZER_CONFIG = {
-    "do_lower_case": False,
-    "strip_accents": False,
-    "tokenize_chinese_chars": True,
-    "tokenizer_class": "ElectraTokenizer",
-    **SPECIAL_TOKENS,
-}
 HF_CLASSES = {DISCRIMINATOR: "ElectraForPreTraining", GENERATOR: "ElectraForMaskedLM"}
 
 
@@ -77,7 +61,7 @@ def read_vocab(vocab_dir: Path) -> list[str]:
         tokens = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise KrelectraError(f"{path}: vocabulary not found") from None
-    for token in SPECIAL_TOKENS.values():
+    for token in SPECIAL_TOKENS:
         if token not in tokens:
             raise KrelectraError(f"{path}: special token {token} is not in the vocabulary")
     return tokens
@@ -173,12 +157,13 @@ def _make_readable(path: Path) -> None:
 
 def _filled_models(prefix: str, configs: dict):
     """Both models with every weight from the checkpoint, after the coverage check."""
-    import tensorflow as tf
     import torch
     from transformers import ElectraForMaskedLM, ElectraForPreTraining
 
+    from krelectra.pretrain.checkpoint import open_checkpoint
+
     classes = {DISCRIMINATOR: ElectraForPreTraining, GENERATOR: ElectraForMaskedLM}
-    reader = tf.train.load_checkpoint(prefix)
+    reader = open_checkpoint(prefix)
     shapes = {name: tuple(shape) for name, shape in reader.get_variable_to_shape_map().items()}
     with torch.device("meta"):  # shapes only: the plan is checked before anything is read
         expected = {
@@ -208,18 +193,33 @@ def _filled_models(prefix: str, configs: dict):
 
 
 def _write_tokenizer_files(vocab_dir: Path, model_dir: Path, model_config: dict) -> None:
+    """The vocabulary folder's tokenizer files, so that the model folder tokenizes as the
+    pretraining did. A folder with only vocab.txt (as google-research checkpoints ship
+    it) gets the project's tokenizer.json built over it and the default settings; its own
+    tokenizer_config.json keys are kept, with the class that makes AutoTokenizer load
+    tokenizer.json (krelectra/vocab/tokenizer.py)."""
     shutil.copyfile(vocab_dir / "vocab.txt", model_dir / "vocab.txt")
-    for name, default in (
-        (
-            "tokenizer_config.json",
-            {**DEFAULT_TOKENIZER_CONFIG, "model_max_length": model_config["max_position_embeddings"]},
-        ),
-        ("special_tokens_map.json", SPECIAL_TOKENS),
-    ):
-        if (vocab_dir / name).exists():
-            shutil.copyfile(vocab_dir / name, model_dir / name)
-        else:
-            write_json(model_dir / name, default)
+    with atomic_open(model_dir / "tokenizer.json") as handle:
+        handle.write(tokenizer_json_for(vocab_dir))
+    settings = {**TOKENIZER_CONFIG, "model_max_length": model_config["max_position_embeddings"]}
+    if (vocab_dir / "tokenizer_config.json").exists():
+        own = _read_optional_json(vocab_dir / "tokenizer_config.json")
+        if not isinstance(own, dict):
+            raise KrelectraError(f"{vocab_dir / 'tokenizer_config.json'}: expected a JSON object")
+        # Its own settings as they are (a missing do_lower_case means BertTokenizer's
+        # default, lower-casing, which the verification then refuses), read through
+        # tokenizer.json by AutoTokenizer.
+        settings = {
+            **own,
+            "tokenizer_class": TOKENIZER_CONFIG["tokenizer_class"],
+            "model_input_names": TOKENIZER_CONFIG["model_input_names"],
+        }
+        settings.setdefault("model_max_length", model_config["max_position_embeddings"])
+    write_json(model_dir / "tokenizer_config.json", settings)
+    if (vocab_dir / "special_tokens_map.json").exists():
+        shutil.copyfile(vocab_dir / "special_tokens_map.json", model_dir / "special_tokens_map.json")
+    else:
+        write_json(model_dir / "special_tokens_map.json", SPECIAL_TOKENS_MAP)
 
 
 def _write_cards(staging: Path, context: dict) -> None:

@@ -90,22 +90,27 @@ def render_model_card(model: str, context: dict) -> str:
         "```python",
         *(
             [
-                "from transformers import ElectraModel, ElectraTokenizer",
+                "from transformers import AutoTokenizer, ElectraModel",
                 "",
                 'model = ElectraModel.from_pretrained("path/to/discriminator")',
-                'tokenizer = ElectraTokenizer.from_pretrained("path/to/discriminator")',
+                'tokenizer = AutoTokenizer.from_pretrained("path/to/discriminator")',
             ]
             if is_disc
             else [
-                "from transformers import ElectraForMaskedLM, ElectraTokenizer",
+                "from transformers import AutoTokenizer, ElectraForMaskedLM",
                 "",
                 'model = ElectraForMaskedLM.from_pretrained("path/to/generator")',
-                'tokenizer = ElectraTokenizer.from_pretrained("path/to/generator")',
+                'tokenizer = AutoTokenizer.from_pretrained("path/to/generator")',
             ]
         ),
         "```",
         "",
-        "`AutoModel` and `AutoTokenizer` load the folder too.",
+        "`AutoTokenizer` loads `tokenizer.json`, the pipeline the model was pretrained with:",
+        "Unicode NFC first (Hangul typed decomposed, as some systems store it, gives the same",
+        "tokens), no lower-casing, and words over 100 characters split into pieces instead of",
+        "`[UNK]`. `ElectraTokenizer.from_pretrained` loads the folder too and gives the same ids on",
+        "NFC text, but in transformers 5 it rebuilds a BERT pipeline from `vocab.txt` without",
+        "the NFC step and with the 100-character limit. `AutoModel` loads the folder too.",
         "",
         "## Citation",
         "",

@@ -89,8 +89,14 @@ def hf_logits(discriminator_dir: Path, generator_dir: Path, batch: dict) -> tupl
 
 
 def check_user_loading(discriminator_dir: Path, vocab: list[str]) -> list[str]:
-    """Load the discriminator folder the ways its users do; return what was checked."""
+    """Load the discriminator folder the ways its users do; return what was checked.
+    AutoTokenizer must load the shipped pipeline (krelectra/vocab/tokenizer.py: the
+    folder's vocabulary, NFC first, no lower-casing); ElectraTokenizer, which rebuilds a
+    BERT pipeline from vocab.txt in transformers 5, must be cased and give the same ids
+    on NFC text."""
     from transformers import AutoModel, AutoTokenizer, ElectraModel, ElectraTokenizer
+
+    from krelectra.vocab.tokenizer import check_tokenizer
 
     checked = []
     for label, cls in (("ElectraModel", ElectraModel), ("AutoModel", AutoModel)):
@@ -98,6 +104,7 @@ def check_user_loading(discriminator_dir: Path, vocab: list[str]) -> list[str]:
         if not isinstance(model, ElectraModel):
             raise KrelectraError(f"{discriminator_dir}: {label} loaded a {type(model).__name__}")
         checked.append(f"{label}.from_pretrained")
+    tokenizers = {}
     # (In transformers 5, ElectraTokenizer is BertTokenizer under another name.)
     for label, cls in (("ElectraTokenizer", ElectraTokenizer), ("AutoTokenizer", AutoTokenizer)):
         tokenizer = cls.from_pretrained(str(discriminator_dir))
@@ -110,7 +117,15 @@ def check_user_loading(discriminator_dir: Path, vocab: list[str]) -> list[str]:
             )
         if tokenizer.vocab_size != len(vocab) or tokenizer.convert_tokens_to_ids("[MASK]") != vocab.index("[MASK]"):
             raise KrelectraError(f"{discriminator_dir}: {label} does not load the vocabulary that was copied")
+        tokenizers[label] = tokenizer
         checked.append(f"{label}.from_pretrained")
+    check_tokenizer(tokenizers["AutoTokenizer"], discriminator_dir)
+    ids = {label: t(NORMALIZER_PROBE, "둘째 문장")["input_ids"] for label, t in tokenizers.items()}
+    if ids["ElectraTokenizer"] != ids["AutoTokenizer"]:
+        raise KrelectraError(
+            f"{discriminator_dir}: ElectraTokenizer and AutoTokenizer give different ids for "
+            f"{NORMALIZER_PROBE!r} ({ids['ElectraTokenizer']} against {ids['AutoTokenizer']})"
+        )
     return checked
 
 

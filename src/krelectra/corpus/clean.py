@@ -2,7 +2,13 @@
 
 The steps and their defaults follow what KoELECTRA documented for its Korean corpora
 (NFC, no control characters, no URLs/e-mails/mentions, shortened character repeats,
-one sentence per line); each one can be switched off in the config.
+one sentence per line); each one but NFC can be switched off in the config. NFC is
+`krelectra.text.normalise`, the normalisation the shipped tokenizer and the finetuning
+inputs get too, so it is always on.
+
+Every pattern runs in time linear in the text (a multi-megabyte line without spaces
+must not take hours): a pattern that starts with a repeated class only starts where
+the run of that class starts.
 """
 
 from __future__ import annotations
@@ -12,8 +18,13 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, fields
 
+from krelectra.errors import KrelectraError
+from krelectra.text import normalise
+
 URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.IGNORECASE)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# The local part starts only where a run of its characters starts (otherwise every
+# position of a long run would rescan the run: quadratic time).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 MENTION = re.compile(r"(?<![\w@])@[\w.]+")
 HANJA = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 WHITESPACE = re.compile(r"\s+")
@@ -37,11 +48,39 @@ class CleaningOptions:
 
     @classmethod
     def from_dict(cls, values: dict) -> CleaningOptions:
+        """The options of the config section `corpus.cleaning` (a partial mapping is
+        completed with the defaults). Raises KrelectraError naming an unknown key or a
+        value of the wrong type."""
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
         if unknown:
-            raise ValueError(f"unknown cleaning options: {sorted(unknown)}")
+            raise KrelectraError(f"corpus.cleaning: unknown option(s) {', '.join(sorted(unknown))}")
         return cls(**values)
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = bool if f.type == "bool" else int  # the annotations are bool, int or int | None
+            nullable = "None" in str(f.type)
+            if not (value is None and nullable) and (
+                not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+            ):
+                raise KrelectraError(
+                    f"corpus.cleaning.{f.name}: {value!r} is not {'an integer' if kind is int else 'true or false'}"
+                    + (" or null" if nullable else "")
+                )
+            if kind is int and value is not None and value < 1:
+                raise KrelectraError(f"corpus.cleaning.{f.name}: {value} must be at least 1")
+        if self.nfc is not True:
+            raise KrelectraError(
+                "corpus.cleaning.nfc must be true: the shipped tokenizer and the finetuning inputs are "
+                "normalised to NFC (krelectra/text.py), so the corpus the vocabulary is trained on must be too"
+            )
+        if self.min_sentence_chars > self.max_sentence_chars:
+            raise KrelectraError(
+                f"corpus.cleaning.min_sentence_chars ({self.min_sentence_chars}) is larger than "
+                f"max_sentence_chars ({self.max_sentence_chars}): every sentence would be dropped"
+            )
 
 
 def _is_removable(char: str) -> bool:
@@ -72,8 +111,7 @@ class Cleaner:
 
     def normalise(self, text: str) -> str:
         o = self.options
-        if o.nfc:
-            text = unicodedata.normalize("NFC", text)
+        text = normalise(text)
         if o.remove_control:
             kept = "".join(c for c in text if not _is_removable(c))
             self.counts["control_characters_removed"] += len(text) - len(kept)

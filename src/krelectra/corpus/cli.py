@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from krelectra.cli import json_argument
 
 
 def _partition(args):
@@ -19,7 +20,7 @@ def _partition(args):
 def _clean(args):
     from krelectra.corpus.pipeline import clean_shard
 
-    clean_shard(args.partitions, json.loads(args.options), args.output, args.hashes, args.stats)
+    clean_shard(args.partitions, args.options, args.output, args.hashes, args.stats)
 
 
 def _dedup(args):
@@ -56,7 +57,9 @@ def register(stages) -> None:
     p.set_defaults(func=_partition)
 
     p = commands.add_parser("clean", help="clean the documents of one shard into sentences")
-    p.add_argument("--options", required=True, help="cleaning options as JSON (config corpus.cleaning)")
+    p.add_argument(
+        "--options", type=json_argument(dict), required=True, help="cleaning options as JSON (config corpus.cleaning)"
+    )
     p.add_argument("--output", type=Path, required=True)
     p.add_argument("--hashes", type=Path, required=True)
     p.add_argument("--stats", type=Path, required=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from krelectra.errors import KrelectraError
+from krelectra.text import original_offsets
 
 IGNORE_INDEX = -100  # label of positions that are left out of the loss (PyTorch's default)
 
@@ -172,7 +173,7 @@ def encode_qa(
     for index, example in enumerate(examples):
         question = questions[index][:max_query_length]
         context_ids = contexts["input_ids"][index]
-        context_offsets = contexts["offset_mapping"][index]
+        context_offsets = original_offsets(example["context"], contexts["offset_mapping"][index])
         window = max_length - len(question) - template.num_special
         if window < 1:
             raise KrelectraError(

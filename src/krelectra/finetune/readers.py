@@ -37,24 +37,30 @@ class ReadResult:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line without its line break); blank lines are not records."""
+    """(1-based line number, line without its line break); blank lines are not records.
+    Lines end at LF (a CR before it is dropped); a UTF-8 byte order mark is dropped."""
     try:
-        handle = open(path, encoding="utf-8", newline="")  # noqa: SIM115 (closed by the with below)
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the with below)
     except OSError as error:
         raise KrelectraError(f"{path}: cannot read: {error.strerror or error}") from error
     with handle:
-        try:
-            for number, line in enumerate(handle, start=1):
-                line = line.rstrip("\r\n")
-                if line:
-                    yield number, line
-        except UnicodeDecodeError as error:
-            raise KrelectraError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from error
+        for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise KrelectraError(
+                    f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start + 1} of the line)"
+                ) from error
+            if line:
+                yield number, line
 
 
 def _rows(path: Path, columns: int, header: bool) -> Iterator[tuple[str, list[str]]]:
     """Tab-separated records with exactly `columns` fields, as ("path:line", fields);
-    the header line, if any, is checked for its column count and skipped."""
+    the header line, if any, is checked for its column count and skipped. A file
+    without a single record is an error."""
     lines = _lines(path)
     if header:
         first = next(lines, None)
@@ -64,11 +70,15 @@ def _rows(path: Path, columns: int, header: bool) -> Iterator[tuple[str, list[st
         found = len(line.split("\t"))
         if found != columns:
             raise KrelectraError(f"{path}:{number}: header has {found} tab-separated columns, expected {columns}")
+    records = 0
     for number, line in lines:
         fields = line.split("\t")
         if len(fields) != columns:
             raise KrelectraError(f"{path}:{number}: record has {len(fields)} tab-separated columns, expected {columns}")
+        records += 1
         yield f"{path}:{number}", fields
+    if not records:
+        raise KrelectraError(f"{path}: no records{' after the header' if header else ' (empty file)'}")
 
 
 def _label(where: str, value: str, labels: tuple[str, ...]) -> str:
@@ -174,11 +184,15 @@ def read_korquad(path: Path) -> ReadResult:
     An answer whose `answer_start` does not point at its text is an error."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+        data = path.read_bytes()
     except OSError as error:
         raise KrelectraError(f"{path}: cannot read: {error.strerror or error}") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise KrelectraError(f"{path}:{line}: not UTF-8 text ({error.reason})") from error
+    except json.JSONDecodeError as error:
         raise KrelectraError(f"{path}: not valid JSON: {error}") from error
     examples, ids = [], set()
     for a, article in enumerate(_field(str(path), document, "data", list)):
@@ -207,4 +221,6 @@ def read_korquad(path: Path) -> ReadResult:
                         )
                     checked.append({"text": text, "answer_start": start})
                 examples.append({"id": qid, "question": question, "context": context, "answers": checked})
+    if not examples:
+        raise KrelectraError(f"{path}: no questions (data holds no paragraph with qas)")
     return ReadResult(examples, 0, path)

@@ -34,6 +34,7 @@ from krelectra.finetune import protocols as protos
 from krelectra.finetune import qa
 from krelectra.finetune.tasks import Task, load_splits
 from krelectra.io import atomic_open, write_json
+from krelectra.text import with_rule
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,11 @@ def subsample(examples: list[dict], limit: int | None, salt: str) -> list[dict]:
 
 
 def load_tokenizer(source: str):
+    """The model's fast tokenizer, made to apply the project's text normalisation first
+    (krelectra/text.py: NFC), as the shipped tokenizer already does: every task input
+    (texts, NER words, KorQuAD questions and contexts) reaches the model normalised the
+    way the pretraining corpus was, whatever the model. Offsets stay offsets into the
+    original text, so KorQuAD answers are cut from the context as given."""
     from transformers import AutoTokenizer
 
     try:
@@ -98,7 +104,7 @@ def load_tokenizer(source: str):
     if not tokenizer.is_fast:
         raise KrelectraError(f"{source}: finetuning needs a fast tokenizer (word ids and character offsets)")
     tokenizer.padding_side = "right"  # first-sub-token positions and QA offsets assume right padding
-    return tokenizer
+    return with_rule(tokenizer)
 
 
 def load_model(task: Task, source: str):

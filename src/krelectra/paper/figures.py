@@ -25,6 +25,7 @@ from krelectra.paper.provenance import write_provenance
 from krelectra.paper.published import Published, load_published
 from krelectra.paper.tables import selected_summaries
 from krelectra.vocab.report import eojeol_spans
+from krelectra.vocab.tokenizer import TOKENIZER_FILES, load_tokenizer
 
 FIGURES = ("pretraining", "finetuning", "comparison", "vocabulary")
 FORMATS = ("pdf", "png")
@@ -284,8 +285,6 @@ def _per_eojeol(spans: list[tuple[int, int]], eojeols: list[tuple[int, int]]) ->
 def vocabulary_statistics(vocab_dir: Path, heldout: list[Path], max_sentences: int) -> dict:
     """Tokens and Mecab-Ko morphemes per eojeol over the first `max_sentences` held-out
     sentences (0: all), and piece lengths of the vocabulary."""
-    from transformers import ElectraTokenizerFast
-
     from krelectra.corpus.reading import read_shard_documents
     from krelectra.vocab.morphemes import MorphemeSegmenter
 
@@ -306,7 +305,7 @@ def vocabulary_statistics(vocab_dir: Path, heldout: list[Path], max_sentences: i
     if max_sentences:
         sentences = sentences[:max_sentences]
     # Loaded as users load it (and as the vocabulary report does).
-    tokenizer = ElectraTokenizerFast.from_pretrained(str(vocab_dir))
+    tokenizer = load_tokenizer(vocab_dir)
     segmenter = MorphemeSegmenter()
     normalised = [segmenter.normalise(s) for s in sentences]
     wordpiece, morphemes = Counter(), Counter()
@@ -400,7 +399,7 @@ def write_figures(
         "vocabulary": (
             lambda: vocabulary_figure(Path(vocab_dir), heldout, config),
             [
-                *(Path(vocab_dir, f) for f in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json")),
+                *(Path(vocab_dir, f) for f in TOKENIZER_FILES),
                 *heldout,
             ],
         ),

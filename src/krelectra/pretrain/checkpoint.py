@@ -64,11 +64,41 @@ def save_tf1(model, optimizer_or_none, prefix: str | os.PathLike, global_step: i
 
 
 def _reader(prefix: str | os.PathLike):
+    """A reader of the checkpoint; its `get_tensor` raises KrelectraError naming the data
+    file and the variable when the data file is truncated or corrupt."""
     if not Path(f"{prefix}{INDEX_SUFFIX}").is_file():
         raise KrelectraError(
             f"{prefix}: no TF1 checkpoint here (expected {prefix}{INDEX_SUFFIX} and {prefix}{DATA_SUFFIX})"
         )
-    return tf.train.load_checkpoint(str(prefix))
+    try:
+        return _CheckedReader(tf.train.load_checkpoint(str(prefix)), str(prefix))
+    except (tf.errors.OpError, ValueError) as error:
+        reason = error.message if isinstance(error, tf.errors.OpError) else str(error)
+        raise KrelectraError(f"{prefix}{INDEX_SUFFIX}: not a readable TF checkpoint index ({reason})") from None
+
+
+class _CheckedReader:
+    def __init__(self, reader, prefix: str) -> None:
+        self._reader, self._prefix = reader, prefix
+
+    def get_variable_to_shape_map(self) -> dict:
+        return self._reader.get_variable_to_shape_map()
+
+    def get_tensor(self, name: str):
+        try:
+            return self._reader.get_tensor(name)
+        except (tf.errors.OpError, IndexError, ValueError) as error:
+            reason = error.message if isinstance(error, tf.errors.OpError) else str(error)
+            raise KrelectraError(
+                f"{self._prefix}{DATA_SUFFIX}: cannot read variable {name} (truncated or corrupt file: {reason})"
+            ) from None
+
+
+def open_checkpoint(prefix: str | os.PathLike):
+    """A reader of a TF1 checkpoint (`get_variable_to_shape_map`, `get_tensor`) whose errors
+    are KrelectraErrors naming the file: no index, an unreadable index, a truncated or
+    corrupt data file (found when a variable is read)."""
+    return _reader(prefix)
 
 
 def _assign_all(variables: dict[str, tf.Variable], prefix) -> set[str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from krelectra.corpus.reading import read_shard_documents
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64
-from krelectra.io import write_json
+from krelectra.io import removed_on_error, write_json
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +49,13 @@ class ExampleConfig:
 
 
 def load_tokenizer(vocab_dir: str | Path):
-    """The fast WordPiece tokenizer of the vocabulary folder, checked for the settings
-    Korean needs (lower-casing or accent stripping decomposes Hangul into jamo)."""
-    from transformers import ElectraTokenizerFast
+    """The fast WordPiece tokenizer of the vocabulary folder, loaded as finetuning and
+    users load it and checked (krelectra/vocab/tokenizer.py: the folder's vocabulary,
+    every special token, NFC first, no lower-casing or accent stripping, which would
+    decompose Hangul into jamo)."""
+    from krelectra.vocab.tokenizer import load_tokenizer as load_vocabulary_tokenizer
 
-    vocab_dir = Path(vocab_dir)
-    vocab_file = vocab_dir / "vocab.txt"
-    if not vocab_file.is_file():
-        raise KrelectraError(f"{vocab_file}: no vocabulary file")
-    tokenizer = ElectraTokenizerFast.from_pretrained(str(vocab_dir))
-    with open(vocab_file, encoding="utf-8") as handle:
-        vocab_lines = sum(1 for _ in handle)
-    if len(tokenizer) != vocab_lines:
-        raise KrelectraError(
-            f"{vocab_dir}: the tokenizer has {len(tokenizer)} entries but vocab.txt has {vocab_lines} lines"
-        )
-    if getattr(tokenizer, "do_lower_case", False) or getattr(tokenizer, "strip_accents", False):
-        raise KrelectraError(
-            f"{vocab_dir}/tokenizer_config.json: do_lower_case and strip_accents must be "
-            "false for Korean (lower-casing or accent stripping splits Hangul into jamo)"
-        )
-    for token in SPECIAL_TOKENS:
-        if tokenizer.convert_tokens_to_ids(token) in (None, tokenizer.unk_token_id) and token != "[UNK]":
-            raise KrelectraError(f"{vocab_file}: special token {token} is missing")
-    return tokenizer
+    return load_vocabulary_tokenizer(vocab_dir)
 
 
 def special_ids(tokenizer) -> dict[str, int]:
@@ -211,7 +194,11 @@ def build_examples(
     for path in (train_out, eval_out):
         path.parent.mkdir(parents=True, exist_ok=True)
     tmp_train, tmp_eval = (p.with_name(f".{p.name}.tmp") for p in (train_out, eval_out))
-    with tf.io.TFRecordWriter(str(tmp_train)) as train_writer, tf.io.TFRecordWriter(str(tmp_eval)) as eval_writer:
+    with (
+        removed_on_error(tmp_train, tmp_eval),
+        tf.io.TFRecordWriter(str(tmp_train)) as train_writer,
+        tf.io.TFRecordWriter(str(tmp_eval)) as eval_writer,
+    ):
         for document in tqdm(
             tokenized_documents(shard, tokenizer), desc=f"examples {shard.name}", unit="doc", mininterval=5
         ):

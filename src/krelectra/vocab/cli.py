@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from krelectra.vocab.alphabet import ALPHABETS, DEFAULT_ALPHABET
+
 
 def _segment(args):
     from krelectra.vocab.segment import segment_shard
@@ -15,7 +17,8 @@ def _train(args):
     from krelectra.errors import KrelectraError
     from krelectra.io import write_json
     from krelectra.vocab.alphabet import guaranteed_alphabet
-    from krelectra.vocab.wordpiece import train_wordpiece, write_tokenizer_dir
+    from krelectra.vocab.tokenizer import write_tokenizer_dir
+    from krelectra.vocab.wordpiece import train_wordpiece
 
     vocab = train_wordpiece(args.morphemes, args.size, guaranteed_alphabet(args.alphabet), args.min_frequency)
     if len(vocab) < args.size and not args.allow_smaller:
@@ -33,6 +36,12 @@ def _train(args):
             "min_frequency": args.min_frequency,
         },
     )
+
+
+def _tokenizer(args):
+    from krelectra.vocab.tokenizer import read_vocab, write_tokenizer_dir
+
+    write_tokenizer_dir(read_vocab(args.vocab_file), args.output_dir)
 
 
 def _report(args):
@@ -59,18 +68,29 @@ def register(stages) -> None:
     p.add_argument(
         "--alphabet",
         nargs="*",
-        default=["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
-        choices=["ks_x_1001_hangul", "compatibility_jamo", "ascii"],
+        default=DEFAULT_ALPHABET,
+        choices=list(ALPHABETS),
+        help="character sets always in the vocabulary, plain and ## (see krelectra/vocab/alphabet.py)",
     )
     p.add_argument("--allow-smaller", action="store_true", help="accept a vocabulary smaller than --size")
     p.add_argument(
         "--output-dir",
         type=Path,
         required=True,
-        help="writes vocab.txt, tokenizer_config.json, special_tokens_map.json",
+        help="writes vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json",
     )
     p.add_argument("morphemes", type=Path, nargs="+")
     p.set_defaults(func=_train)
+
+    p = commands.add_parser(
+        "tokenizer",
+        help="write a vocabulary folder (tokenizer.json and settings) around an existing vocab.txt",
+        description="For a vocab.txt from elsewhere (e.g. the released KR-ELECTRA): the folder the "
+        "pretraining, conversion and finetuning stages load, with the project's tokenizer pipeline.",
+    )
+    p.add_argument("--vocab-file", type=Path, required=True, help="vocab.txt, one token a line")
+    p.add_argument("--output-dir", type=Path, required=True)
+    p.set_defaults(func=_tokenizer)
 
     p = commands.add_parser("report", help="[UNK] rate, tokens per eojeol, morpheme-boundary agreement")
     p.add_argument("--vocab-dir", type=Path, required=True)

@@ -14,35 +14,11 @@ import re
 from pathlib import Path
 
 from krelectra.errors import KrelectraError
-from krelectra.io import atomic_open, write_json
 from krelectra.vocab.morphemes import CONTINUATION
+from krelectra.vocab.tokenizer import SPECIAL_TOKENS
 
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0-4, as in BERT/ELECTRA
 MARKER = "\ue000"  # private use: never in cleaned text (BertNormalizer keeps it; the corpus has none)
 _MARKED_PIECE = re.compile(r"(?:^|(?<= ))##")
-
-# ElectraTokenizer settings. do_lower_case/strip_accents must stay false: lower-casing or
-# accent stripping decomposes Hangul syllables into jamo (NFD) and every word becomes [UNK].
-TOKENIZER_CONFIG = {
-    "tokenizer_class": "ElectraTokenizer",
-    "do_lower_case": False,
-    "strip_accents": False,
-    "tokenize_chinese_chars": True,
-    "do_basic_tokenize": True,
-    "model_max_length": 512,
-    "unk_token": "[UNK]",
-    "sep_token": "[SEP]",
-    "pad_token": "[PAD]",
-    "cls_token": "[CLS]",
-    "mask_token": "[MASK]",
-}
-SPECIAL_TOKENS_MAP = {
-    "unk_token": "[UNK]",
-    "sep_token": "[SEP]",
-    "pad_token": "[PAD]",
-    "cls_token": "[CLS]",
-    "mask_token": "[MASK]",
-}
 
 
 def _trainer_lines(files: list[Path]):
@@ -105,18 +81,3 @@ def train_wordpiece(files: list[Path], size: int, alphabet: list[str], min_frequ
         if len(vocab) == size:
             break
     return vocab
-
-
-def write_tokenizer_dir(vocab: list[str], output_dir: Path) -> None:
-    """vocab.txt, tokenizer_config.json and special_tokens_map.json: the files
-    `ElectraTokenizer.from_pretrained(dir)` reads, with no extra arguments needed."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_open(output_dir / "vocab.txt") as handle:
-        handle.write("".join(token + "\n" for token in vocab))
-    write_json(output_dir / "tokenizer_config.json", TOKENIZER_CONFIG)
-    write_json(output_dir / "special_tokens_map.json", SPECIAL_TOKENS_MAP)
-
-
-def read_vocab(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        return [line.rstrip("\n") for line in handle]
