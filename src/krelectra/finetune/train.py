@@ -20,6 +20,7 @@ prediction at each protocol's selected epoch).
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -500,7 +501,14 @@ def finetune(
             )
 
         trainer.add_callback(_epoch_callback(evaluate))
-        output = trainer.train()
+        # The objects alive now (the imported libraries, the model, the features) stay alive
+        # through training: exempt them from garbage collection, whose full passes (one at
+        # the start of Trainer.train) would otherwise walk all of them every time.
+        gc.freeze()
+        try:
+            output = trainer.train()
+        finally:
+            gc.unfreeze()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         device = str(trainer.args.device)
         optimizer = str(getattr(trainer.args.optim, "value", trainer.args.optim))
