@@ -59,7 +59,7 @@ def register(subparsers) -> None:
         "--group-by-length",
         choices=["auto", "on", "off"],
         default="auto",
-        help="training batches of similar lengths (default auto: where random batches would be 10%% padding or more)",
+        help="training batches of similar lengths (default auto: where random batches would be 20%% padding or more)",
     )
     train.add_argument("--output-dir", required=True, help="writes metrics.json and predictions.jsonl here")
     train.set_defaults(func=run_train)

@@ -258,8 +258,13 @@ def _argmax_logits(logits, labels):
 # --------------------------------------------------------------------------- training
 
 
-# Length grouping pays when random batches would carry at least this share of padding.
-GROUP_BY_LENGTH_MIN_PADDING = 0.1
+# Length grouping when random batches would carry at least this share of padding. Grouped
+# batches hold similar lengths, and in small datasets whose lengths go with the labels
+# similar labels too, which slows learning: on the KorNLI fixture (17% padding) three
+# grouped epochs reached 66.7% test accuracy, three random ones 97.7 and 90.3 (seeds 41,
+# 42), while grouping cut the CPU time of an epoch by 15%. NSMC, NER and Hate Speech (26-29%)
+# learn as well grouped.
+GROUP_BY_LENGTH_MIN_PADDING = 0.2
 
 
 def native_bf16() -> bool:

@@ -38,11 +38,11 @@ BATCH_SENTENCES = 2000
 _MARK = "\x01"
 _NODE_FORMAT = f"%M{_MARK}"
 _EOS_FORMAT = r"\s\n"  # MeCab's escapes for a space and a line break
-# In Mecab-Ko's marked output, what makes `_rewrite` leave a batch to `pieces`: white space
-# other than " " and "\n" (str.isspace: words split at it, but Mecab-Ko keeps some of it
-# inside morphemes), NUL (it ends the C string Mecab-Ko reads; then the lengths differ),
-# and characters beyond the Basic Multilingual Plane (handled, with a slower pattern).
-_UNUSUAL = re.compile("[\t\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00]")
+# In the sentences, what makes `_rewrite` leave a batch to `pieces`: white space other than
+# " " (str.isspace: words split at it, but Mecab-Ko keeps some of it inside morphemes; a
+# line break would split the line), NUL (it ends the C string Mecab-Ko reads); and
+# characters beyond the Basic Multilingual Plane (handled, with a slower pattern).
+_UNUSUAL = re.compile("[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00]")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _UNUSUAL_OR_ASTRAL = re.compile(_UNUSUAL.pattern[:-1] + _ASTRAL.pattern[1:])
 
@@ -218,19 +218,15 @@ class MorphemeSegmenter:
         " ##"."""
         if not sentences:
             return ""
-        marked = "".join(parsed)
+        text, marked = "".join(sentences), "".join(parsed)
         # MeCab writes every character it read, once, and MARK once per morpheme: text it
         # does not return (after a NUL, trailing spaces) or a MARK in the text shows in the
         # lengths (the check `pieces` makes with the surfaces).
-        if (
-            len(marked) - marked.count(_MARK) != sum(map(len, sentences)) + 2 * len(sentences)
-            or marked.count("\n") != len(sentences)  # a sentence holds a line break
-            or "  " in marked  # spaces in a row: the rewrite removes one extra space, not more
-        ):
-            return None
+        if len(marked) - marked.count(_MARK) != len(text) + 2 * len(sentences) or "  " in text:
+            return None  # (spaces in a row: the rewrite removes one extra space, not more)
         limit = 0x10000
-        if _UNUSUAL_OR_ASTRAL.search(marked):
-            if _UNUSUAL.search(marked):
+        if _UNUSUAL_OR_ASTRAL.search(text):
+            if _UNUSUAL.search(text):
                 return None
             limit = sys.maxunicode + 1
         lines = " ".join(_isolated_splitter(limit).split(marked))
