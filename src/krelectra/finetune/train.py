@@ -9,8 +9,8 @@ the dev and the test split are predicted and scored, so both protocols
 Speed settings, chosen per run and recorded in metrics.json (`training_speed_settings`):
 bfloat16 autocast where the hardware multiplies bf16 natively (elsewhere it is emulated
 and slower than fp32), training batches grouped by length where random batches would be
-mostly padding, and prediction batches in length order (the predictions are put back in
-example order).
+at least GROUP_BY_LENGTH_MIN_PADDING padding, and prediction batches in length order (the
+predictions are put back in example order).
 
 Outputs of a run: metrics.json (per-epoch dev/test metrics and training loss, the
 protocols' selections, timing, the hyperparameters actually used, data and model
