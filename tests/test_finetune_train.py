@@ -468,3 +468,131 @@ def test_command_line_trains_and_summarizes(model_dir, data_dir, tmp_path):
         )
         == 1
     )
+
+
+# ------------------------------------------------------------------ speed settings
+
+
+def test_padding_collator_pads_like_the_transformers_collators(tokenizer):
+    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding
+
+    from krelectra.finetune.train import PaddingCollator
+
+    collate = PaddingCollator(tokenizer.pad_token_id)
+    pairs = [
+        {"text": "김철수가 서울에서", "text_pair": "정말 재미있다", "label": 3.5},
+        {"text": "오늘", "text_pair": "너무 지루했다 최악의 영화", "label": 0.25},
+    ]
+    words = [
+        {"words": ["김철수가", "서울에서", "만났다"], "tags": ["PER-B", "LOC-B", "O"]},
+        {"words": ["오늘"], "tags": ["O"]},
+    ]
+    batches = [
+        (feats.encode_sequences(tokenizer, pairs, 32, None, True), DataCollatorWithPadding(tokenizer)),
+        (
+            feats.encode_words(tokenizer, words, 32, {"O": 0, "PER-B": 1, "LOC-B": 2}, True).features,
+            DataCollatorForTokenClassification(tokenizer),
+        ),
+    ]
+    for features, reference in batches:
+        expected, got = reference(features), collate(features)
+        assert set(got) == set(expected)
+        for key in expected:
+            assert got[key].dtype == expected[key].dtype and got[key].tolist() == expected[key].tolist(), key
+
+
+def test_padding_share_and_the_automatic_speed_settings(monkeypatch):
+    from krelectra.finetune import train
+
+    # Lengths 1 and 3, batches of 2 drawn with replacement: the longest is 1 with
+    # probability 1/4, else 3, so 2.5 on average against a mean length of 2.
+    assert train.padding_share([1, 3], 2) == pytest.approx(0.2)
+    assert train.padding_share([7] * 50, 16) == pytest.approx(0.0)
+    varied, even = [10, 12, 30, 15, 40, 11, 25] * 20, [20, 21] * 70
+    assert train.padding_share(varied, 16) > train.GROUP_BY_LENGTH_MIN_PADDING > train.padding_share(even, 16)
+
+    monkeypatch.setattr(train, "native_bf16", lambda: True)
+    assert train.speed_settings("auto", "auto", varied, 16)["precision"] == "bf16"
+    assert train.speed_settings("auto", "auto", varied, 16)["train_sampling"] == "group_by_length"
+    assert train.speed_settings("fp32", "auto", even, 16)["train_sampling"] == "random"
+    monkeypatch.setattr(train, "native_bf16", lambda: False)
+    assert train.speed_settings("auto", "off", varied, 16)["precision"] == "fp32"
+    assert train.speed_settings("bf16", "on", even, 16)["train_sampling"] == "group_by_length"
+    with pytest.raises(KrelectraError, match="precision"):
+        train.speed_settings("fp16", "auto", even, 16)
+    with pytest.raises(KrelectraError, match="group_by_length"):
+        train.speed_settings("auto", "yes", even, 16)
+
+
+def test_predictions_in_length_order_come_back_in_feature_order():
+    import numpy as np
+
+    from krelectra.finetune.train import predict_in_length_order
+
+    class Recorder:  # a Trainer stand-in: predicts each feature's own length, in the order given
+        def predict(self, features):
+            self.order = [len(f["input_ids"]) for f in features]
+            lengths = np.array(self.order)
+            return type("Output", (), {"predictions": (lengths, -lengths)})()
+
+    features = [{"input_ids": [0] * n} for n in (5, 2, 9, 2, 7)]
+    trainer = Recorder()
+    start, end = predict_in_length_order(trainer, features)
+    assert trainer.order == [2, 2, 5, 7, 9]  # batches of similar lengths
+    assert start.tolist() == [5, 2, 9, 2, 7] and end.tolist() == [-5, -2, -9, -2, -7]
+
+
+def test_bf16_training_gives_the_fp32_losses_and_scores_within_tolerance(model_dir, data_dir, tmp_path):
+    from krelectra.finetune.train import finetune
+
+    for task_name, metric, tolerance in (("nsmc", "accuracy", 5.0), ("korsts", "spearman", 5.0)):
+        runs = {
+            precision: finetune(
+                TASKS[task_name],
+                str(model_dir),
+                data_dir,
+                3,
+                tmp_path / f"{task_name}-{precision}",
+                overrides=dict(FAST, num_train_epochs=3),
+                threads=1,
+                precision=precision,
+                group_by_length="off",
+            )
+            for precision in ("fp32", "bf16")
+        }
+        assert runs["bf16"]["training_speed_settings"]["precision"] == "bf16"
+        fp32_losses = [e["train_loss"] for e in runs["fp32"]["epochs"]]
+        bf16_losses = [e["train_loss"] for e in runs["bf16"]["epochs"]]
+        assert bf16_losses != fp32_losses  # the autocast really ran
+        assert bf16_losses == pytest.approx(fp32_losses, rel=0.01)
+        for fp32_epoch, bf16_epoch in zip(runs["fp32"]["epochs"], runs["bf16"]["epochs"]):
+            # Predictions stay in fp32: scores (KorSTS's from real-valued outputs) move
+            # only as far as the slightly different weights move them.
+            assert bf16_epoch["test"][metric] == pytest.approx(fp32_epoch["test"][metric], abs=tolerance)
+
+
+def test_length_grouped_training_learns_as_well_and_predicts_in_example_order(model_dir, data_dir, tmp_path):
+    from krelectra.finetune.train import finetune
+
+    accuracy = {}
+    for grouping in ("on", "off"):
+        result = finetune(
+            TASKS["nsmc"],
+            str(model_dir),
+            data_dir,
+            3,
+            tmp_path / grouping,
+            overrides=dict(FAST, num_train_epochs=8),
+            threads=1,
+            group_by_length=grouping,
+        )
+        assert result["training_speed_settings"]["train_sampling"] == (
+            "group_by_length" if grouping == "on" else "random"
+        )
+        accuracy[grouping] = result["protocols"]["clean"]["test"]["accuracy"]
+        lines = [json.loads(line) for line in (tmp_path / grouping / "predictions.jsonl").read_text().splitlines()]
+        clean_epoch = result["protocols"]["clean"]["epoch"]
+        correct = sum(line["prediction"]["clean"] == line["gold"] for line in lines)
+        assert correct / len(lines) * 100 == pytest.approx(accuracy[grouping]) and clean_epoch >= 1
+    assert accuracy["on"] >= 90.0 and accuracy["off"] >= 90.0  # a 50/50 task, learned either way
+    assert accuracy["on"] == pytest.approx(accuracy["off"], abs=5.0)

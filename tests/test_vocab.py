@@ -43,6 +43,75 @@ def test_inflected_forms_keep_their_surface_text():
     assert MorphemeSegmenter().segment_line("학교에 갔습니다.") == "학교 ##에 갔 ##습니다 ."
 
 
+def reference_line(segmenter: MorphemeSegmenter, sentence: str) -> str:
+    """The documented rule, one sentence at a time: `pieces`, continuation pieces marked."""
+    return " ".join(piece if initial else "##" + piece for piece, initial in segmenter.pieces(sentence))
+
+
+# Sentences the batch path must get right or hand to `pieces`: punctuation runs, CJK
+# inside and beside words, isolated characters at both ends, spaces at the ends and in
+# runs, white space Mecab-Ko skips (tab, vertical tab) or keeps in a morpheme (NBSP,
+# ideographic space; all of Python's white space below), NUL, the batch path's own mark,
+# "#", characters beyond the BMP (an emoji; an ideograph of CJK extension B, which is
+# isolated), an empty sentence and one with a line break.
+TRICKY = [
+    "3.14는 원주율... e-mail!",
+    "(가)항: “국민”은 漢字로 國民이다.",
+    "...시작과 끝!?",
+    " 앞에 공백",
+    "뒤에 공백 ",
+    "두  칸  공백",
+    "두 칸  (괄호)  앞뒤   세 칸",
+    "탭\t문자",
+    "줄\x0b바꿈",
+    "널\x00문자",
+    "표시\x01문자",
+    "#해시태그 #두개",
+    "이모지😀와 한자𠀀자",
+    "",
+    "줄\n바꿈",
+    "ㅋㅋㅋ 진짜 웃겨요 ㅠㅠ",
+]
+# Every character Python's str.split() (and so the word rule) splits at, between two words.
+TRICKY += [f"말{chr(code)}글." for code in range(0x110000) if chr(code).isspace()]
+
+
+def test_batch_segmentation_equals_the_per_sentence_rule(law_sentences):
+    segmenter, one_by_one, reference = MorphemeSegmenter(), MorphemeSegmenter(), MorphemeSegmenter()
+    # Clean text (the fast path for every batch) and text that needs `pieces` here and there.
+    for batch in (law_sentences, TRICKY, law_sentences[:40] + TRICKY + law_sentences[40:80]):
+        expected = "".join(reference_line(reference, sentence) + "\n" for sentence in batch)
+        assert segmenter.segment_lines(batch) == expected
+        assert [one_by_one.segment_line(sentence) for sentence in batch] == expected.split("\n")[:-1]
+    # Surface mismatches are still counted, once per sentence: the one with NUL (which ends
+    # Mecab-Ko's input), in two batches.
+    assert segmenter.fallbacks == one_by_one.fallbacks == reference.fallbacks == 2
+
+
+def test_batch_segmentation_of_hand_checked_sentences():
+    segmenter = MorphemeSegmenter()
+    # Mecab-Ko: 3 . 14 는 원주율 . .. e - mail ! -- every punctuation mark is a word.
+    assert segmenter.segment_line("3.14는 원주율... e-mail!") == "3 . 14 ##는 원주율 . . . e - mail !"
+    assert segmenter.segment_lines(["학교에 갔습니다.", "", "#해시"]) == "학교 ##에 갔 ##습니다 .\n\n# 해시\n"
+
+
+def test_segment_shard_writes_every_training_sentence_segmented(tmp_path, law_sentences):
+    from krelectra.vocab.segment import is_heldout, segment_shard
+
+    documents = [law_sentences[i : i + 7] for i in range(0, 700, 7)]
+    shard = tmp_path / "shard.txt"
+    shard.write_text("".join("\n".join(document) + "\n\n" for document in documents), encoding="utf-8")
+    paths = tmp_path / "m.txt", tmp_path / "h.txt", tmp_path / "stats.json"
+    counts = segment_shard(shard, *paths, heldout_fraction=0.2)
+    training = [document for document in documents if not is_heldout(document, 0.2)]
+    segmenter = MorphemeSegmenter()
+    expected = [reference_line(segmenter, sentence) for document in training for sentence in document]
+    assert paths[0].read_text(encoding="utf-8").splitlines() == expected
+    assert 0 < len(training) < len(documents)
+    assert counts["sentences"] == len(expected)
+    assert counts["bytes"] == sum(len(sentence.encode("utf-8")) for document in training for sentence in document)
+
+
 def test_ks_x_1001_has_the_2350_syllables_in_use():
     syllables = ks_x_1001_hangul()
     assert len(syllables) == len(set(syllables)) == 2350

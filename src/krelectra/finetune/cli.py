@@ -49,6 +49,18 @@ def register(subparsers) -> None:
     train.add_argument("--max-eval-examples", type=_optional_int, default=None)
     train.add_argument("--protocols", type=_json_list, default=None, help='JSON list, default ["paper", "clean"]')
     train.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: PyTorch's choice)")
+    train.add_argument(
+        "--precision",
+        choices=["auto", "bf16", "fp32"],
+        default="auto",
+        help="bf16 autocast or fp32 (default auto: bf16 where the hardware multiplies bf16 natively)",
+    )
+    train.add_argument(
+        "--group-by-length",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="training batches of similar lengths (default auto: where random batches would be 20%% padding or more)",
+    )
     train.add_argument("--output-dir", required=True, help="writes metrics.json and predictions.jsonl here")
     train.set_defaults(func=run_train)
 
@@ -98,6 +110,8 @@ def run_train(args) -> None:
         max_eval_examples=args.max_eval_examples,
         protocols=_protocols(args.protocols),
         threads=args.threads,
+        precision=args.precision,
+        group_by_length=args.group_by_length,
     )
 
 
