@@ -338,6 +338,26 @@ FAST = {
 }
 
 
+def test_korquad_training_skips_only_the_answers_it_cannot_find_and_counts_them(tokenizer):
+    from krelectra.finetune.train import prepare_split
+
+    context = "오늘 서울에서 김철수가 친구와 만났다"
+
+    def example(qid, text, start):
+        return {"id": qid, "question": "누가", "context": context, "answers": [{"text": text, "answer_start": start}]}
+
+    examples = [
+        example("right", "서울", context.index("서울")),
+        example("off-by-one", "김철수", context.index("김철수") + 1),  # inside "김철수가": kept
+        example("lost", "부산", 0),  # "부산" is not in "오늘": skipped, as the reference does
+    ]
+    hp = resolve_hyperparameters(TASKS["korquad"], FAST, seed=1)
+    split = prepare_split(TASKS["korquad"], tokenizer, "train", examples, hp, with_labels=True)
+    assert split.info["examples"] == 3 and split.info["skipped_answer_not_found"] == 1
+    with pytest.raises(KrelectraError, match="task korquad: no train example left"):
+        prepare_split(TASKS["korquad"], tokenizer, "train", examples[2:], hp, with_labels=True)
+
+
 @pytest.mark.parametrize("task_name", ["nsmc", "paws", "korsts", "naver-ner", "korquad"])
 def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, model_dir, data_dir, tmp_path):
     from krelectra.finetune.train import finetune
@@ -367,6 +387,8 @@ def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, 
     assert len(lines) == written["data"]["test"]["examples"]
     first = json.loads(lines[0])
     assert set(first["prediction"]) == {"paper", "clean"}
+    if task_name == "korquad":  # every synthetic answer_start points at its answer
+        assert written["data"]["train"]["skipped_answer_not_found"] == 0
     if task.files["dev"] is None:  # carved from train, which shrinks accordingly
         assert written["data"]["dev_source"] == "carved from train"
         assert written["data"]["dev"]["examples"] > 0

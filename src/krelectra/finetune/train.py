@@ -205,6 +205,21 @@ def prepare_split(task: Task, tokenizer, name: str, examples: list[dict], hp: di
         info = {"examples": len(examples), "windows": len(windows.features)}
         if with_labels:
             info["windows_without_answer"] = windows.answers_outside
+            # Training examples whose answer text is not at answer_start's words, skipped
+            # as the reference skips them (features.locate_answer).
+            info["skipped_answer_not_found"] = len(windows.answers_not_found)
+            if windows.answers_not_found:
+                log.warning(
+                    "task %s: %d of %d %s examples skipped: answer text not found at answer_start (%s%s)",
+                    task.name,
+                    len(windows.answers_not_found),
+                    len(examples),
+                    name,
+                    ", ".join(windows.answers_not_found[:5]),
+                    " ..." if len(windows.answers_not_found) > 5 else "",
+                )
+            if not windows.features:
+                raise KrelectraError(f"task {task.name}: no {name} example left (no answer found in its context)")
         return Split(name, examples, windows.features, gold, decode, info)
     raise KrelectraError(f"task {task.name}: unknown problem type {task.problem!r}")
 
