@@ -11,8 +11,8 @@ from krelectra.errors import KrelectraError
 from krelectra.finetune import features as feats
 from krelectra.finetune.protocols import report, select_epoch
 from krelectra.finetune.summary import summarize
-from krelectra.finetune.tasks import TASKS
-from krelectra.finetune.train import check_encoder_loaded, load_model, load_tokenizer, resolve_hyperparameters
+from krelectra.finetune.tasks import TASKS, resolve_hyperparameters
+from krelectra.finetune.train import check_encoder_loaded, load_model, load_tokenizer
 
 NAMES = ["김철수", "이영희", "박민수", "최지우"]
 PLACES = ["서울", "부산", "대구", "광주"]
@@ -213,10 +213,29 @@ def test_summary_gives_mean_and_sample_std_over_seeds():
         "n": 1,
         "values": [60.0],
     }
+    # Runs without data facts claim nothing: not on the upstream data.
+    assert summary["tasks"]["nsmc"]["data"] == {"upstream": False, "subsampled": False}
     with pytest.raises(KrelectraError, match="seed"):
         summarize(runs + [run_record("nsmc", 41, 1.0, 1.0)], "m")
     with pytest.raises(KrelectraError, match="other"):
         summarize([run_record("nsmc", 41, 1.0, 1.0, model="other")], "m")
+
+
+def test_summary_says_what_data_each_task_was_measured_on():
+    def run(task, seed, **data):
+        return {**run_record(task, seed, 80.0, 80.0), "data": {"max_train_examples": None, **data}}
+
+    runs = [
+        run("nsmc", 41, upstream=True),
+        run("nsmc", 42, upstream=True),
+        run("paws", 41, upstream=True),
+        run("paws", 42, upstream=None),  # the manifest was not available: not claimed
+        run("korsts", 41, upstream=True, max_eval_examples=50),
+    ]
+    tasks = summarize(runs, "m")["tasks"]
+    assert tasks["nsmc"]["data"] == {"upstream": True, "subsampled": False}
+    assert tasks["paws"]["data"] == {"upstream": False, "subsampled": False}
+    assert tasks["korsts"]["data"] == {"upstream": True, "subsampled": True}
 
 
 # ------------------------------------------------------------------ training runs
@@ -387,6 +406,9 @@ def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, 
     assert len(lines) == written["data"]["test"]["examples"]
     first = json.loads(lines[0])
     assert set(first["prediction"]) == {"paper", "clean"}
+    # Synthetic files are not the upstream ones: the tables will not compare this run.
+    assert written["data"]["upstream"] is False
+    assert set(written["data"]["git_blob_sha1"]) == set(task.file_names)
     if task_name == "korquad":  # every synthetic answer_start points at its answer
         assert written["data"]["train"]["skipped_answer_not_found"] == 0
     if task.files["dev"] is None:  # carved from train, which shrinks accordingly

@@ -83,9 +83,9 @@ def test_snakemake_builds_the_manuscript_pdf(work):
 def test_paper_config_errors_name_the_key(tmp_path):
     work = copy_workflow(tmp_path)
     (work / "bad.yaml").write_text("paper:\n  modles: [krelectra-ours]\n")
-    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml", check=False)
     assert result.returncode != 0 and "modles" in result.stdout + result.stderr
     (work / "bad.yaml").write_text("paper:\n  models: [koelectra]\n")
-    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml", check=False)
     assert result.returncode != 0
     assert "config paper.models: koelectra not in finetune.models" in result.stdout + result.stderr

@@ -29,12 +29,7 @@ if _unknown:
     )
 
 PAPER_SUMMARIES = expand(f"{FINETUNE}/{{model}}/summary.json", model=PAPER_MODELS)
-PAPER_RUNS = expand(
-    f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
-    model=PAPER_MODELS,
-    task=FINETUNE_CONFIG["tasks"],
-    seed=FINETUNE_CONFIG["seeds"],
-)
+PAPER_RUNS = [run for model in PAPER_MODELS for run in FINETUNE_RUNS[model]]
 
 
 report: "../report/workflow.rst"
