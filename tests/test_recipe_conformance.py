@@ -271,3 +271,28 @@ def test_a_users_config_file_replaces_the_embedded_default(tmp_path):
     config = pretraining_config(plan)
     assert config["model"]["hidden_size"] == 768 and config["train"]["train_batch_size"] == 256
     assert len(krelectra_jobs(plan, "pretrain examples")) == 4  # corpus.num_shards: schema default
+
+
+# -- each config's paper outputs have their own place ------------------------------------
+
+
+def paper_output_dirs(commands: list[str]) -> tuple[str, str]:
+    (tables,) = krelectra_jobs(commands, "paper tables")
+    (figures,) = krelectra_jobs(commands, "paper figures")
+    return tables["output-dir"][0], figures["output-dir"][0]
+
+
+def test_each_config_writes_its_paper_outputs_to_its_own_place(default_plan, paper_plan, paper_work):
+    assert paper_output_dirs(default_plan) == ("paper/tables", "paper/figures")
+    assert paper_output_dirs(paper_plan) == ("results-paper/paper/tables", "results-paper/paper/figures")
+    # The rule names are targets whatever the config; the manuscript takes that config's outputs.
+    plan = planned_commands(paper_work, "paper_pdf", "--configfile", "config/paper.yaml")
+    (pdf,) = krelectra_jobs(plan, "paper pdf")
+    assert pdf["tex"] == ["paper/main.tex"] and pdf["output"] == ["results-paper/paper/main.pdf"]
+    assert pdf["tables-dir"] == ["results-paper/paper/tables"] and pdf["figures-dir"] == ["results-paper/paper/figures"]
+
+
+def test_the_main_command_target_still_plans_the_embedded_defaults_tables(tmp_path):
+    plan = planned_commands(copy_workflow(tmp_path), "paper/tables")
+    (tables,) = krelectra_jobs(plan, "paper tables")
+    assert tables["output-dir"] == ["paper/tables"] and len(finetuning_jobs(plan)) == 8
