@@ -210,11 +210,11 @@ def test_command_line_config_applies_on_top_of_the_named_file(paper_work):
 
 
 def test_embedded_default_finetunes_with_its_documented_overrides(default_plan):
-    # config/config.yaml: lr 5e-4, warmup 0.1, 8 epochs (paws 15, korsts 10, korquad 15),
+    # config/config.yaml: lr 5e-4, warmup 0.1, 8 epochs (paws 25, korsts 10, korquad 15),
     # batch 16 / 128, length 64; korquad doc_stride 32, max_query_length 16; seed 41.
     jobs = finetuning_jobs(default_plan)
     assert set(jobs) == {("krelectra-ours", task, 41) for task in KR_ELECTRA_FINETUNING}
-    epochs = {"paws": 15, "korsts": 10, "korquad": 15}
+    epochs = {"paws": 25, "korsts": 10, "korquad": 15}
     for (_model, task, _seed), job in jobs.items():
         expected = expected_finetuning(
             task,
