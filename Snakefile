@@ -7,12 +7,23 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The config: a config file named on the command line (`--configfile my.yaml`) is the
+# whole config; without one, the embedded default config/config.yaml is. Either way
+# `--config KEY=VALUE` applies on top, and the schema fills in what the config leaves
+# out. (A `configfile:` line alone would make Snakemake merge --configfile into it key
+# by key, so the published recipe would inherit the default's overrides.)
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
-# The whole config is validated (types, documented keys, unknown keys rejected)
-# before any job is planned; defaults come from the schema.
+# The whole config is validated (types, documented keys, unknown keys rejected) before
+# any job is planned. Each stage section is then validated against its own schema file,
+# which fills that section's defaults: inside a $ref to another file that declares its
+# own $schema, jsonschema validates with the plain validator, which sets no defaults.
 validate(config, "workflow/schemas/config.schema.yaml")
+for _section in ("corpus", "vocab", "pretrain", "convert", "finetune", "paper"):
+    validate(config[_section], f"workflow/schemas/{_section}.schema.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -38,9 +38,13 @@ def second(tmp_path_factory):
     return run(tmp_path_factory, "second")
 
 
+# Measured on the stand-in fixtures, not the data of the published numbers: marked so.
+OUR_LABEL = "KR-ELECTRA (this run) [other data: stand-in data]"
+
+
 def our_rows(markdown: str) -> list[list[str]]:
     """Cells of this run's rows in the results table (paper protocol first, then clean)."""
-    rows = [line for line in markdown.splitlines() if line.startswith("| KR-ELECTRA (this run) |")]
+    rows = [line for line in markdown.splitlines() if line.startswith(f"| {OUR_LABEL} |")]
     return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows]
 
 
@@ -56,15 +60,16 @@ def test_results_table_has_all_tasks_and_equals_the_metrics_files(first):
             run = json.loads((first / f"results/finetune/{MODEL}/{task}/seed41/metrics.json").read_text())
             selected = run["protocols"][protocol]["test"]
             expected = " / ".join(f"{selected[m]:.2f}" for m in HEADLINE[task])
-            assert row[column].replace("*", "") == expected, (task, protocol, row)
+            assert row[column] == expected, (task, protocol, row)  # never bold: not compared
         assert row[-1] == "1"  # one seed
     assert (first / "paper/tables/results.tex").read_text(encoding="utf-8").count(r"\toprule") == 1
+    assert "**91.168**" in markdown and "**74.50**" in markdown  # the published bests stay the bests
 
 
 # The fixtures' chance level (balanced labels; 0 for Spearman, F1 and exact match) and a
 # floor well above it that the embedded default must clear on the clean protocol. Measured
-# (clean): NSMC 99.7, NER 99, PAWS 74, KorNLI 99.7, KorSTS 61, Question Pair 88.5,
-# KorQuAD 33 / 43, Hate Speech 100.
+# (clean, 2026-11 on the project's 2-core machine): NSMC 99.3, NER 98.9, PAWS 66 (25 epochs;
+# 53 with 15), KorNLI 100, KorSTS 55, Question Pair 88.5, KorQuAD 26 / 35, Hate Speech 100.
 ABOVE_CHANCE = {  # task: (metric, chance, floor)
     "nsmc": ("accuracy", 50.0, 80.0),
     "naver-ner": ("f1", 0.0, 80.0),

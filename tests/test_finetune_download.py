@@ -11,7 +11,7 @@ import pytest
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune.cli_data import register_data_commands
-from krelectra.finetune.download import download, git_blob_sha1, read_manifest
+from krelectra.finetune.download import PROJECT_MANIFEST, download, git_blob_sha1, read_manifest, upstream_identity
 
 CONTENT = ("id\tdocument\tlabel\n" + "".join(f"{i}\t정말 재미있는 영화 {i}\t1\n" for i in range(300))).encode("utf-8")
 TRUNCATED_PATH = "/nsmc/truncated.txt"
@@ -79,6 +79,20 @@ def test_git_blob_sha1_is_gits_object_id(tmp_path):
     assert git_blob_sha1(path) == "ce013625030ba8dba906f756967f9e9ca394464a"  # `git hash-object hello.txt`
     path.write_bytes(CONTENT)
     assert git_blob_sha1(path) == blob_sha1(CONTENT)
+
+
+def test_upstream_identity_compares_every_file_with_the_manifest(tmp_path, manifest):
+    good, other = tmp_path / "good.txt", tmp_path / "other.txt"
+    good.write_bytes(CONTENT)
+    other.write_bytes(CONTENT + b"x")
+    assert upstream_identity("nsmc", {"good.txt": good}, manifest) == (True, {"good.txt": blob_sha1(CONTENT)})
+    assert upstream_identity("nsmc", {"good.txt": good, "corrupt.txt": other}, manifest)[0] is False
+    assert upstream_identity("nsmc", {"unlisted.txt": good}, manifest)[0] is False
+    assert upstream_identity("nsmc", {"good.txt": good}, tmp_path / "no-manifest.tsv")[0] is None
+    # The shipped fixtures are our stand-ins, not the upstream files.
+    fixtures = PROJECT_MANIFEST.parent / "nsmc"
+    files = {name: fixtures / name for name in ("ratings_train.txt", "ratings_test.txt")}
+    assert upstream_identity("nsmc", files)[0] is False
 
 
 def test_good_file_is_verified_and_kept(tmp_path, server, manifest):

@@ -6,9 +6,11 @@ import pytest
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune import qa
-from krelectra.finetune.features import encode_qa
+from krelectra.finetune.features import encode_qa, locate_answer
 
 CONTEXT = "1995년 서울에서 김철수가 이영희를  만났다. 두 사람은 (한국어) 질문과 답변을 공부했다. 그 뒤 부산으로 떠났다."
+# The case: the answer "2003년" with an answer_start 2 characters past its start.
+CONTEXT_2003 = "그 대회는 2003년에 처음 열렸고 2007년에 다시 열렸다."
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +18,7 @@ def tokenizer(tmp_path_factory):
     from transformers import AutoTokenizer, BertTokenizer
 
     folder = tmp_path_factory.mktemp("tokenizer")
-    chars = sorted(set(CONTEXT.replace(" ", "")) | set("누가어디로무엇을"))
+    chars = sorted(set(CONTEXT.replace(" ", "")) | set(CONTEXT_2003.replace(" ", "")) | set("누가어디로무엇을"))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     # transformers 5: the vocabulary file is the `vocab` argument (`vocab_file` is ignored).
@@ -104,6 +106,65 @@ def test_an_answer_cut_by_a_window_boundary_is_only_a_target_where_it_is_whole(t
             partial += overlaps
             assert feature["start_positions"] == 0
     assert partial > 0 and whole > 0
+
+
+# ---------------------------------------------- training answers: the reference's rule
+
+
+def test_an_answer_start_off_inside_its_word_is_kept_and_points_at_the_answer():
+    # "2003년" with answer_start 2 characters past its start, inside "2003년에": the
+    # reference maps the start to the word "2003년에" and the end (start + 5 - 1, the space
+    # after it) to the same word; "2003년" is inside "2003년에", so the example is kept
+    # and the answer is where the text is.
+    right = CONTEXT_2003.index("2003년")
+    assert locate_answer(CONTEXT_2003, "2003년", right + 2) == (right, right + len("2003년"))
+    # An offset that points at the text is used as is, even where the text occurs earlier
+    # in the same words ("열렸" twice in the last two words).
+    second = CONTEXT_2003.index("열렸", CONTEXT_2003.index("열렸") + 1)
+    assert locate_answer(CONTEXT_2003, "열렸", second) == (second, second + 2)
+
+
+def test_an_answer_not_in_the_words_at_answer_start_is_skipped():
+    # answer_start 0 ("그") and the end 0 + 5 - 1 = 4 ("는"): the words are "그 대회는",
+    # "2003년" is not in them, so the reference skips the example ("Could not find answer").
+    assert locate_answer(CONTEXT_2003, "2003년", 0) is None
+    # Two characters later the end reaches "2003년에": the words hold the answer, kept.
+    assert locate_answer(CONTEXT_2003, "2003년", 2) == (6, 11)
+    # The right text at the wrong year: "2007년" is not inside "2003년에".
+    assert locate_answer(CONTEXT_2003, "2007년", CONTEXT_2003.index("2003년")) is None
+    # Offsets outside the context and empty answers cannot be placed.
+    assert locate_answer(CONTEXT_2003, "2003년", len(CONTEXT_2003)) is None
+    assert locate_answer(CONTEXT_2003, "2003년", -1) is None
+    assert locate_answer(CONTEXT_2003, " ", 0) is None
+
+
+def test_whitespace_in_the_answer_is_compared_collapsed():
+    # CONTEXT has two spaces in "이영희를  만났다"; an answer written with one space is found
+    # in the words joined by single spaces and spans the context's own text.
+    start = CONTEXT.index("이영희를")
+    span = locate_answer(CONTEXT, "이영희를 만났다", start)
+    assert span is not None and CONTEXT[span[0] : span[1]] == "이영희를  만났다"
+
+
+def test_training_keeps_the_misplaced_answer_and_skips_the_one_not_found(tokenizer):
+    def qa_example(qid, text, start):
+        return {
+            "id": qid,
+            "question": "언제",
+            "context": CONTEXT_2003,
+            "answers": [{"text": text, "answer_start": start}],
+        }
+
+    right = CONTEXT_2003.index("2003년")
+    examples = [qa_example("off", "2003년", right + 2), qa_example("lost", "2007년", right)]
+    features = encode_qa(tokenizer, examples, max_length=64, doc_stride=16, max_query_length=3, with_labels=True)
+    assert features.answers_not_found == ["lost"]
+    assert features.example_index == [0]  # no window of the skipped example
+    (feature,), offsets = features.features, features.offsets[0]
+    start, end = offsets[feature["start_positions"]], offsets[feature["end_positions"]]
+    assert CONTEXT_2003[start[0] : end[1]] == "2003년"
+    # Evaluation never skips: offsets are not used there.
+    assert encode_qa(tokenizer, examples, 64, 16, 3, with_labels=False).example_index == [0, 1]
 
 
 def test_question_longer_than_max_length_is_a_user_error(tokenizer):

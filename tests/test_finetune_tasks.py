@@ -213,3 +213,29 @@ def test_no_fixture_input_occurs_twice_within_a_task(name):
             inputs = {key: value for key, value in example.items() if key not in ("label", "tags", "id", "answers")}
             seen[json.dumps(inputs, ensure_ascii=False, sort_keys=True)] += 1
     assert max(seen.values()) == 1
+
+
+def test_configured_hyperparameters_layer_the_config_over_kr_electras_values():
+    from krelectra.finetune.tasks import configured_hyperparameters
+
+    korquad = TASKS["korquad"]
+    used = configured_hyperparameters(korquad, {"learning_rate": 1e-4, "doc_stride": None}, {"learning_rate": 2e-4})
+    assert used["learning_rate"] == 2e-4  # the task's own layer wins
+    assert used["doc_stride"] == 128 and used["num_train_epochs"] == 7  # null and absent keep KR-ELECTRA's
+    assert "seed" not in used  # set per run
+    assert "doc_stride" not in configured_hyperparameters(TASKS["nsmc"], {"doc_stride": 64})
+    with pytest.raises(KrelectraError, match="'lr'"):
+        configured_hyperparameters(korquad, {"lr": 1.0})
+
+
+def test_reference_seed_is_each_tasks_own_seed():
+    from krelectra.finetune.tasks import resolve_seeds
+
+    # spec tasks.md: 41, except question-pair and korquad (42)
+    assert {name: resolve_seeds(task, ["reference"]) for name, task in TASKS.items()} == {
+        name: [42 if name in ("question-pair", "korquad") else 41] for name in TASKS
+    }
+    assert resolve_seeds(TASKS["korquad"], ["reference", 43, 42, 44]) == [42, 43, 44]  # each seed once
+    assert resolve_seeds(TASKS["nsmc"], [7, 8]) == [7, 8]
+    with pytest.raises(KrelectraError, match="'refrence'"):
+        resolve_seeds(TASKS["nsmc"], ["refrence"])

@@ -11,8 +11,8 @@ from krelectra.errors import KrelectraError
 from krelectra.finetune import features as feats
 from krelectra.finetune.protocols import report, select_epoch
 from krelectra.finetune.summary import summarize
-from krelectra.finetune.tasks import TASKS
-from krelectra.finetune.train import check_encoder_loaded, load_model, load_tokenizer, resolve_hyperparameters
+from krelectra.finetune.tasks import TASKS, resolve_hyperparameters
+from krelectra.finetune.train import check_encoder_loaded, load_model, load_tokenizer
 
 NAMES = ["김철수", "이영희", "박민수", "최지우"]
 PLACES = ["서울", "부산", "대구", "광주"]
@@ -213,10 +213,29 @@ def test_summary_gives_mean_and_sample_std_over_seeds():
         "n": 1,
         "values": [60.0],
     }
+    # Runs without data facts claim nothing: not on the upstream data.
+    assert summary["tasks"]["nsmc"]["data"] == {"upstream": False, "subsampled": False}
     with pytest.raises(KrelectraError, match="seed"):
         summarize(runs + [run_record("nsmc", 41, 1.0, 1.0)], "m")
     with pytest.raises(KrelectraError, match="other"):
         summarize([run_record("nsmc", 41, 1.0, 1.0, model="other")], "m")
+
+
+def test_summary_says_what_data_each_task_was_measured_on():
+    def run(task, seed, **data):
+        return {**run_record(task, seed, 80.0, 80.0), "data": {"max_train_examples": None, **data}}
+
+    runs = [
+        run("nsmc", 41, upstream=True),
+        run("nsmc", 42, upstream=True),
+        run("paws", 41, upstream=True),
+        run("paws", 42, upstream=None),  # the manifest was not available: not claimed
+        run("korsts", 41, upstream=True, max_eval_examples=50),
+    ]
+    tasks = summarize(runs, "m")["tasks"]
+    assert tasks["nsmc"]["data"] == {"upstream": True, "subsampled": False}
+    assert tasks["paws"]["data"] == {"upstream": False, "subsampled": False}
+    assert tasks["korsts"]["data"] == {"upstream": True, "subsampled": True}
 
 
 # ------------------------------------------------------------------ training runs
@@ -338,6 +357,26 @@ FAST = {
 }
 
 
+def test_korquad_training_skips_only_the_answers_it_cannot_find_and_counts_them(tokenizer):
+    from krelectra.finetune.train import prepare_split
+
+    context = "오늘 서울에서 김철수가 친구와 만났다"
+
+    def example(qid, text, start):
+        return {"id": qid, "question": "누가", "context": context, "answers": [{"text": text, "answer_start": start}]}
+
+    examples = [
+        example("right", "서울", context.index("서울")),
+        example("off-by-one", "김철수", context.index("김철수") + 1),  # inside "김철수가": kept
+        example("lost", "부산", 0),  # "부산" is not in "오늘": skipped, as the reference does
+    ]
+    hp = resolve_hyperparameters(TASKS["korquad"], FAST, seed=1)
+    split = prepare_split(TASKS["korquad"], tokenizer, "train", examples, hp, with_labels=True)
+    assert split.info["examples"] == 3 and split.info["skipped_answer_not_found"] == 1
+    with pytest.raises(KrelectraError, match="task korquad: no train example left"):
+        prepare_split(TASKS["korquad"], tokenizer, "train", examples[2:], hp, with_labels=True)
+
+
 @pytest.mark.parametrize("task_name", ["nsmc", "paws", "korsts", "naver-ner", "korquad"])
 def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, model_dir, data_dir, tmp_path):
     from krelectra.finetune.train import finetune
@@ -367,6 +406,11 @@ def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, 
     assert len(lines) == written["data"]["test"]["examples"]
     first = json.loads(lines[0])
     assert set(first["prediction"]) == {"paper", "clean"}
+    # Synthetic files are not the upstream ones: the tables will not compare this run.
+    assert written["data"]["upstream"] is False
+    assert set(written["data"]["git_blob_sha1"]) == set(task.file_names)
+    if task_name == "korquad":  # every synthetic answer_start points at its answer
+        assert written["data"]["train"]["skipped_answer_not_found"] == 0
     if task.files["dev"] is None:  # carved from train, which shrinks accordingly
         assert written["data"]["dev_source"] == "carved from train"
         assert written["data"]["dev"]["examples"] > 0

@@ -89,6 +89,25 @@ def test_comparison_subtracts_the_published_reference(run):
         score_differences(published, summaries, PaperConfig(reference="BERT"))
 
 
+@pytest.mark.parametrize("upstream", [True, False])
+def test_comparison_marks_a_model_measured_on_other_data(tmp_path, upstream):
+    from krelectra.paper.figures import comparison_figure
+
+    data = {"upstream": upstream, "max_train_examples": None, "max_eval_examples": None}
+    results = write_run(tmp_path, models=("ours",), seeds=(41,), data=data)
+    published = load_published(PUBLISHED)
+    config = PaperConfig(protocols=("clean",))
+    figure, _ = comparison_figure(published, selected_summaries(run_files(results)["summaries"], config), config)
+    (ax,) = figure.axes
+    legend = [text.get_text() for text in figure.legends[0].get_texts()]
+    filled = [patch.get_facecolor()[3] > 0 for patch in ax.patches]
+    if upstream:
+        assert legend == ["ours, clean protocol (dev-selected epoch)"] and all(filled) and ax.get_title() == ""
+    else:
+        assert legend == ["ours [other data: stand-in data], clean protocol (dev-selected epoch)"]
+        assert not any(filled) and "not a comparison" in ax.get_title()
+
+
 def test_finetuning_curves_average_the_seeds_per_epoch(run):
     files = run_files(run)
     curves = finetuning_curves(files["runs"], ["ours"])

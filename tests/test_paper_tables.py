@@ -124,6 +124,51 @@ def test_best_value_per_column_is_computed_not_copied(run, tmp_path):
     assert [c.values[0].best for k, c in cells.items() if k[1] in ("KR-ELECTRA", "released")] == [False, False, True]
 
 
+def _best_cells(table) -> dict[str, list[int]]:
+    return {
+        plain(row[0]): [i for i, c in enumerate(row) for v in c.values if v.best]
+        for s in table.panels[0].sections
+        for row in s.rows
+    }
+
+
+@pytest.mark.parametrize(
+    "data, tasks, caveat",
+    [
+        ({"upstream": False, "max_train_examples": None, "max_eval_examples": None}, None, "stand-in data"),
+        ({"upstream": True, "max_train_examples": 500, "max_eval_examples": None}, None, "subsampled"),
+        ({"upstream": True, "max_train_examples": None, "max_eval_examples": 50}, None, "subsampled"),
+        (None, ("nsmc", "paws", "hate-speech"), "3 of 8 tasks"),
+    ],
+)
+def test_rows_on_other_data_are_marked_and_never_the_best(tmp_path, data, tasks, caveat):
+    results = write_run(tmp_path, models=("ours",), seeds=(41,), tasks=tasks or tuple(TASKS), data=data)
+    path = results / "finetune/ours/summary.json"
+    summary = read_json(path)
+    for protocol in ("paper", "clean"):  # far above every published score
+        summary["tasks"]["nsmc"]["protocols"][protocol]["test"]["accuracy"]["mean"] = 100.0
+        summary["tasks"]["hate-speech"]["protocols"][protocol]["test"]["macro_f1"]["mean"] = 100.0
+    write_json(path, summary)
+    table = build_tables(inputs(results), PaperConfig(labels={"ours": "KR-ELECTRA (this run)"}))["results"]
+    label = f"KR-ELECTRA (this run) [other data: {caveat}]"
+    rows = body(table)
+    assert label in rows and rows[label][0] == "100.00"
+    best = _best_cells(table)
+    assert best[label] == []  # not compared, so never bold
+    assert 1 in best["KR-ELECTRA"] and 8 in best["KR-ELECTRA"]  # 91.168 and 74.50 stay the best
+    assert "[other data]" in table.caption and any("not compared" in note for note in table.notes)
+    write_tables(inputs(results), PaperConfig(labels={"ours": "KR-ELECTRA (this run)"}), tmp_path / "t")
+    md = (tmp_path / "t/results.md").read_text(encoding="utf-8")
+    assert f"| {label} |" in md and "**100.00**" not in md and "**91.168**" in md
+
+
+def test_rows_on_the_upstream_data_are_compared_and_unmarked(tmp_path):
+    results = write_run(tmp_path, models=("ours",), seeds=(41,))
+    table = build_tables(inputs(results), PaperConfig())["results"]
+    assert "ours" in body(table) and "[other data]" not in table.caption
+    assert not any("not compared" in note for note in table.notes)
+
+
 def test_protocols_and_models_follow_the_config(run):
     table = build_tables(inputs(run), PaperConfig(models=("released",), protocols=("clean",), decimals=1))["results"]
     sections = table.panels[0].sections

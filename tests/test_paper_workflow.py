@@ -64,6 +64,29 @@ def test_snakemake_builds_tables_figures_and_report(work):
 
 
 @pytest.mark.slow
+def test_another_config_gets_its_own_tables_figures_and_report(tmp_path):
+    """A config with another results folder writes its paper outputs inside it, never
+    over the embedded default's paper/tables, and its report finds them."""
+    work = copy_workflow(tmp_path)
+    write_run(work, models=("krelectra-ours",), seeds=(41,))
+    (work / "results").rename(work / "results-other")
+    (work / "other.yaml").write_text("results: results-other\n")
+    targets = ["--", "paper_tables", "paper_figures"]
+    snakemake(work, "--cores", "1", *PAPER_RULES, "--configfile", "config/config.yaml", "other.yaml", *targets)
+    assert (work / "results-other/paper/tables/results.md").is_file()
+    assert (work / "results-other/paper/figures/comparison.png").is_file()
+    assert not (work / "paper/tables").exists() and not (work / "paper/figures").exists()
+    provenance = (work / "results-other/paper/tables/provenance.tsv").read_text()
+    assert "results-other/finetune/krelectra-ours/summary.json" in provenance
+    snakemake(
+        work, "--cores", "1", "--report", "report.html", *PAPER_RULES,
+        "--configfile", "config/config.yaml", "other.yaml", *targets,
+    )  # fmt: skip
+    html = (work / "report.html").read_text(encoding="utf-8", errors="replace")
+    assert "Finetuning results" in html and "results-other/paper/" in html
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("latexmk") is None or shutil.which("xelatex") is None,
     reason="latexmk/xelatex not installed (apt-get install latexmk texlive-xetex texlive-lang-korean)",
@@ -83,9 +106,9 @@ def test_snakemake_builds_the_manuscript_pdf(work):
 def test_paper_config_errors_name_the_key(tmp_path):
     work = copy_workflow(tmp_path)
     (work / "bad.yaml").write_text("paper:\n  modles: [krelectra-ours]\n")
-    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml", check=False)
     assert result.returncode != 0 and "modles" in result.stdout + result.stderr
     (work / "bad.yaml").write_text("paper:\n  models: [koelectra]\n")
-    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml", check=False)
     assert result.returncode != 0
     assert "config paper.models: koelectra not in finetune.models" in result.stdout + result.stderr

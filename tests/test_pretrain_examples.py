@@ -65,9 +65,22 @@ def test_examples_fit_the_target_and_never_span_documents():
         assert len({token // 1000 for token in first + second}) == 1
 
 
-def test_a_long_sentence_is_trimmed_to_the_target():
+def test_a_long_sentence_is_trimmed_to_the_maximum_length():
     examples = pack([[list(range(100, 200))]], ExampleConfig(max_seq_length=32, single_segment_prob=0.0))
-    assert examples == [(list(range(100, 130)), [])]  # target - 2 tokens; the rest is dropped
+    assert examples == [(list(range(100, 130)), [])]  # max_seq_length - 2 tokens; the rest is dropped
+
+
+def test_a_short_target_example_is_trimmed_to_the_maximum_length_not_its_target():
+    # spec electra.md: target 20, max_seq_length 128, sentences of 15 and 30 tokens -> the
+    # reference keeps both whole (A: 15 tokens, first aim (20 - 3) // 2 = 8; B: 30 tokens).
+    builder = ExampleBuilder(ExampleConfig(max_seq_length=128, single_segment_prob=0.0), CLS, SEP, random.Random(0))
+    builder.target = 20
+    first, second = next(builder.add_document([list(range(100, 115)), list(range(200, 230))]))
+    assert (first, second) == (list(range(100, 115)), list(range(200, 230)))
+    # Segment B is still cut where the maximum length ends: 128 - 15 - 3 = 110 tokens.
+    builder.target = 20
+    first, second = next(builder.add_document([list(range(100, 115)), list(range(1000, 1200))]))
+    assert len(first) == 15 and second == list(range(1000, 1110))
 
 
 def test_single_segment_and_short_target_rates_follow_the_recipe():

@@ -37,7 +37,7 @@ def test_dry_run_of_the_paper_recipe(tmp_path):
 def test_wrong_type_in_config_names_the_key(tmp_path):
     work = copy_workflow(tmp_path)
     (work / "bad.yaml").write_text("corpus:\n  num_shards: many\n")
-    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml", check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "num_shards" in output and "'many' is not of type 'integer'" in output
@@ -46,7 +46,7 @@ def test_wrong_type_in_config_names_the_key(tmp_path):
 def test_unknown_config_key_is_rejected(tmp_path):
     work = copy_workflow(tmp_path)
     (work / "bad.yaml").write_text("vocab:\n  lowercase: true\n")
-    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml", check=False)
     assert result.returncode != 0 and "lowercase" in result.stdout + result.stderr
 
 

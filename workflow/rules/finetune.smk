@@ -5,6 +5,8 @@
 import os
 import re
 
+from krelectra.finetune.tasks import TASKS, configured_hyperparameters, resolve_seeds
+
 FINETUNE = f"{RESULTS}/finetune"
 FINETUNE_CONFIG = config["finetune"]
 # "converted" in finetune.models: this workflow's discriminator (convert.smk).
@@ -26,18 +28,29 @@ FINETUNE_MODEL_INPUTS = {
     )
     for name, source in FINETUNE_CONFIG["models"].items()
 }
-# Per task: the non-null hyperparameter overrides, global first, then the task's own.
-FINETUNE_OVERRIDES = {
-    task: {
-        key: value
-        for overrides in (
+# Per task: every hyperparameter its jobs use apart from the seed (KR-ELECTRA's values,
+# then finetune.hyperparameters, then finetune.task_hyperparameters.<task>), passed in
+# full so that each job's command line shows what it runs; and its seeds.
+try:
+    FINETUNE_HYPERPARAMETERS = {
+        task: configured_hyperparameters(
+            TASKS[task],
             FINETUNE_CONFIG["hyperparameters"],
-            FINETUNE_CONFIG["task_hyperparameters"].get(task) or {},
+            FINETUNE_CONFIG["task_hyperparameters"].get(task),
         )
-        for key, value in overrides.items()
-        if value is not None
+        for task in FINETUNE_CONFIG["tasks"]
     }
-    for task in FINETUNE_CONFIG["tasks"]
+    FINETUNE_SEEDS = {task: resolve_seeds(TASKS[task], FINETUNE_CONFIG["seeds"]) for task in FINETUNE_CONFIG["tasks"]}
+except KrelectraError as error:
+    raise WorkflowError(f"config finetune: {error}")
+# Per model: the metrics.json of each of its runs (every task with each of its seeds).
+FINETUNE_RUNS = {
+    model: [
+        f"{FINETUNE}/{model}/{task}/seed{seed}/metrics.json"
+        for task in FINETUNE_CONFIG["tasks"]
+        for seed in FINETUNE_SEEDS[task]
+    ]
+    for model in FINETUNE_CONFIG["models"]
 }
 FINETUNE_LIMITS = {
     key: "none" if FINETUNE_CONFIG[key] is None else FINETUNE_CONFIG[key]
@@ -69,7 +82,7 @@ rule finetune_train:
     params:
         source=lambda w: FINETUNE_MODEL_SOURCES[w.model],
         data=FINETUNE_DATA,
-        hyperparameters=lambda w: as_json(FINETUNE_OVERRIDES[w.task]),
+        hyperparameters=lambda w: as_json(FINETUNE_HYPERPARAMETERS[w.task]),
         protocols=as_json(FINETUNE_CONFIG["protocols"]),
         dev_fraction=FINETUNE_CONFIG["dev_fraction"],
         max_train=FINETUNE_LIMITS["max_train_examples"],
@@ -87,11 +100,7 @@ rule finetune_train:
 rule finetune_summary:
     """Mean and standard deviation over seeds of one model's test results, per task and protocol."""
     input:
-        lambda w: expand(
-            f"{FINETUNE}/{w.model}/{{task}}/seed{{seed}}/metrics.json",
-            task=FINETUNE_CONFIG["tasks"],
-            seed=FINETUNE_CONFIG["seeds"],
-        ),
+        lambda w: FINETUNE_RUNS[w.model],
     output:
         f"{FINETUNE}/{{model}}/summary.json",
     log:

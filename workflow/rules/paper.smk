@@ -1,16 +1,23 @@
 # Paper: the tables, the figures and the manuscript, computed from the rule outputs of
 # the other stages and the published numbers in paper/published.yaml.
 #
-#   snakemake --cores all paper/tables     the tables (LaTeX, Markdown, HTML) + provenance.tsv
+#   snakemake --cores all paper_tables     the tables (LaTeX, Markdown, HTML) + provenance.tsv
 #   snakemake --cores all paper_figures    the figures (PDF, PNG) + provenance.tsv
-#   snakemake --cores all paper/main.pdf   the manuscript (needs latexmk, XeLaTeX, kotex)
+#   snakemake --cores all paper_pdf        the manuscript (needs latexmk, XeLaTeX, kotex)
 #   snakemake --report report.html         figures and tables with their captions
 #
-# paper/tables is a directory() output: Snakemake accepts a directory as a target only
+# Each config's outputs have their own place, PAPER_OUTPUT (krelectra.paper.outputs):
+# paper/ for the embedded default (`snakemake --cores all paper/tables`, paper/main.pdf),
+# <results>/paper/ for any other results folder (config/paper.yaml: results-paper/paper/).
+#
+# The tables folder is a directory() output: Snakemake accepts a directory as a target only
 # when a rule declares that directory itself; a directory that merely holds the declared
 # files of a rule is not a target (MissingRuleException, Snakemake 9).
 
+from krelectra.paper.outputs import paper_output_dir
+
 PAPER = config["paper"]
+PAPER_OUTPUT = paper_output_dir(RESULTS)
 PAPER_MODELS = PAPER["models"] or list(FINETUNE_CONFIG["models"])
 PAPER_TABLES = ["results", "model", "pretraining", "corpus", "finetuning"]
 PAPER_FIGURES = ["pretraining", "finetuning", "comparison", "vocabulary"]
@@ -29,12 +36,7 @@ if _unknown:
     )
 
 PAPER_SUMMARIES = expand(f"{FINETUNE}/{{model}}/summary.json", model=PAPER_MODELS)
-PAPER_RUNS = expand(
-    f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
-    model=PAPER_MODELS,
-    task=FINETUNE_CONFIG["tasks"],
-    seed=FINETUNE_CONFIG["seeds"],
-)
+PAPER_RUNS = [run for model in PAPER_MODELS for run in FINETUNE_RUNS[model]]
 
 
 report: "../report/workflow.rst"
@@ -55,7 +57,7 @@ rule paper_tables:
         runs=PAPER_RUNS,
     output:
         report(
-            directory("paper/tables"),
+            directory(f"{PAPER_OUTPUT}/tables"),
             patterns=["{table}.html"],
             caption="../report/tables.rst",
             category="Tables",
@@ -88,12 +90,20 @@ rule paper_figures:
         tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
         heldout=expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS),
     output:
-        pdf=expand("paper/figures/{figure}.pdf", figure=PAPER_FIGURES),
-        pretraining=report("paper/figures/pretraining.png", caption="../report/pretraining.rst", category="Figures"),
-        finetuning=report("paper/figures/finetuning.png", caption="../report/finetuning.rst", category="Figures"),
-        comparison=report("paper/figures/comparison.png", caption="../report/comparison.rst", category="Figures"),
-        vocabulary=report("paper/figures/vocabulary.png", caption="../report/vocabulary.rst", category="Figures"),
-        provenance="paper/figures/provenance.tsv",
+        pdf=expand(f"{PAPER_OUTPUT}/figures/{{figure}}.pdf", figure=PAPER_FIGURES),
+        pretraining=report(
+            f"{PAPER_OUTPUT}/figures/pretraining.png", caption="../report/pretraining.rst", category="Figures"
+        ),
+        finetuning=report(
+            f"{PAPER_OUTPUT}/figures/finetuning.png", caption="../report/finetuning.rst", category="Figures"
+        ),
+        comparison=report(
+            f"{PAPER_OUTPUT}/figures/comparison.png", caption="../report/comparison.rst", category="Figures"
+        ),
+        vocabulary=report(
+            f"{PAPER_OUTPUT}/figures/vocabulary.png", caption="../report/vocabulary.rst", category="Figures"
+        ),
+        provenance=f"{PAPER_OUTPUT}/figures/provenance.tsv",
     log:
         f"{LOGS}/paper/figures.log",
     benchmark:
@@ -111,19 +121,23 @@ rule paper_figures:
 
 
 rule paper_pdf:
-    """Typeset paper/main.tex (generated tables and figures) with latexmk and XeLaTeX + kotex.
-    latexmk and TeX Live come from the system (Debian: latexmk texlive-xetex texlive-lang-korean)."""
+    """Typeset paper/main.tex with this config's generated tables and figures, with latexmk and
+    XeLaTeX + kotex. latexmk and TeX Live come from the system (Debian: latexmk texlive-xetex
+    texlive-lang-korean)."""
     input:
         tex="paper/main.tex",
-        tables="paper/tables",
-        figures=expand("paper/figures/{figure}.pdf", figure=PAPER_FIGURES),
+        tables=f"{PAPER_OUTPUT}/tables",
+        figures=expand(f"{PAPER_OUTPUT}/figures/{{figure}}.pdf", figure=PAPER_FIGURES),
     output:
-        "paper/main.pdf",
+        f"{PAPER_OUTPUT}/main.pdf",
     log:
         f"{LOGS}/paper/pdf.log",
     benchmark:
         f"{BENCHMARKS}/paper/pdf.tsv"
     conda:
         "../../envs/paper.yaml"
+    params:
+        figures_dir=lambda w, input: os.path.dirname(input.figures[0]),
     shell:
-        "krelectra paper pdf --tex {input.tex} --output {output} 2> {log}"
+        "krelectra paper pdf --tex {input.tex} --tables-dir {input.tables} --figures-dir {params.figures_dir}"
+        " --output {output} 2> {log}"

@@ -143,3 +143,20 @@ def download(
     expected = entries[(task, file)]
     url = f"{base_url.rstrip('/')}/{task}/{file}" if base_url else expected.url
     return fetch(url, output, expected, timeout=timeout)
+
+
+def upstream_identity(
+    task: str, files: dict[str, Path], manifest: str | os.PathLike = PROJECT_MANIFEST
+) -> tuple[bool | None, dict[str, str]]:
+    """Whether `files` (upstream file name -> path) of `task` are the upstream files, byte
+    for byte: (every git blob SHA-1 equals the manifest's, {name: git blob SHA-1}). The
+    first is None when the manifest cannot be read (an installation without it), so
+    nothing is claimed. The paper's tables compare only runs on the upstream files."""
+    blobs = {name: git_blob_sha1(path) for name, path in files.items()}
+    try:
+        entries = read_manifest(manifest)
+    except KrelectraError as error:
+        log.warning("cannot tell whether the %s files are the upstream ones: %s", task, error)
+        return None, blobs
+    same = all((task, name) in entries and entries[(task, name)].git_blob_sha1 == blob for name, blob in blobs.items())
+    return same, blobs

@@ -7,10 +7,15 @@ batch to its longest member (dynamic padding).
 
 from __future__ import annotations
 
+import bisect
+import logging
+import re
 from dataclasses import dataclass, field
 
 from krelectra.errors import KrelectraError
 from krelectra.text import original_offsets
+
+log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label of positions that are left out of the loss (PyTorch's default)
 
@@ -142,6 +147,50 @@ class QAFeatures:
     offsets: list[list[tuple[int, int] | None]] = field(default_factory=list)
     max_context: list[list[bool]] = field(default_factory=list)
     answers_outside: int = 0  # training windows whose answer is not inside (target: the first token)
+    answers_not_found: list[str] = field(default_factory=list)  # ids of skipped training questions
+
+
+# Whitespace as transformers' SquadExample splits a context into words (`_is_whitespace`).
+_SQUAD_WORD = re.compile("[^ \t\r\n\u202f]+")
+
+
+def locate_answer(context: str, text: str, answer_start: int) -> tuple[int, int] | None:
+    """Character span [start, end) of a training answer in `context`, or None when the
+    reference would skip the example.
+
+    The rule of transformers' `SquadExample` and `squad_convert_example_to_features`
+    (used by the reference code; spec tasks.md): the context is split into whitespace
+    words; `answer_start` is mapped to the word holding that character, the answer's end
+    (`answer_start + len(text) - 1`, clipped to the context) to the word holding it; if
+    the answer text with its whitespace collapsed is not inside those words joined by
+    single spaces, the example is skipped ("Could not find answer"). When `answer_start`
+    points exactly at `text` that span is returned as is; otherwise the first occurrence
+    of the answer inside those words (where the reference's `_improve_answer_span`
+    searches for it). An empty answer or an offset outside the context is skipped too
+    (the reference would fail on it)."""
+    cleaned = " ".join(text.split())
+    if not cleaned or not 0 <= answer_start < len(context):
+        return None
+    if context[answer_start : answer_start + len(text)] == text:
+        return answer_start, answer_start + len(text)
+    words = [match.span() for match in _SQUAD_WORD.finditer(context)]
+    starts = [start for start, _ in words]
+    # The word holding a character; on whitespace, the word before it (as SquadExample).
+    first = bisect.bisect_right(starts, answer_start) - 1
+    last = bisect.bisect_right(starts, min(answer_start + len(text) - 1, len(context) - 1)) - 1
+    if first < 0:
+        return None
+    joined, positions = [], []  # the words joined by single spaces; each character's context index
+    for index, (start, end) in enumerate(words[first : last + 1]):
+        if index:
+            joined.append(" ")
+            positions.append(start - 1)
+        joined.append(context[start:end])
+        positions.extend(range(start, end))
+    found = "".join(joined).find(cleaned)
+    if found < 0:
+        return None
+    return positions[found], positions[found + len(cleaned) - 1] + 1
 
 
 def _window_starts(num_tokens: int, window: int, doc_stride: int) -> list[int]:
@@ -162,7 +211,9 @@ def encode_qa(
     [suffix] of at most `max_length` tokens, the question cut to `max_query_length`
     tokens, consecutive windows `doc_stride` tokens apart. Training windows get the
     token span of the first answer, or the first token (the [CLS] "no answer" target of
-    the reference) when the answer is not wholly inside the window."""
+    the reference) when the answer is not wholly inside the window. A training example
+    whose answer `locate_answer` cannot find is skipped with a warning and its id listed
+    in `answers_not_found`, as the reference does."""
     result = QAFeatures()
     if not examples:
         return result
@@ -185,8 +236,20 @@ def encode_qa(
         answer_span = None
         if with_labels:
             answer = example["answers"][0]
-            char_start = answer["answer_start"]
-            char_end = char_start + len(answer["text"])
+            located = locate_answer(example["context"], answer["text"], answer["answer_start"])
+            if located is None:
+                start = answer["answer_start"]
+                log.warning(
+                    "Could not find answer of question %s: %r at answer_start %d (the context there reads %r); "
+                    "example skipped",
+                    example["id"],
+                    answer["text"],
+                    start,
+                    example["context"][max(start, 0) : max(start, 0) + len(answer["text"])],
+                )
+                result.answers_not_found.append(example["id"])
+                continue
+            char_start, char_end = located
             covering = [i for i, (s, e) in enumerate(context_offsets) if s < char_end and e > char_start]
             if covering:
                 answer_span = (covering[0], covering[-1])

@@ -1,14 +1,23 @@
 """The metrics of the eight tasks, all ×100 as in the paper's table.
 
-Each follows a reference definition exactly (tests compare against the reference
-libraries): scikit-learn's macro F1, scipy's Pearson and Spearman (average ranks for
-ties), seqeval's default entity F1 (read with suffix-style tags "PER-B"), and the
-official KorQuAD v1.0 evaluation (exact match and character-level F1).
+The classification, regression and NER metrics are the library calls of the reference
+finetuning code (KoELECTRA's `utils.py`, which KR-ELECTRA used; spec tasks.md, "How the
+reference code computes and filters"), made exactly as it makes them:
+
+- accuracy: `(preds == labels).mean()`;
+- hate speech: `sklearn.metrics.f1_score(labels, preds, average="macro")` without
+  `labels=`, so a class absent from both gold and predictions is left out of the mean;
+- KorSTS: `scipy.stats.pearsonr(preds, labels)[0]` and `spearmanr(preds, labels)[0]`
+  (nan for a constant input, as scipy gives it);
+- Naver NER: `seqeval.metrics.f1_score(labels, preds, suffix=True)` in seqeval's default
+  (non-strict) mode: tags like "PER-B", an I tag after O or another type starts an entity.
+
+KorQuAD follows the official v1.0 evaluation script (exact match and character-level F1),
+written out below.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from collections import Counter
@@ -25,100 +34,46 @@ def _check_lengths(y_true: Sequence, y_pred: Sequence) -> None:
 
 
 def accuracy(y_true: Sequence, y_pred: Sequence) -> float:
+    """Share of equal labels ×100: the reference's `(preds == labels).mean()`.
+    Raises ValueError for sequences of different lengths or none at all."""
     _check_lengths(y_true, y_pred)
-    return 100.0 * sum(t == p for t, p in zip(y_true, y_pred)) / len(y_true)
+    return 100.0 * float((np.asarray(y_pred) == np.asarray(y_true)).mean())
 
 
-def macro_f1(y_true: Sequence, y_pred: Sequence, labels: Sequence) -> float:
-    """Unweighted mean of the per-label F1 over `labels`; a label with no true and no
-    predicted example scores 0 (scikit-learn's `f1_score(average="macro")`)."""
+def macro_f1(y_true: Sequence, y_pred: Sequence) -> float:
+    """Macro-averaged F1 ×100 over the labels present in gold or predictions:
+    the reference's `sklearn.metrics.f1_score(labels, preds, average="macro")`."""
+    from sklearn.metrics import f1_score
+
     _check_lengths(y_true, y_pred)
-    scores = []
-    for label in labels:
-        tp = sum(t == label and p == label for t, p in zip(y_true, y_pred))
-        fp = sum(t != label and p == label for t, p in zip(y_true, y_pred))
-        fn = sum(t == label and p != label for t, p in zip(y_true, y_pred))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return 100.0 * sum(scores) / len(scores)
-
-
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    dx, dy = x - x.mean(), y - y.mean()
-    denominator = math.sqrt(float(dx @ dx) * float(dy @ dy))
-    if denominator == 0.0:
-        return math.nan  # a constant input has no correlation (scipy also gives nan)
-    return max(-1.0, min(1.0, float(dx @ dy) / denominator))
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks; tied values share the mean of their ranks."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=float)
-    sorted_values = values[order]
-    start = 0
-    while start < len(values):
-        end = start
-        while end + 1 < len(values) and sorted_values[end + 1] == sorted_values[start]:
-            end += 1
-        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
-        start = end + 1
-    return ranks
+    return 100.0 * float(f1_score(list(y_true), list(y_pred), average="macro"))
 
 
 def correlations(y_true: Sequence[float], y_pred: Sequence[float]) -> dict[str, float]:
-    """Spearman (Pearson of average ranks) and Pearson correlation, ×100."""
+    """Spearman and Pearson correlation ×100: the reference's
+    `scipy.stats.spearmanr(preds, labels)[0]` and `pearsonr(preds, labels)[0]`
+    (nan when either side is constant)."""
+    from scipy.stats import pearsonr, spearmanr
+
     _check_lengths(y_true, y_pred)
-    x, y = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    preds, labels = np.asarray(y_pred, dtype=float), np.asarray(y_true, dtype=float)
     return {
-        "spearman": 100.0 * _pearson(_average_ranks(x), _average_ranks(y)),
-        "pearson": 100.0 * _pearson(x, y),
+        "spearman": 100.0 * float(spearmanr(preds, labels)[0]),
+        "pearson": 100.0 * float(pearsonr(preds, labels)[0]),
     }
 
 
-def _split_suffix_tag(tag: str) -> tuple[str, str]:
-    """("B" | "I" | "O", entity type) of a suffix-style tag like "PER-B"."""
-    if tag == "O":
-        return "O", ""
-    kind, _, marker = tag.rpartition("-")
-    if marker not in ("B", "I") or not kind:
-        raise ValueError(f"not a suffix-style IOB tag: {tag!r}")
-    return marker, kind
-
-
-def entities(tags: Sequence[str]) -> set[tuple[str, int, int]]:
-    """(type, first, last) of each entity in one sentence, read as seqeval does by
-    default: an entity starts at a B tag or at an I tag that follows O or another type,
-    and goes on over I tags of its type."""
-    found = set()
-    current = None  # [type, first]
-    for index, tag in enumerate(tags):
-        marker, kind = _split_suffix_tag(tag)
-        continues = current is not None and marker == "I" and kind == current[0]
-        if current is not None and not continues:
-            found.add((current[0], current[1], index - 1))
-            current = None
-        if marker != "O" and not continues:
-            current = [kind, index]
-    if current is not None:
-        found.add((current[0], current[1], len(tags) - 1))
-    return found
-
-
 def entity_f1(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> float:
-    """Micro-averaged entity-level F1 over all sentences (seqeval's `f1_score`), ×100."""
+    """Micro-averaged entity-level F1 ×100 over all sentences: the reference's
+    `seqeval.metrics.f1_score(labels, preds, suffix=True)` (default mode).
+    Raises ValueError when a sentence's tag counts differ."""
+    from seqeval.metrics import f1_score
+
     _check_lengths(true_tags, pred_tags)
-    n_true = n_pred = n_correct = 0
     for index, (truth, prediction) in enumerate(zip(true_tags, pred_tags)):
         if len(truth) != len(prediction):
             raise ValueError(f"sentence {index}: {len(truth)} true tags but {len(prediction)} predicted")
-        true_entities, pred_entities = entities(truth), entities(prediction)
-        n_true += len(true_entities)
-        n_pred += len(pred_entities)
-        n_correct += len(true_entities & pred_entities)
-    if n_correct == 0:
-        return 0.0
-    precision, recall = n_correct / n_pred, n_correct / n_true
-    return 100.0 * 2 * precision * recall / (precision + recall)
+    return 100.0 * float(f1_score([list(t) for t in true_tags], [list(p) for p in pred_tags], suffix=True))
 
 
 # KorQuAD v1.0 evaluation: these quotes and brackets become spaces before lower-casing
@@ -175,7 +130,7 @@ def compute(task, y_true, y_pred) -> dict[str, float]:
         if "accuracy" in task.metrics:
             scores["accuracy"] = accuracy(y_true, y_pred)
         if "macro_f1" in task.metrics:
-            scores["macro_f1"] = macro_f1(y_true, y_pred, task.labels)
+            scores["macro_f1"] = macro_f1(y_true, y_pred)
         if "spearman" in task.metrics or "pearson" in task.metrics:
             scores.update(correlations(y_true, y_pred))
     missing = [name for name in task.metrics if name not in scores]

@@ -1,6 +1,8 @@
 """One model's results over its tasks and seeds: per task, protocol and metric the mean
 and the sample standard deviation (n - 1; 0 for a single seed) of the test values, the
-values themselves, and the seeds. The paper's tables are generated from this file."""
+values themselves, and the seeds; per task also the data the runs were measured on
+(whether on the upstream files, whether subsampled), which decides whether the paper's
+tables compare them with the published numbers. The tables are generated from this file."""
 
 from __future__ import annotations
 
@@ -21,6 +23,17 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
 
 
+def data_facts(runs: list[dict]) -> dict:
+    """What the runs of one task were measured on: `upstream` (every run on the upstream
+    files, byte for byte; false when a run does not say) and `subsampled` (a run capped
+    its train, dev or test examples: max_train_examples, max_eval_examples)."""
+    data = [run.get("data") or {} for run in runs]
+    return {
+        "upstream": all(d.get("upstream") is True for d in data),
+        "subsampled": any(d.get(key) is not None for d in data for key in ("max_train_examples", "max_eval_examples")),
+    }
+
+
 def summarize(runs: list[dict], model: str, protocols=PROTOCOLS) -> dict:
     """`runs`: the metrics.json contents of one model (any tasks, any seeds)."""
     by_task: dict[str, list[dict]] = {}
@@ -34,7 +47,12 @@ def summarize(runs: list[dict], model: str, protocols=PROTOCOLS) -> dict:
         seeds = [run["seed"] for run in task_runs]
         if len(set(seeds)) != len(seeds):
             raise KrelectraError(f"task {task}: seed given twice in {seeds}")
-        entry = {"headline_metric": task_runs[0]["headline_metric"], "seeds": seeds, "protocols": {}}
+        entry = {
+            "headline_metric": task_runs[0]["headline_metric"],
+            "seeds": seeds,
+            "data": data_facts(task_runs),
+            "protocols": {},
+        }
         for protocol in protocols:
             selected = [run["protocols"][protocol] for run in task_runs]
             metrics = {}

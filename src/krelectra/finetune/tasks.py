@@ -28,6 +28,27 @@ UPSTREAM_BASE_URL = f"https://raw.githubusercontent.com/snunlp/KR-ELECTRA/{UPSTR
 # clipped at 1.0, linear decay (bias and LayerNorm weights excluded from weight decay).
 COMMON_HYPERPARAMETERS = {"warmup_proportion": 0.0, "weight_decay": 0.0, "max_grad_norm": 1.0}
 
+# Keys a config may set (finetune.hyperparameters, finetune.task_hyperparameters); the
+# QA keys are ignored for the other tasks. The seed is set per run (finetune.seeds).
+OVERRIDABLE = (
+    "learning_rate",
+    "num_train_epochs",
+    "train_batch_size",
+    "eval_batch_size",
+    "max_seq_length",
+    "adam_epsilon",
+    "warmup_proportion",
+    "weight_decay",
+    "max_grad_norm",
+    "doc_stride",
+    "max_query_length",
+    "max_answer_length",
+    "n_best_size",
+)
+
+# In finetune.seeds: each task's own reference seed (the seed column of KR-ELECTRA's table).
+REFERENCE_SEED = "reference"
+
 
 def _hyperparameters(lr, epochs, train_batch, eval_batch, max_len, eps, seed, **extra) -> dict:
     return {
@@ -146,6 +167,45 @@ _TASK_LIST = [
 
 # In the column order of the paper's table.
 TASKS: dict[str, Task] = {task.name: task for task in _TASK_LIST}
+
+
+def configured_hyperparameters(task: Task, *layers: dict | None) -> dict:
+    """Every hyperparameter of a run of `task` except its seed: the task's reference
+    values (KR-ELECTRA's table), then the non-null values of each layer in turn (the
+    config's `finetune.hyperparameters`, then `finetune.task_hyperparameters.<task>`).
+    Keys that do not apply to the task are ignored. Raises KrelectraError for a key
+    that is not in OVERRIDABLE."""
+    used = {key: value for key, value in task.hyperparameters.items() if key != "seed"}
+    for layer in layers:
+        for key, value in (layer or {}).items():
+            if key not in OVERRIDABLE:
+                raise KrelectraError(f"finetune hyperparameters: unknown key {key!r} (known: {', '.join(OVERRIDABLE)})")
+            if value is not None and key in used:
+                used[key] = value
+    return used
+
+
+def resolve_hyperparameters(task: Task, overrides: dict, seed: int) -> dict:
+    """The hyperparameters of one run: `configured_hyperparameters(task, overrides)`
+    and the run's `seed`."""
+    return {**configured_hyperparameters(task, overrides), "seed": seed}
+
+
+def resolve_seeds(task: Task, seeds) -> list[int]:
+    """The training seeds of `task` for the config's `finetune.seeds`: integers as given
+    and "reference" as the task's reference seed (41; 42 for question-pair and korquad),
+    in order, each once. Raises KrelectraError for anything else."""
+    resolved: list[int] = []
+    for seed in seeds:
+        if seed == REFERENCE_SEED:
+            seed = task.hyperparameters["seed"]
+        elif not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise KrelectraError(f"finetune.seeds: {seed!r} is neither a seed (an integer >= 0) nor {REFERENCE_SEED!r}")
+        if seed not in resolved:
+            resolved.append(seed)
+    if not resolved:
+        raise KrelectraError("finetune.seeds: no seed given")
+    return resolved
 
 
 def get_task(name: str) -> Task:

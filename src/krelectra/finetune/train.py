@@ -39,28 +39,12 @@ from krelectra.finetune import features as feats
 from krelectra.finetune import metrics as task_metrics
 from krelectra.finetune import protocols as protos
 from krelectra.finetune import qa
-from krelectra.finetune.tasks import Task, load_splits
+from krelectra.finetune.download import upstream_identity
+from krelectra.finetune.tasks import Task, load_splits, resolve_hyperparameters
 from krelectra.io import atomic_open, write_json
 from krelectra.text import with_rule
 
 log = logging.getLogger(__name__)
-
-# Keys a config may override; QA-only keys are ignored for the other tasks.
-OVERRIDABLE = (
-    "learning_rate",
-    "num_train_epochs",
-    "train_batch_size",
-    "eval_batch_size",
-    "max_seq_length",
-    "adam_epsilon",
-    "warmup_proportion",
-    "weight_decay",
-    "max_grad_norm",
-    "doc_stride",
-    "max_query_length",
-    "max_answer_length",
-    "n_best_size",
-)
 
 _AUTO_CLASS = {
     "single_sentence": "AutoModelForSequenceClassification",
@@ -69,19 +53,6 @@ _AUTO_CLASS = {
     "token_classification": "AutoModelForTokenClassification",
     "extractive_qa": "AutoModelForQuestionAnswering",
 }
-
-
-def resolve_hyperparameters(task: Task, overrides: dict, seed: int) -> dict:
-    """The task's reference hyperparameters with the non-null `overrides` applied and
-    the run's seed in place of the reference seed."""
-    used = dict(task.hyperparameters)
-    for key, value in overrides.items():
-        if key not in OVERRIDABLE:
-            raise KrelectraError(f"finetune hyperparameters: unknown key {key!r} (known: {', '.join(OVERRIDABLE)})")
-        if value is not None and key in used:
-            used[key] = value
-    used["seed"] = seed
-    return used
 
 
 def subsample(examples: list[dict], limit: int | None, salt: str) -> list[dict]:
@@ -218,6 +189,21 @@ def prepare_split(task: Task, tokenizer, name: str, examples: list[dict], hp: di
         info = {"examples": len(examples), "windows": len(windows.features)}
         if with_labels:
             info["windows_without_answer"] = windows.answers_outside
+            # Training examples whose answer text is not at answer_start's words, skipped
+            # as the reference skips them (features.locate_answer).
+            info["skipped_answer_not_found"] = len(windows.answers_not_found)
+            if windows.answers_not_found:
+                log.warning(
+                    "task %s: %d of %d %s examples skipped: answer text not found at answer_start (%s%s)",
+                    task.name,
+                    len(windows.answers_not_found),
+                    len(examples),
+                    name,
+                    ", ".join(windows.answers_not_found[:5]),
+                    " ..." if len(windows.answers_not_found) > 5 else "",
+                )
+            if not windows.features:
+                raise KrelectraError(f"task {task.name}: no {name} example left (no answer found in its context)")
         return Split(name, examples, windows.features, gold, decode, info)
     raise KrelectraError(f"task {task.name}: unknown problem type {task.problem!r}")
 
@@ -434,6 +420,9 @@ def finetune(
     hp = resolve_hyperparameters(task, overrides or {}, seed)
     # The dev split is carved with the task's reference seed: the same data for all seeds.
     splits = load_splits(task, data_dir, dev_fraction, task.hyperparameters["seed"])
+    upstream, blobs = upstream_identity(
+        task.name, {name: Path(data_dir) / task.name / name for name in task.file_names}
+    )
     examples = {
         "train": subsample(splits["train"].examples, max_train_examples, f"{task.name}/train"),
         "dev": subsample(splits["dev"].examples, max_eval_examples, f"{task.name}/dev"),
@@ -547,6 +536,9 @@ def finetune(
             "dir": str(data_dir),
             "dev_fraction": dev_fraction if task.files["dev"] is None else None,
             "dev_source": "file" if task.files["dev"] else "carved from train",
+            # the published numbers were measured on the upstream files, uncapped
+            "upstream": upstream,
+            "git_blob_sha1": blobs,
             "max_train_examples": max_train_examples,
             "max_eval_examples": max_eval_examples,
             "skipped": {name: splits[name].skipped for name in splits},

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from krelectra.cli import json_argument
+from krelectra.paper.outputs import DEFAULT_RESULTS, paper_output_dir
 
-TABLES_DIR = Path("paper/tables")
+TABLES_DIR = Path(paper_output_dir(DEFAULT_RESULTS)) / "tables"
+FIGURES_DIR = Path(paper_output_dir(DEFAULT_RESULTS)) / "figures"
 
 
 _config = json_argument(dict)  # the paper: config section
@@ -49,7 +51,7 @@ def _figures(args) -> None:
 def _pdf(args) -> None:
     from krelectra.paper.manuscript import build_pdf
 
-    build_pdf(args.tex, args.output, engine=args.engine)
+    build_pdf(args.tex, args.output, args.tables_dir, args.figures_dir, engine=args.engine)
 
 
 def _show(args) -> None:
@@ -57,10 +59,11 @@ def _show(args) -> None:
     from krelectra.paper.tables import TABLES
 
     names = args.tables or list(TABLES)
+    tables_dir = args.tables_dir or Path(paper_output_dir(args.results)) / "tables"
     for i, name in enumerate(names):
-        path = args.tables_dir / f"{name}.md"
+        path = tables_dir / f"{name}.md"
         if not path.is_file():
-            raise KrelectraError(f"{path}: no such table (build it with `snakemake --cores all paper/tables`)")
+            raise KrelectraError(f"{path}: no such table (build it with `snakemake --cores all paper_tables`)")
         print(("\n" if i else "") + path.read_text(encoding="utf-8"), end="")
 
 
@@ -95,16 +98,21 @@ def register(stages) -> None:
     p.add_argument("--vocab-dir", type=Path, required=True, help="{RESULTS}/vocab/tokenizer")
     p.add_argument("--heldout", type=Path, nargs="+", required=True, help="{RESULTS}/vocab/heldout/*.txt")
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
-    p.add_argument("--output-dir", type=Path, default=Path("paper/figures"))
+    p.add_argument("--output-dir", type=Path, default=FIGURES_DIR)
     p.set_defaults(func=_figures)
 
     p = commands.add_parser("pdf", help="typeset the manuscript with latexmk (XeLaTeX and kotex)")
     p.add_argument("--tex", type=Path, default=Path("paper/main.tex"))
+    p.add_argument("--tables-dir", type=Path, default=TABLES_DIR, help="the generated tables main.tex inputs")
+    p.add_argument("--figures-dir", type=Path, default=FIGURES_DIR, help="the generated figures main.tex includes")
     p.add_argument("--output", type=Path, default=Path("paper/main.pdf"))
     p.add_argument("--engine", choices=["xelatex", "lualatex"], default="xelatex")
     p.set_defaults(func=_pdf)
 
     p = commands.add_parser("show", help="print generated tables (Markdown) to the terminal")
     p.add_argument("tables", nargs="*", help="results, model, pretraining, corpus, finetuning (default: all)")
-    p.add_argument("--tables-dir", type=Path, default=TABLES_DIR)
+    p.add_argument(
+        "--results", default=DEFAULT_RESULTS, help="the run's results folder (config `results`; default: results)"
+    )
+    p.add_argument("--tables-dir", type=Path, default=None, help="the tables folder (default: from --results)")
     p.set_defaults(func=_show)

@@ -3,7 +3,9 @@
 - pretraining: generator and discriminator loss, discriminator precision and recall,
   learning rate, over steps (pretrain/metrics.jsonl; eval records as markers);
 - finetuning:  dev and test score per epoch for every task (mean over seeds, ± sd band);
-- comparison:  this run's mean score minus the published KR-ELECTRA score, per task;
+- comparison:  this run's mean score minus the published KR-ELECTRA score, per task
+               (a model measured on other data than the published numbers is drawn
+               in outline and marked [other data]: no comparison);
 - vocabulary:  tokens per eojeol on held-out text (WordPiece against Mecab-Ko
   morphemes) and the length of the vocabulary's pieces.
 
@@ -23,7 +25,7 @@ from krelectra.io import read_json
 from krelectra.paper.config import PROTOCOL_LABELS, PaperConfig
 from krelectra.paper.provenance import write_provenance
 from krelectra.paper.published import Published, load_published
-from krelectra.paper.tables import selected_summaries
+from krelectra.paper.tables import data_caveats, marked_label, selected_summaries
 from krelectra.vocab.report import eojeol_spans
 from krelectra.vocab.tokenizer import TOKENIZER_FILES, load_tokenizer
 
@@ -240,6 +242,8 @@ def comparison_figure(published: Published, summaries: list[tuple[Path, dict]], 
         raise KrelectraError("paper figures: no task of this run has a published score to compare with")
     series = list(differences)
     models = list(dict.fromkeys(model for model, _ in series))
+    tasks = list(dict.fromkeys(column.task for column in published.columns))
+    caveats = {summary["model"]: data_caveats(summary, tasks) for _, summary in summaries}
     width = 0.8 / max(1, len(series))
     figure, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(labels) + 1.5), 3.2), constrained_layout=True)
     for i, (model, protocol) in enumerate(series):
@@ -247,22 +251,29 @@ def comparison_figure(published: Published, summaries: list[tuple[Path, dict]], 
         xs = [j + (i - (len(series) - 1) / 2) * width for j, label in enumerate(labels) if label in bars]
         ys = [bars[label][0] for label in labels if label in bars]
         errors = [bars[label][1] for label in labels if label in bars]
-        # Colour: the model; hatched and lighter: the (optimistic) paper protocol.
+        # Colour: the model; hatched and lighter: the (optimistic) paper protocol; outline
+        # only, dashed: measured on other data than the published numbers (no comparison).
+        colour = f"C{models.index(model)}"
+        other = bool(caveats[model])
         ax.bar(
             xs,
             ys,
             width=width,
             yerr=errors,
             capsize=2,
-            color=f"C{models.index(model)}",
+            color="none" if other else colour,
+            edgecolor=colour,
+            linestyle="--" if other else "-",
             alpha=0.5 if protocol == "paper" else 0.9,
             hatch="//" if protocol == "paper" else None,
-            label=f"{config.label(model)}, {PROTOCOL_LABELS[protocol]}",
+            label=f"{marked_label(config.label(model), caveats[model])}, {PROTOCOL_LABELS[protocol]}",
             error_kw={"lw": 0.8},
         )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel(f"this run − published {config.reference}\n(points)")
+    if any(caveats.values()):
+        ax.set_title("[other data]: measured on other data than the published numbers; not a comparison", fontsize=8)
     figure.legend(loc="outside lower center", ncols=min(2, len(series)), frameon=False)
     return figure, differences
 

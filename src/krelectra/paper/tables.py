@@ -2,7 +2,8 @@
 
 - results:     the KR-ELECTRA README's results table (published rows from
                paper/published.yaml) plus one row per model x protocol of this run
-               (mean ± sample sd over seeds, with n), best value per column computed;
+               (mean ± sample sd over seeds, with n), best value per column computed
+               over the rows measured on the upstream data (others are marked);
 - model:       discriminator and generator sizes (pretrain/final/model_config.json),
                with the release notes' table beside them;
 - pretraining: the pretraining hyperparameters (pretrain/final/pretrain_config.json);
@@ -179,15 +180,48 @@ def _score(summary: dict, path: Path, task: str, protocol: str, metric: str) -> 
     return test[metric]
 
 
+def data_caveats(summary: dict, tasks: list[str]) -> list[str]:
+    """Why one model's scores were not measured on the data of the published numbers;
+    empty when they were (every task in `tasks` run on the upstream files, uncapped).
+    "stand-in data": a task's files are not the upstream ones (the fixtures, or files
+    that differ); "subsampled": finetune.max_train_examples or max_eval_examples capped
+    a split; "k of n tasks": not every published task was run."""
+    entries = summary["tasks"]
+    ran = [task for task in tasks if task in entries]
+    data = [entries[task].get("data") or {} for task in ran]
+    caveats = []
+    if any(not facts.get("upstream") for facts in data):
+        caveats.append("stand-in data")
+    if any(facts.get("subsampled") for facts in data):
+        caveats.append("subsampled")
+    if len(ran) < len(tasks):
+        caveats.append(f"{len(ran)} of {len(tasks)} tasks")
+    return caveats
+
+
+def marked_label(label: str, caveats: list[str]) -> str:
+    """A model's name in tables and figures, marked when measured on other data."""
+    return f"{label} [other data: {', '.join(caveats)}]" if caveats else label
+
+
+OTHER_DATA_NOTE = (
+    "Rows marked [other data] were measured on other data than the published numbers (stand-in data: "
+    "not the upstream files; subsampled: splits capped by finetune.max_train_examples or max_eval_examples; "
+    "k of n tasks: a subset of the tasks) and are not compared: they take no part in the best values."
+)
+
+
 def results_table(published: Published, summaries: list[tuple[Path, dict]], config: PaperConfig) -> Table:
     columns = published.columns
     metric_keys = [(c.task, m) for c in columns for m in c.metrics]
+    tasks = list(dict.fromkeys(c.task for c in columns))
 
-    # Every value shown, published and ours, competes for the best of its column.
-    rows = []  # (section title, label, {key: (value, spread or None)}, n text)
+    # The published values and this run's values on the upstream data compete for the
+    # best of each column; rows measured on other data are shown, marked, and not compared.
+    rows = []  # (section title, label, {key: (value, spread or None, n)}, n text, compared)
     for row in published.rows:
         values = {key: (row.scores[key].value, None, None) for key in metric_keys if key in row.scores}
-        rows.append(("published", row.model, values, EMPTY))
+        rows.append(("published", row.model, values, EMPTY, True))
     for protocol in config.protocols:
         for path, summary in summaries:
             values, ns = {}, set()
@@ -197,13 +231,19 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
                     values[(task, metric)] = (score["mean"], score["std"], int(score["n"]))
                     ns.add(int(score["n"]))
             n = EMPTY if not ns else str(ns.pop()) if len(ns) == 1 else f"{min(ns)}–{max(ns)}"
-            rows.append((protocol, config.label(summary["model"]), values, n))
+            caveats = data_caveats(summary, tasks)
+            rows.append((protocol, marked_label(config.label(summary["model"]), caveats), values, n, not caveats))
+    other_data = not all(compared for *_, compared in rows)
     best = {}
     for key in metric_keys:
-        candidates = [values[key][0] for _, _, values, _ in rows if key in values and not math.isnan(values[key][0])]
+        candidates = [
+            values[key][0]
+            for _, _, values, _, compared in rows
+            if compared and key in values and not math.isnan(values[key][0])
+        ]
         best[key] = max(candidates) if candidates else None
 
-    def cells(values: dict, is_published: bool) -> list[Cell]:
+    def cells(values: dict, is_published: bool, compared: bool) -> list[Cell]:
         out = []
         for column in columns:
             parts = []
@@ -219,15 +259,15 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
                 text = fmt_published(value, config.decimals) if is_published else fmt_score(value, config.decimals)
                 # A single seed has no spread (the summary's 0 is not a measured one).
                 spread = None if spread is None or n < 2 else fmt_score(spread, config.decimals)
-                parts.append(Value(text, spread, best=best[key] is not None and value == best[key]))
+                parts.append(Value(text, spread, best=compared and best[key] is not None and value == best[key]))
             out.append(Cell(parts))
         return out
 
     sections = []
     for title_key in ("published", *config.protocols):
         section_rows = [
-            [Cell.of(label), *cells(values, title_key == "published"), Cell.of(n)]
-            for key, label, values, n in rows
+            [Cell.of(label), *cells(values, title_key == "published", compared), Cell.of(n)]
+            for key, label, values, n, compared in rows
             if key == title_key
         ]
         if not section_rows:
@@ -257,11 +297,16 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
         "code reported it, and is therefore optimistic; the clean protocol picks it on a dev split "
         "(carved out of train where a task has none).",
         "KorQuAD and Korean-Hate-Speech are scored on their upstream dev sets, as published. "
-        "Bold: the best value of each column, computed over all rows shown.",
+        "Bold: the best value of each column, computed over the published rows and this run's rows "
+        "measured on the upstream data.",
     ]
+    caption = "Finetuning results on eight Korean benchmarks: published and this run"
+    if other_data:
+        notes.append(OTHER_DATA_NOTE)
+        caption += " (rows marked [other data] were measured on other data and are not compared)"
     return Table(
         "results",
-        "Finetuning results on eight Korean benchmarks: published and this run",
+        caption,
         [Panel(None, table_columns, sections)],
         notes,
         wide=True,

@@ -5,8 +5,11 @@ one document are accumulated until the target length is met; the target is
 max_seq_length except for 5% of examples, which draw one in [5, max_seq_length]; 10% of
 examples have a single segment; otherwise the first segment aims at (target - 3) // 2
 tokens, and a sentence that would overflow it goes to it with probability 0.5 (while the
-second segment is still empty). Segment A is trimmed to target - 2 tokens and B to
-target - len(A) - 3. Segment ids are 0 for `[CLS] A [SEP]`, 1 for `B [SEP]`.
+second segment is still empty). An example is emitted as soon as its sentences reach the
+target, so the last one may overshoot it; segment A is then trimmed to max_seq_length - 2
+tokens and B to max_seq_length - len(A) - 3 (the maximum, not the example's possibly
+shorter random target: `ExampleBuilder._create_example` in google-research/electra's
+build_pretraining_dataset.py). Segment ids are 0 for `[CLS] A [SEP]`, 1 for `B [SEP]`.
 
 Lines are tokenised in batches with the Rust (fast) WordPiece tokenizer that the
 finetuning stage loads from the same vocabulary folder. For one seed and shard the
@@ -123,8 +126,11 @@ class ExampleBuilder:
                 first += sentence
             else:
                 second += sentence
-        first = first[: self.target - 2]
-        second = second[: max(0, self.target - len(first) - 3)]
+        # Trimmed to the maximum length, as the reference does, not to this example's
+        # target: a short-target example keeps its overshooting last sentence.
+        max_length = self.config.max_seq_length
+        first = first[: max_length - 2]
+        second = second[: max(0, max_length - len(first) - 3)]
         self.sentences, self.length = [], 0
         # The next example's target length: usually the maximum, sometimes random.
         if self.rng.random() < self.config.short_seq_prob:
