@@ -210,17 +210,18 @@ def test_command_line_config_applies_on_top_of_the_named_file(paper_work):
 
 
 def test_embedded_default_finetunes_with_its_documented_overrides(default_plan):
-    # config/config.yaml: lr 5e-4, warmup 0.1, 8 epochs (paws 25, korsts 10, korquad 15),
-    # batch 16 / 128, length 64; korquad doc_stride 32, max_query_length 16; seed 41.
+    # config/config.yaml: lr 5e-4, warmup 0.1, 5 epochs (nsmc 4, naver-ner 6, paws 25, kornli 4,
+    # korsts 6, question-pair 3, korquad 15), batch 16 / 128, length 64; korquad doc_stride 32,
+    # max_query_length 16; seed 41.
     jobs = finetuning_jobs(default_plan)
     assert set(jobs) == {("krelectra-ours", task, 41) for task in KR_ELECTRA_FINETUNING}
-    epochs = {"paws": 25, "korsts": 10, "korquad": 15}
+    epochs = {"nsmc": 4, "naver-ner": 6, "paws": 25, "kornli": 4, "korsts": 6, "question-pair": 3, "korquad": 15}
     for (_model, task, _seed), job in jobs.items():
         expected = expected_finetuning(
             task,
             learning_rate=5e-4,
             warmup_proportion=0.1,
-            num_train_epochs=epochs.get(task, 8),
+            num_train_epochs=epochs.get(task, 5),
             train_batch_size=16,
             eval_batch_size=128,
             max_seq_length=64,
@@ -259,7 +260,11 @@ def test_a_users_config_file_replaces_the_embedded_default(tmp_path):
     (work / "mine.yaml").write_text(
         yaml.safe_dump(
             {
-                "corpus": {"sources": [{"name": "law", "paths": ["konlpy:kolaw/*.txt"], "register": "written"}]},
+                # One register only: the recipe's spoken_ratio (0.5) cannot apply, so it is switched off.
+                "corpus": {
+                    "sources": [{"name": "law", "paths": ["konlpy:kolaw/*.txt"], "register": "written"}],
+                    "spoken_ratio": None,
+                },
                 "finetune": {"models": {"released": "snunlp/KR-ELECTRA-discriminator"}, "tasks": ["nsmc", "korquad"]},
             }
         ),
