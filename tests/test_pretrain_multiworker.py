@@ -218,3 +218,51 @@ def test_a_killed_worker_fails_the_run_clearly_and_a_rerun_resumes(pretrain_exam
     for log in logs:
         assert f"resuming from {checkpoints / f'model.ckpt-{stopped_at}'} (step {stopped_at} of {STEPS})" in log
     assert_same_training(one_process, work)
+
+
+# -- the cluster under SLURM, and the rule's launcher ------------------------------------------
+
+SLURM_STEP = {  # what srun sets in each task of a 2-node, 2-task step (no GPUs)
+    "SLURM_STEP_NUM_TASKS": "2",
+    "SLURM_STEP_NODELIST": "node[07-08]",
+    "SLURM_STEP_TASKS_PER_NODE": "1(x2)",
+}
+
+
+@pytest.mark.parametrize("procid", [0, 1])
+def test_each_srun_task_finds_the_cluster_in_slurms_variables(monkeypatch, procid):
+    from krelectra.pretrain.runtime import multiworker_cluster_resolver
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("KRELECTRA_PORT_BASE", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no nvidia-smi: CPU nodes
+    for key, value in {**SLURM_STEP, "SLURM_PROCID": str(procid)}.items():
+        monkeypatch.setenv(key, value)
+    resolver = multiworker_cluster_resolver()
+    assert resolver.cluster_spec().as_dict() == {"worker": ["node07:23456", "node08:23456"]}
+    assert (resolver.task_type, resolver.task_id) == ("worker", procid)
+    assert resolver.num_accelerators() == {"GPU": 0}
+
+
+def test_a_multiworker_run_without_a_cluster_is_refused(monkeypatch):
+    from krelectra.errors import KrelectraError
+    from krelectra.pretrain.runtime import multiworker_cluster_resolver
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("SLURM_STEP_NUM_TASKS", raising=False)
+    with pytest.raises(KrelectraError, match="no cluster to join: set TF_CONFIG on every worker"):
+        multiworker_cluster_resolver()
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"index": 1}}))
+    assert multiworker_cluster_resolver().cluster_spec().as_dict() == {"worker": ["a:1", "b:2"]}
+
+
+def test_the_rule_starts_one_worker_per_task_under_an_mpi_resource(tmp_path):
+    from workflow_helpers import copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path)
+    for resources, launched in (([], False), (["--set-resources", "pretrain_model:mpi=srun"], True)):
+        result = snakemake(work, "-n", "-p", "--cores", "2", "pretrain", *resources)
+        command = next(line for line in result.stdout.splitlines() if "krelectra pretrain train" in line)
+        assert ("srun krelectra pretrain train --vocab-dir" in command) is launched, command
+        assert ("srun" in command) is launched, command

@@ -20,13 +20,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
+
+from krelectra.errors import KrelectraError
 
 log = logging.getLogger(__name__)
 AUTO = "auto"
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # Linux /proc/cpuinfo names
 MIN_BF16_GPU_CAPABILITY = (8, 0)  # Ampere: bfloat16 tensor cores
+SLURM_PORT_BASE = 23456  # a task's gRPC port under srun: this + its index on the node
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,3 +109,41 @@ def resolve_settings(config) -> Settings:
         bf16 = bool(config.mixed_precision)
     xla = device != "CPU" if config.xla == AUTO else bool(config.xla)
     return Settings(xla=xla, mixed_precision=bf16, device=device)
+
+
+def multiworker_cluster_resolver():
+    """The cluster of a `multiworker` run, for tf.distribute.MultiWorkerMirroredStrategy.
+
+    - TF_CONFIG set (one per worker, {"cluster": {"worker": [host:port, ...]}, "task": ...}):
+      that cluster.
+    - Else, inside a SLURM job step of several tasks (`srun`, one task per worker): one
+      worker per task, from SLURM_PROCID, SLURM_STEP_NODELIST and SLURM_STEP_TASKS_PER_NODE
+      (tf.distribute's SlurmClusterResolver), each listening on KRELECTRA_PORT_BASE (default
+      23456) + its index on its node. On GPU nodes each task also gets its share of the GPUs.
+
+    Raises KrelectraError when there is neither (MultiWorkerMirroredStrategy would silently
+    train alone)."""
+    import tensorflow as tf
+
+    resolvers = tf.distribute.cluster_resolver
+
+    if os.environ.get("TF_CONFIG"):
+        return resolvers.TFConfigClusterResolver()
+    tasks = int(os.environ.get("SLURM_STEP_NUM_TASKS", "1"))
+    if tasks < 2:
+        raise KrelectraError(
+            "pretrain.strategy=multiworker: no cluster to join: set TF_CONFIG on every worker, or start "
+            "one task per worker with srun (docs/pretrain.md, docs/slurm.md)"
+        )
+    port_base = int(os.environ.get("KRELECTRA_PORT_BASE", SLURM_PORT_BASE))
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None or shutil.which("nvidia-smi"):
+        return resolvers.SlurmClusterResolver(port_base=port_base)
+    # CPU nodes: SlurmClusterResolver lays tasks out along GPU slots; give it one slot per
+    # task, leave CUDA_VISIBLE_DEVICES alone, and tell the strategy there is no GPU.
+    slurm = resolvers.SlurmClusterResolver(
+        port_base=port_base, gpus_per_node=tasks, gpus_per_task=1, auto_set_gpu=False
+    )
+    spec = slurm.cluster_spec()
+    return resolvers.SimpleClusterResolver(
+        spec, task_type=slurm.task_type, task_id=slurm.task_id, num_accelerators={"GPU": 0}, rpc_layer="grpc"
+    )

@@ -35,7 +35,7 @@ from krelectra.pretrain.examples import count_records, load_tokenizer, special_i
 from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
 from krelectra.pretrain.objective import SUM_KEYS, Objective, electra_loss, local_counts, metrics_from_sums
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, learning_rate
-from krelectra.pretrain.runtime import Settings, resolve_settings
+from krelectra.pretrain.runtime import Settings, multiworker_cluster_resolver, resolve_settings
 
 log = logging.getLogger(__name__)
 SUM = tf.distribute.ReduceOp.SUM
@@ -49,8 +49,8 @@ def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
         return tf.distribute.get_strategy()
     if config.strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if config.strategy == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from the TF_CONFIG variable
+    if config.strategy == "multiworker":  # the cluster from TF_CONFIG, or from SLURM under srun
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=multiworker_cluster_resolver())
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
         tpu=config.tpu.name or None, zone=config.tpu.zone or None, project=config.tpu.project or None
     )
