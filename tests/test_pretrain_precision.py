@@ -5,8 +5,9 @@ avx512_bf16).
 
 Tolerances (stated in docs/pretrain.md): one step from the same weights and batch, XLA against
 eager: loss within 1e-5 relative and every gradient within 1e-3 relative (of the largest
-gradient); bfloat16 against float32: loss within 1e-2 relative and the gradient vector within
-cosine similarity 0.99. A short training run: every logged loss within 1% (XLA) and 3%
+gradient); bfloat16 against float32: loss within 5e-4 relative and the gradient vector within
+cosine similarity 0.999 (measured here: 1e-4 and 0.99995; dropping the attention mask under
+bfloat16 gives 1.3e-3 and 0.998). A short training run: every logged loss within 1% (XLA) and 3%
 (bfloat16) of float32 eager."""
 
 import json
@@ -48,6 +49,13 @@ def one_step(xla: bool, compute_dtype: str):
     """Loss and gradients of one training step (dropout on) from the same initial weights."""
     config = ModelConfig.from_recipe(VOCAB, 32, 64, 2, 0.5)
     model = ElectraPretrainingModel(config, seed=5, compute_dtype=compute_dtype)
+    for name, variable in model.named_variables.items():
+        # Weights of a model that has trained a while: peaked attention (so padding and the
+        # mask matter) and non-trivial LayerNorms and biases.
+        if name.endswith("kernel") or "embeddings/" in name:
+            variable.assign(variable * 4.0)
+        else:
+            variable.assign(variable + tf.random.stateless_normal(variable.shape, seed=[5, len(name)], stddev=0.1))
     batch, objective = batch_and_objective()
     variables = list(model.named_variables.values())
 
@@ -74,9 +82,9 @@ def test_xla_step_gives_the_loss_and_gradients_of_eager():
 def test_bfloat16_step_stays_within_tolerance_of_float32():
     loss, _, grads = one_step(xla=False, compute_dtype="float32")
     bf16_loss, _, bf16_grads = one_step(xla=False, compute_dtype="bfloat16")
-    assert bf16_loss == pytest.approx(loss, rel=1e-2)
+    assert bf16_loss == pytest.approx(loss, rel=5e-4)
     a, b = np.concatenate([g.ravel() for g in grads]), np.concatenate([g.ravel() for g in bf16_grads])
-    assert a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.99
+    assert a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.999
     assert all(g.dtype == np.float32 for g in bf16_grads), "weights and their gradients stay float32"
 
 
