@@ -25,7 +25,11 @@ inter-op 1), and both run with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (large allo
 transparent huge pages: on this project's machine page faults on fresh [608, 30000] tensors
 made PyTorch's elementwise ops 3x slower). Ours runs as `krelectra pretrain train` runs
 (`krelectra.pretrain.runtime.configure`, which also pools TensorFlow's CPU memory) with the
-`pretrain.xla` setting given by --xla (default `auto`, what the pipeline uses).
+`pretrain.xla` setting given by --xla (default `auto`, what the pipeline uses). Besides
+wall-clock tokens/s, each side's CPU time per step (user + system, all its threads) is
+printed: on a shared machine it is the steadier measure of the work a step costs (neither
+side spins; TensorFlow's inter-op thread also computes a share of each op, so it can have
+`--threads` + 1 threads busy at a moment, which the CPU time counts).
 
 Model FLOP utilisation. Matrix-multiply FLOPs of one training step (forward x 3: the backward
 pass computes a gradient for the input and one for the weight of every product):
@@ -105,17 +109,19 @@ def random_batch(args, seed: int = 0):
     return ids.astype(np.int64), np.ones_like(ids), np.zeros_like(ids)
 
 
-def timed_steps(run_steps, args) -> float:
-    """Seconds per step over `--steps` steps after `--warmup` untimed ones (stops early, after
-    at least one timed step, once `--max-seconds` have passed)."""
+def timed_steps(run_steps, args) -> dict:
+    """Wall-clock and CPU (user + system, all threads) seconds per step over `--steps` steps
+    after `--warmup` untimed ones (stops early, after at least one timed step, once
+    `--max-seconds` have passed)."""
     run_steps(args.warmup)
-    done, started = 0, time.perf_counter()
+    done, started, cpu_started = 0, time.perf_counter(), time.process_time()
     while done < args.steps:
         run_steps(1)
         done += 1
         if time.perf_counter() - started > args.max_seconds:
             break
-    return (time.perf_counter() - started) / done
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    return {"seconds_per_step": wall / done, "cpu_seconds_per_step": cpu / done}
 
 
 # -- ours --------------------------------------------------------------------------------
@@ -162,8 +168,8 @@ def run_tf(args) -> dict:
     dataset = base.map(lambda step, f: mask_batch(f, tf.stack([tf.constant(0, tf.int64), step]), objective))
     trainer = Trainer(config, model_config, objective, tf.distribute.get_strategy())
     iterator = iter(dataset.prefetch(2))
-    seconds = timed_steps(lambda n: float(trainer.train_loop(iterator, tf.constant(n))["tokens"]) if n else None, args)
-    return {"seconds_per_step": seconds, "xla": settings.xla, "mixed_precision": settings.mixed_precision}
+    timing = timed_steps(lambda n: float(trainer.train_loop(iterator, tf.constant(n))["tokens"]) if n else None, args)
+    return {**timing, "xla": settings.xla, "mixed_precision": settings.mixed_precision}
 
 
 def tf_matmul_peak(args) -> dict:
@@ -315,7 +321,7 @@ def run_torch(args) -> dict:
     started = time.perf_counter()
     run_steps(1)  # compiles
     compile_seconds = time.perf_counter() - started
-    return {"seconds_per_step": timed_steps(run_steps, args), "first_step_seconds": compile_seconds}
+    return {**timed_steps(run_steps, args), "first_step_seconds": compile_seconds}
 
 
 def torch_matmul_peak(args) -> dict:
@@ -417,6 +423,7 @@ def main() -> None:
         flush=True,
     )
     seconds = {(side, d): [] for side in SIDES for d in dtypes}
+    cpu_seconds = {(side, d): [] for side in SIDES for d in dtypes}
     peaks = {(side, d): [] for side in SIDES for d in dtypes}
     extra: dict = {}
     for dtype in dtypes:
@@ -426,15 +433,17 @@ def main() -> None:
                 peaks[(side, dtype)].append(measure(f"{side}_peak", dtype, argv)["gflops"])
                 result = measure(side, dtype, argv)
                 seconds[(side, dtype)].append(result["seconds_per_step"])
+                cpu_seconds[(side, dtype)].append(result["cpu_seconds_per_step"])
                 extra[(side, dtype)] = result
                 print(
                     f"{dtype} round {round_ + 1}: {SIDES[side]:30s} {tokens / result['seconds_per_step']:8.0f} tokens/s"
-                    f"  ({result['seconds_per_step']:.3f} s/step; matmul peak {peaks[(side, dtype)][-1]:.1f} GFLOP/s)",
+                    f"  ({result['seconds_per_step']:.3f} s/step, {result['cpu_seconds_per_step']:.3f} CPU s/step; "
+                    f"matmul peak {peaks[(side, dtype)][-1]:.1f} GFLOP/s)",
                     flush=True,
                 )
     print()
-    print("| dtype | side | tokens/s (median) | achieved GFLOP/s | % of machine matmul peak [own peak] |")
-    print("|---|---|---|---|---|")
+    print("| dtype | side | tokens/s (median) | CPU s/step (median) | achieved GFLOP/s | % of matmul peak [own] |")
+    print("|---|---|---|---|---|---|")
     for dtype in dtypes:
         machine_peak = max(statistics.median(peaks[(side, dtype)]) for side in SIDES)
         for side in SIDES:
@@ -445,14 +454,16 @@ def main() -> None:
             if side == "tf":
                 info = extra[(side, dtype)]
                 note = f" (xla={info['xla']}, mixed_precision={info['mixed_precision']})"
+            cpu = statistics.median(cpu_seconds[(side, dtype)])
             print(
-                f"| {dtype} | {SIDES[side]}{note} | {tokens / step:.0f} | {achieved:.1f} | "
+                f"| {dtype} | {SIDES[side]}{note} | {tokens / step:.0f} | {cpu:.2f} | {achieved:.1f} | "
                 f"{100 * achieved / machine_peak:.0f}% [{100 * achieved / own_peak:.0f}% of {own_peak:.1f}] |"
             )
     print()
     for dtype in dtypes:
         ratio = statistics.median(seconds[("torch", dtype)]) / statistics.median(seconds[("tf", dtype)])
-        print(f"ratio ours / reference, {dtype}: {ratio:.2f} (tokens/s, medians)")
+        cpu_ratio = statistics.median(cpu_seconds[("torch", dtype)]) / statistics.median(cpu_seconds[("tf", dtype)])
+        print(f"ratio ours / reference, {dtype}: {ratio:.2f} (tokens/s, medians); {cpu_ratio:.2f} (CPU time per step)")
 
 
 if __name__ == "__main__":
