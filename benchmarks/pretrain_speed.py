@@ -43,7 +43,8 @@ with B batch, T sequence length, P = max_predictions_per_seq, E embedding size, 
 discriminator's and the generator's hidden sizes, V the vocabulary. Achieved FLOP/s =
 F_step / seconds per step; it is reported as a fraction of the matrix-multiply peak of the
 same dtype measured in the same run: the best GFLOP/s of a [B T, H] x [H, 4H] and a 1024^3
-product over several repeats, in each framework (TensorFlow: with and without XLA), each in a
+product over several repeats, in each framework (TensorFlow: with and without XLA; PyTorch:
+`@` and `nn.functional.linear`, whose bfloat16 paths differ), each in a
 fresh process with the same threads. "% of peak" below uses the larger of the two
 frameworks' peaks (the machine's), and each side's own peak in brackets.
 
@@ -332,7 +333,10 @@ def torch_matmul_peak(args) -> dict:
     best = 0.0
     for m, k, n in matmul_shapes(args):
         a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+        weight = b.t().contiguous()  # what a Linear layer holds: [out, in]
         best = max(best, best_gflops(lambda a=a, b=b: float((a @ b)[0, 0]), 2.0 * m * k * n, args))
+        linear = lambda a=a, w=weight: float(torch.nn.functional.linear(a, w)[0, 0])
+        best = max(best, best_gflops(linear, 2.0 * m * k * n, args))
     return {"gflops": best}
 
 
