@@ -7,8 +7,8 @@ Tolerances (stated in docs/pretrain.md): one step from the same weights and batc
 eager: loss within 1e-5 relative and every gradient within 1e-3 relative (of the largest
 gradient); bfloat16 against float32: loss within 5e-4 relative and the gradient vector within
 cosine similarity 0.999 (measured here: 1e-4 and 0.99995; dropping the attention mask under
-bfloat16 gives 1.3e-3 and 0.998). A short training run: every logged loss within 1% (XLA) and 3%
-(bfloat16) of float32 eager."""
+bfloat16 gives 1.3e-3 and 0.998). A 30-step run: every logged loss within 0.1% (XLA) and 1%
+(bfloat16) of float32 eager (measured here: 1e-7 and 0.2%)."""
 
 import json
 
@@ -95,7 +95,7 @@ RUN_CONFIG = {
         "train_batch_size": 8,
         "num_train_steps": 30,
         "num_warmup_steps": 3,
-        "learning_rate": 1e-3,
+        "learning_rate": 1e-4,  # the embedded default's; at 1e-3 runs drift apart within 25 steps
         "log_every_steps": 5,
         "iterations_per_loop": 5,
         "save_checkpoints_steps": 30,
@@ -126,7 +126,7 @@ def test_xla_and_bfloat16_runs_log_the_losses_of_float32_eager_and_xla_is_determ
     xla = pretrain(pretrain_examples, tmp_path / "xla", xla=True, mixed_precision=False)
     bf16 = pretrain(pretrain_examples, tmp_path / "bf16", xla=False, mixed_precision=True)
     assert [(r["split"], r["step"]) for r in xla] == [(r["split"], r["step"]) for r in eager]
-    for other, tolerance in ((xla, 0.01), (bf16, 0.03)):
+    for other, tolerance in ((xla, 1e-3), (bf16, 1e-2)):
         for a, b in zip(eager, other):
             for key in ("loss", "generator_loss", "discriminator_loss"):
                 assert b[key] == pytest.approx(a[key], rel=tolerance), (a["split"], a["step"], key, tolerance)
