@@ -300,3 +300,11 @@ def test_each_config_writes_its_paper_outputs_to_its_own_place(default_plan, pap
     (pdf,) = krelectra_jobs(paper_plan, "paper pdf")
     assert pdf["tex"] == ["paper/main.tex"] and pdf["output"] == ["results-paper/paper/main.pdf"]
     assert pdf["tables-dir"] == ["results-paper/paper/tables"] and pdf["figures-dir"] == ["results-paper/paper/figures"]
+
+
+def test_the_embedded_default_trains_on_portable_kernels_and_the_recipe_on_native_ones(default_plan, paper_plan):
+    # The embedded default's scores are meant to agree across machines; the recipe's jobs
+    # take each CPU's fastest kernels (README, "What is byte-identical where").
+    for plan, expected in ((default_plan, "portable"), (paper_plan, "native")):
+        jobs = krelectra_jobs(plan, "pretrain train") + krelectra_jobs(plan, "finetune train")
+        assert jobs and {tuple(job["cpu-kernels"]) for job in jobs} == {(expected,)}

@@ -88,13 +88,14 @@ rule finetune_train:
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
+        cpu_kernels=config["cpu_kernels"],
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
         " --dev-fraction {params.dev_fraction} --hyperparameters {params.hyperparameters}"
         " --protocols {params.protocols} --max-train-examples {params.max_train}"
         " --max-eval-examples {params.max_eval} --threads {threads}"
-        " --output-dir {params.output_dir} 2> {log}"
+        " --cpu-kernels {params.cpu_kernels} --output-dir {params.output_dir} 2> {log}"
 
 
 rule finetune_summary:

@@ -61,10 +61,11 @@ rule pretrain_model:
         # `srun` when a SLURM profile gives the job an `mpi: srun` resource (one task per
         # worker of pretrain.strategy multiworker, docs/slurm.md); empty otherwise.
         launcher=lambda w, resources: resources.get("mpi", ""),
+        cpu_kernels=config["cpu_kernels"],
     shell:
         "{params.launcher} krelectra pretrain train --vocab-dir {params.vocab_dir} --work-dir {params.work_dir}"
         " --train {input.train} --eval {input.eval} --config {params.config}"
-        " --threads {threads} 2> {log}"
+        " --threads {threads} --cpu-kernels {params.cpu_kernels} 2> {log}"
 
 
 rule pretrain:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from krelectra import kernels
 from krelectra.cli import json_argument
 from krelectra.errors import KrelectraError
 
@@ -61,6 +62,13 @@ def register(subparsers) -> None:
         default="auto",
         help="training batches of similar lengths (default auto: where random batches would be 20%% padding or more)",
     )
+    train.add_argument(
+        "--cpu-kernels",
+        choices=kernels.CHOICES,
+        default=kernels.NATIVE,
+        help="portable: the AVX2 kernels on every x86-64 CPU, for the same numbers across machines; "
+        "native (default): the libraries' fastest for this CPU (krelectra.kernels)",
+    )
     train.add_argument("--output-dir", required=True, help="writes metrics.json and predictions.jsonl here")
     train.set_defaults(func=run_train)
 
@@ -92,6 +100,7 @@ def _protocols(value):
 
 
 def run_train(args) -> None:
+    kernels.use(args.cpu_kernels)  # before PyTorch is imported
     from krelectra.finetune.tasks import data_dir_for, get_task
     from krelectra.finetune.train import finetune
 

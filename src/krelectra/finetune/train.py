@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from krelectra import kernels
 from krelectra.errors import KrelectraError
 from krelectra.finetune import features as feats
 from krelectra.finetune import metrics as task_metrics
@@ -262,12 +263,15 @@ GROUP_BY_LENGTH_MIN_PADDING = 0.2
 def native_bf16() -> bool:
     """Whether bfloat16 matrix products run in hardware where the Trainer trains: a CUDA GPU
     that supports bf16 (torch.cuda.is_bf16_supported, emulation not counted), or a CPU with
-    AMX-BF16 or AVX512-BF16 (torch.cpu.get_capabilities). Elsewhere, e.g. on CPUs with AVX2
-    only, bf16 autocast is emulated and slower than fp32."""
+    AMX-BF16 or AVX512-BF16 (torch.cpu.get_capabilities) outside `cpu_kernels: portable`
+    (which caps the CPU kernels at AVX2, krelectra.kernels). Elsewhere, e.g. on CPUs with
+    AVX2 only, bf16 autocast is emulated and slower than fp32."""
     import torch
 
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported(including_emulation=False)
+    if kernels.portable_active():
+        return False
     capabilities = torch.cpu.get_capabilities()
     return bool(capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"))
 
@@ -559,6 +563,8 @@ def finetune(
         "environment": {
             "device": device,
             "torch_threads": torch.get_num_threads(),
+            "cpu_kernels": "portable" if kernels.portable_active() else "native",
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "python": platform.python_version(),

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from krelectra import kernels
+
 
 def _config(args):
     from krelectra.errors import KrelectraError
@@ -28,7 +30,8 @@ def _examples(args):
 def _train(args):
     from krelectra.pretrain.runtime import configure
 
-    configure(args.threads)  # before TensorFlow is imported
+    kernels.use(args.cpu_kernels)  # both before TensorFlow is imported
+    configure(args.threads)
     from krelectra.pretrain.train import run_pretraining
 
     config = _config(args)
@@ -64,6 +67,13 @@ def register(stages) -> None:
         type=int,
         default=int(os.environ.get("KRELECTRA_THREADS", "0")),
         help="CPU threads for TensorFlow (0: all)",
+    )
+    p.add_argument(
+        "--cpu-kernels",
+        choices=kernels.CHOICES,
+        default=kernels.NATIVE,
+        help="portable: the AVX2 kernels on every x86-64 CPU, for the same checkpoint across machines "
+        "(with the same --threads); native (default): TensorFlow's fastest for this CPU (krelectra.kernels)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)

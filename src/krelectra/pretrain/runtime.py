@@ -24,6 +24,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from krelectra import kernels
 from krelectra.errors import KrelectraError
 
 log = logging.getLogger(__name__)
@@ -68,17 +69,11 @@ def configure(threads: int, inter_op_threads: int | None = None) -> None:
 
 
 def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether the CPU has bfloat16 arithmetic (AMX-BF16 or AVX512-BF16); False where the
-    flags cannot be read (not Linux)."""
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            return any(flag in flags for flag in BF16_CPU_FLAGS)
-    return False
+    """Whether the CPU has bfloat16 arithmetic (AMX-BF16 or AVX512-BF16) that this process
+    may use: False where the flags cannot be read (not Linux) and under `cpu_kernels:
+    portable`, which caps oneDNN at AVX2 (krelectra.kernels)."""
+    flags = kernels.cpu_flags(cpuinfo) or set()
+    return not kernels.portable_active() and any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
 def device_kind(strategy_name: str) -> str:

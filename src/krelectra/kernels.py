@@ -1,0 +1,120 @@
+"""One choice of CPU math kernels on every x86-64 machine: `cpu_kernels: portable`.
+
+TensorFlow and PyTorch pick their CPU kernels by the instruction set of the machine they
+run on, and kernels for other instruction sets add floating-point numbers in another
+order. Training amplifies those last-bit differences: the embedded default gave PAWS test
+accuracy 74 on an Intel Xeon with AVX-512 and AMX and 53 on an AMD EPYC with AVX2 (same
+commit, same seed), while two runs on one machine are byte-identical.
+
+What we measured on the AMD EPYC (AVX2 + FMA, no AVX-512), a 30-step pretraining run of a
+tiny model and a 3-epoch PAWS finetuning run, comparing checkpoint bytes and losses:
+
+- TensorFlow's matrix products run oneDNN's JIT sgemm (also with oneDNN's graph ops off):
+  capping oneDNN at SSE4.1 (`ONEDNN_MAX_CPU_ISA=SSE41`) changed the checkpoint bytes,
+  capping it at AVX2 (this CPU's own level) did not.
+- `TF_ENABLE_ONEDNN_OPTS=0` changed nothing here: TensorFlow turns its oneDNN graph ops on
+  by default only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX (TensorFlow 2.9 release
+  notes), i.e. on the Intel machine but not on this one.
+- The pretraining thread count changes the checkpoint bytes (1 against 2 threads); the
+  finetuning thread count (1 or 2) did not.
+- PyTorch: `ATEN_CPU_CAPABILITY=default` and `MKL_CBWR` (COMPATIBLE, AVX2, AUTO) left the
+  finetuning run unchanged on this AMD CPU.
+
+`portable` therefore pins each library to the AVX2 + FMA kernels every x86-64 CPU since
+2015 has (the variables below, set before TensorFlow or PyTorch is imported); `native`
+leaves the libraries' own choice (fastest: AVX-512, AMX and bfloat16 where the CPU has
+them). On this AMD machine both give the same bytes. That an AVX-512 machine with
+`portable` gives the bytes of this one is what the pins are for, but it is not verified
+here (no such machine was available): the README says which results are byte-identical
+where.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from krelectra.errors import KrelectraError
+
+log = logging.getLogger(__name__)
+
+PORTABLE = "portable"
+NATIVE = "native"
+CHOICES = (PORTABLE, NATIVE)
+REQUIRED_FLAGS = ("avx2", "fma")  # /proc/cpuinfo names
+
+# Environment variable -> value; each library reads it when it loads.
+PORTABLE_ENV = {
+    # TensorFlow's oneDNN graph ops (on by default only on AVX-512 VNNI/BF16 and AMX CPUs).
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    # oneDNN's JIT kernels, in TensorFlow's sgemm and PyTorch's oneDNN ops: at most AVX2.
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    # PyTorch's vectorised ATen kernels: the AVX2 build.
+    "ATEN_CPU_CAPABILITY": "avx2",
+    # MKL (PyTorch's BLAS): its conditional numerical reproducibility branch for AVX2.
+    "MKL_CBWR": "AVX2",
+}
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
+    """The CPU's feature flags from Linux's /proc/cpuinfo (its first "flags" line), or None
+    where they cannot be read (not Linux, or not x86)."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return None
+
+
+def portable_active() -> bool:
+    """Whether this process runs with the portable kernels (every `PORTABLE_ENV` variable set
+    to its value)."""
+    return all(os.environ.get(name) == value for name, value in PORTABLE_ENV.items())
+
+
+def use(choice: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
+    """Apply the `cpu_kernels` choice to this process; call it before TensorFlow or PyTorch
+    is imported. Returns the variables set ({} for native).
+
+    `portable` overrides these variables where the environment sets them otherwise (with a
+    warning naming each), since one kernel choice is its point.
+
+    Raises KrelectraError for an unknown choice, for portable when TensorFlow or PyTorch is
+    already imported (the variables would not take effect), and for portable on a CPU
+    without AVX2 and FMA or whose flags cannot be read (portable is defined for x86-64
+    Linux; use native there).
+    """
+    if choice not in CHOICES:
+        raise KrelectraError(f"cpu_kernels: {choice!r} is not one of {', '.join(CHOICES)}")
+    if choice == NATIVE:
+        return {}
+    if portable_active():
+        return dict(PORTABLE_ENV)
+    loaded = [name for name in ("tensorflow", "torch") if name in sys.modules]
+    if loaded:
+        raise KrelectraError(
+            f"cpu_kernels: portable must be chosen before {' and '.join(loaded)} is imported "
+            "(the libraries read their kernel settings when they load)"
+        )
+    flags = cpu_flags(cpuinfo)
+    if flags is None:
+        raise KrelectraError(
+            f"cpu_kernels: portable pins x86-64 kernels, but {cpuinfo} gives no CPU flags "
+            "(not x86-64 Linux?); use cpu_kernels: native"
+        )
+    missing = [flag for flag in REQUIRED_FLAGS if flag not in flags]
+    if missing:
+        raise KrelectraError(
+            f"cpu_kernels: portable pins the AVX2 + FMA kernels, but this CPU lacks {', '.join(missing)}; "
+            "use cpu_kernels: native"
+        )
+    for name, value in PORTABLE_ENV.items():
+        if os.environ.get(name) not in (None, value):
+            log.warning("cpu_kernels portable: %s=%s replaced by %s", name, os.environ[name], value)
+    os.environ.update(PORTABLE_ENV)
+    return dict(PORTABLE_ENV)
