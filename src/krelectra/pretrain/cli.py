@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -32,6 +33,8 @@ def _train(args):
     from krelectra.pretrain.train import run_pretraining
 
     config = _config(args)
+    if args.restart:
+        config = dataclasses.replace(config, restart=True)
     run_pretraining(args.train, args.eval, args.vocab_dir, config, args.work_dir, progress=not args.no_progress)
 
 
@@ -66,4 +69,10 @@ def register(stages) -> None:
         help="CPU threads for TensorFlow (0: all)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="when WORK_DIR/checkpoints belong to another run (other settings, vocabulary or examples), move "
+        "them aside to checkpoints.<UTC time> and start at step 0, instead of refusing (as pretrain.restart: true)",
+    )
     p.set_defaults(func=_train)
