@@ -343,11 +343,10 @@ def run_pretraining(
     decision = fp.check_state(checkpoints, fingerprint, latest is not None, config.restart, switch)
     if decision != fp.RESUME:
         latest = None
-    if decision == fp.MOVE_ASIDE:
-        if chief:
-            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-            for folder in (checkpoints, work_dir / "tensorboard"):
-                fp.move_aside(folder, stamp)
+    if decision == fp.MOVE_ASIDE and chief:  # the other workers start from step 0 too
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        for folder in (checkpoints, work_dir / "tensorboard"):
+            fp.move_aside(folder, stamp)
     rotation = ckpt.CheckpointRotation(checkpoints, t.keep_checkpoint_max) if chief else None
     if latest is not None:
         start = ckpt.restore_training_state(trainer.model, trainer.optimizer, latest)
