@@ -88,13 +88,16 @@ rule finetune_train:
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
+        # the resume state (not an output: Snakemake removes a failed job's outputs)
+        work_dir=lambda w: f"{FINETUNE}/.work/{w.model}/{w.task}/seed{w.seed}",
+        restart="--restart" if FINETUNE_CONFIG["restart"] else "",
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
         " --dev-fraction {params.dev_fraction} --hyperparameters {params.hyperparameters}"
         " --protocols {params.protocols} --max-train-examples {params.max_train}"
         " --max-eval-examples {params.max_eval} --threads {threads}"
-        " --output-dir {params.output_dir} 2> {log}"
+        " --output-dir {params.output_dir} --work-dir {params.work_dir} {params.restart} 2> {log}"
 
 
 rule finetune_summary:

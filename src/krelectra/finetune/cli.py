@@ -62,6 +62,18 @@ def register(subparsers) -> None:
         help="training batches of similar lengths (default auto: where random batches would be 20%% padding or more)",
     )
     train.add_argument("--output-dir", required=True, help="writes metrics.json and predictions.jsonl here")
+    train.add_argument(
+        "--work-dir",
+        default=None,
+        help="keeps the state after each epoch here, to resume a killed run; removed at the end "
+        "(default: OUTPUT_DIR/.work)",
+    )
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="when WORK_DIR holds the state of another run (other model, data or hyperparameters), move it "
+        "aside to WORK_DIR.<UTC time> and start at epoch 0, instead of refusing (as finetune.restart: true)",
+    )
     train.set_defaults(func=run_train)
 
     summarize = commands.add_parser("summarize", help="mean and standard deviation over seeds of one model's runs")
@@ -112,6 +124,8 @@ def run_train(args) -> None:
         threads=args.threads,
         precision=args.precision,
         group_by_length=args.group_by_length,
+        work_dir=args.work_dir,
+        restart=args.restart,
     )
 
 
