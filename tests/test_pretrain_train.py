@@ -401,6 +401,7 @@ def test_a_larger_num_train_steps_continues_the_run(finished_run):
     assert not list(work.glob("checkpoints.*")), "nothing moved aside"
 
 
+@pytest.mark.slow  # about 30 s
 def test_restart_moves_the_old_checkpoints_aside_and_trains_from_step_zero(finished_run):
     files, work = finished_run
     old = checkpoint_tensors(work / "checkpoints/model.ckpt-2")
