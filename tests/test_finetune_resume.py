@@ -127,3 +127,20 @@ def test_restart_moves_another_runs_state_aside_and_trains_from_the_start(inputs
     [aside] = tmp_path.glob("work.*")
     assert json.loads((aside / fp.FINGERPRINT_FILE).read_text()) == saved, "the old state is kept, moved"
     assert list(aside.glob("checkpoint-*/trainer_state.json"))
+
+
+def test_the_rule_keeps_the_state_beside_the_outputs_and_passes_restart_only_to_a_job_with_state(tmp_path):
+    import yaml
+    from workflow_helpers import copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path)
+    config = yaml.safe_load((work / "config/config.yaml").read_text())
+    config["finetune"]["restart"] = True
+    (work / "restart.yaml").write_text(yaml.safe_dump(config))
+    (work / "results/finetune/.work/krelectra-ours/nsmc/seed41").mkdir(parents=True)  # a killed job's state
+    targets = [f"results/finetune/krelectra-ours/{task}/seed41/metrics.json" for task in ("nsmc", "paws")]
+    out = snakemake(work, *targets, "-n", "-p", "--cores", "2", "--configfile", "restart.yaml").stdout
+    commands = {task: line for line in out.splitlines() for task in ("nsmc", "paws") if f"--task {task} " in line}
+    assert "--work-dir results/finetune/.work/krelectra-ours/nsmc/seed41 --restart" in commands["nsmc"]
+    assert "--work-dir results/finetune/.work/krelectra-ours/paws/seed41 " in commands["paws"]
+    assert "--restart" not in commands["paws"], "no state, no flag: switching restart reruns no completed job"

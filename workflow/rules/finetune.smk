@@ -58,6 +58,12 @@ FINETUNE_LIMITS = {
 }
 
 
+def finetune_work_dir(w):
+    """A job's resume state (docs/finetune.md): not an output, as Snakemake removes a failed
+    job's outputs."""
+    return f"{FINETUNE}/.work/{w.model}/{w.task}/seed{w.seed}"
+
+
 rule finetune_train:
     """Finetune one model on one task with one seed; score dev and test after every epoch."""
     input:
@@ -88,9 +94,10 @@ rule finetune_train:
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
-        # the resume state (not an output: Snakemake removes a failed job's outputs)
-        work_dir=lambda w: f"{FINETUNE}/.work/{w.model}/{w.task}/seed{w.seed}",
-        restart="--restart" if FINETUNE_CONFIG["restart"] else "",
+        work_dir=lambda w: finetune_work_dir(w),
+        # Only a job with a state folder (a killed one: it is removed on success) gets the
+        # flag, so that switching finetune.restart does not rerun completed jobs.
+        restart=lambda w: ("--restart" if FINETUNE_CONFIG["restart"] and os.path.isdir(finetune_work_dir(w)) else ""),
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
