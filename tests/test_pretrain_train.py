@@ -391,6 +391,8 @@ def test_a_changed_example_file_refuses_to_resume_and_names_it(finished_run, tmp
 
 
 def test_a_larger_num_train_steps_continues_the_run(finished_run):
+    from krelectra.errors import KrelectraError
+
     files, work = finished_run
     longer = merge(FINGERPRINT_RUN, {"train": {"num_train_steps": 4, "log_every_steps": 2}})
     records = _run(files, longer, work)
@@ -399,6 +401,10 @@ def test_a_larger_num_train_steps_continues_the_run(finished_run):
     assert read_checkpoint_state(work / "checkpoints")[0] == "model.ckpt-4"
     assert json.loads((work / "final/pretrain_config.json").read_text())["num_train_steps"] == 4
     assert not list(work.glob("checkpoints.*")), "nothing moved aside"
+    # a shorter run than the checkpoints' is another learning-rate schedule: not a continuation
+    past = r"step 4 is past pretrain\.train\.num_train_steps=3; raise num_train_steps"
+    with pytest.raises(KrelectraError, match=past):
+        _run(files, merge(FINGERPRINT_RUN, {"train": {"num_train_steps": 3}}), work)
 
 
 @pytest.mark.slow  # about 30 s

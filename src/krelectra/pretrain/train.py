@@ -341,6 +341,15 @@ def run_pretraining(
     latest = _latest_checkpoint(checkpoints)
     switch = "pretrain.restart: true (or `krelectra pretrain train --restart`)"
     decision = fp.check_state(checkpoints, fingerprint, latest is not None, config.restart, switch)
+    if decision == fp.RESUME and _checkpoint_step(latest) > t.num_train_steps:
+        # a shorter run than the one checkpointed: another learning-rate schedule
+        if not config.restart:
+            raise KrelectraError(
+                f"{latest}: step {_checkpoint_step(latest)} is past pretrain.train.num_train_steps="
+                f"{t.num_train_steps}; raise num_train_steps to at least {_checkpoint_step(latest)} to "
+                f"continue the run, or start afresh with {switch}"
+            )
+        decision = fp.MOVE_ASIDE
     if decision != fp.RESUME:
         latest = None
     if decision == fp.MOVE_ASIDE and chief:  # the other workers start from step 0 too
@@ -351,11 +360,6 @@ def run_pretraining(
     if latest is not None:
         start = ckpt.restore_training_state(trainer.model, trainer.optimizer, latest)
         log.info("resuming from %s (step %d of %d)", latest, start, t.num_train_steps)
-        if start > t.num_train_steps:
-            raise KrelectraError(
-                f"{latest}: step {start} is past pretrain.train.num_train_steps="
-                f"{t.num_train_steps}; raise num_train_steps, or start afresh with {switch}"
-            )
     else:
         start = 0
         if config.init_checkpoint:
@@ -455,6 +459,11 @@ def run_pretraining(
     if chief:
         _write_final(work_dir, trainer, model_config, hyper, metrics.path)
     return metrics.records
+
+
+def _checkpoint_step(prefix: Path) -> int:
+    """The step of a working checkpoint `model.ckpt-<step>`."""
+    return int(prefix.name.rsplit("-", 1)[1])
 
 
 def _latest_checkpoint(checkpoints: Path) -> Path | None:
