@@ -52,16 +52,13 @@ FINETUNE_RUNS = {
     ]
     for model in FINETUNE_CONFIG["models"]
 }
+# A job's resume state (docs/finetune.md): not an output, as Snakemake removes a failed
+# job's outputs.
+FINETUNE_WORK = f"{FINETUNE}/.work/{{model}}/{{task}}/seed{{seed}}"
 FINETUNE_LIMITS = {
     key: "none" if FINETUNE_CONFIG[key] is None else FINETUNE_CONFIG[key]
     for key in ("max_train_examples", "max_eval_examples")
 }
-
-
-def finetune_work_dir(w):
-    """A job's resume state (docs/finetune.md): not an output, as Snakemake removes a failed
-    job's outputs."""
-    return f"{FINETUNE}/.work/{w.model}/{w.task}/seed{w.seed}"
 
 
 rule finetune_train:
@@ -94,10 +91,12 @@ rule finetune_train:
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
-        work_dir=lambda w: finetune_work_dir(w),
+        work_dir=lambda w: expand(FINETUNE_WORK, **w)[0],
         # Only a job with a state folder (a killed one: it is removed on success) gets the
         # flag, so that switching finetune.restart does not rerun completed jobs.
-        restart=lambda w: ("--restart" if FINETUNE_CONFIG["restart"] and os.path.isdir(finetune_work_dir(w)) else ""),
+        restart=lambda w: (
+            "--restart" if FINETUNE_CONFIG["restart"] and os.path.isdir(expand(FINETUNE_WORK, **w)[0]) else ""
+        ),
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
