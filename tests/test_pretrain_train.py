@@ -333,21 +333,96 @@ def test_schema_defaults_are_the_code_defaults_and_both_configs_load():
     ) == (256, 700000, 2e-4, 128, 0.33333)
 
 
-@pytest.mark.slow
-def test_resuming_with_another_model_size_is_refused(pretrain_examples, tmp_path):
-    from krelectra.errors import KrelectraError
+# A two-step run of the tiny model that checkpoints every step (the fingerprint tests).
+FINGERPRINT_RUN = merge(
+    TINY,
+    {
+        "examples": {"max_seq_length": 64},
+        "train": {"num_train_steps": 2, "log_every_steps": 1, "save_checkpoints_steps": 1, "eval_every_steps": 0},
+    },
+)
+
+
+def _run(files, section: dict, work: Path):
     from krelectra.pretrain.train import run_pretraining
 
-    section = merge(
-        TINY,
-        {
-            "examples": {"max_seq_length": 64},
-            "train": {"num_train_steps": 2, "log_every_steps": 1, "save_checkpoints_steps": 1},
-        },
-    )
+    return run_pretraining(*files, PretrainConfig.from_dict(section), work, progress=False)
+
+
+@pytest.fixture
+def finished_run(pretrain_examples, tmp_path):
+    """A finished two-step run in tmp_path/work: (its input files, the work folder)."""
     files = (pretrain_examples["train"], pretrain_examples["eval"], pretrain_examples["vocab"])
-    run_pretraining(*files, PretrainConfig.from_dict(section), tmp_path, progress=False)
-    bigger = merge(section, {"model": {"hidden_size": 64}, "train": {"num_train_steps": 4}})
-    with pytest.raises(KrelectraError, match="another model size"):
-        run_pretraining(*files, PretrainConfig.from_dict(bigger), tmp_path, progress=False)
-    assert read_checkpoint_state(tmp_path / "checkpoints")[0] == "model.ckpt-2", "the checkpoints are kept"
+    _run(files, FINGERPRINT_RUN, tmp_path / "work")
+    return files, tmp_path / "work"
+
+
+def test_a_changed_training_setting_refuses_to_resume_and_names_it(finished_run):
+    from krelectra.errors import KrelectraError
+
+    files, work = finished_run
+    changed = merge(FINGERPRINT_RUN, {"train": {"learning_rate": 1e-3}, "model": {"hidden_size": 64}})
+    with pytest.raises(KrelectraError) as error:
+        _run(files, changed, work)
+    message = str(error.value)
+    assert "settings.train.learning_rate: 0.0002 -> 0.001" in message
+    assert "settings.model.hidden_size: 32 -> 64" in message
+    assert "restore" in message and "pretrain.restart: true" in message
+    assert read_checkpoint_state(work / "checkpoints")[0] == "model.ckpt-2", "the checkpoints are kept"
+    final = json.loads((work / "final/pretrain_config.json").read_text())
+    assert final["learning_rate"] == 2e-4, "the final config still tells the run that was trained"
+
+
+def test_a_changed_example_file_refuses_to_resume_and_names_it(finished_run, tmp_path):
+    from krelectra.errors import KrelectraError
+
+    (train, evaluation, vocab), work = finished_run
+    copies = []
+    for path in train:  # the same file names, one of them with one more byte
+        copy = tmp_path / "copies" / path.name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy(path, copy)
+        copies.append(copy)
+    with open(copies[-1], "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(KrelectraError, match=rf"train_files\.{copies[-1].name}: sha256 \w+ -> sha256 \w+") as error:
+        _run((copies, evaluation, vocab), FINGERPRINT_RUN, work)
+    assert copies[0].name not in str(error.value), "only the changed file is named"
+
+
+def test_a_larger_num_train_steps_continues_the_run(finished_run):
+    from krelectra.errors import KrelectraError
+
+    files, work = finished_run
+    longer = merge(FINGERPRINT_RUN, {"train": {"num_train_steps": 4, "log_every_steps": 2}})
+    records = _run(files, longer, work)
+    steps = [r["step"] for r in records if r["split"] == "train"]
+    assert steps == [1, 2, 4], "steps 1-2 kept from the first run, then 3-4 trained on (logged at 4)"
+    assert read_checkpoint_state(work / "checkpoints")[0] == "model.ckpt-4"
+    assert json.loads((work / "final/pretrain_config.json").read_text())["num_train_steps"] == 4
+    assert not list(work.glob("checkpoints.*")), "nothing moved aside"
+    # a shorter run than the checkpoints' is another learning-rate schedule: not a continuation
+    past = r"step 4 is past pretrain\.train\.num_train_steps=3; raise num_train_steps"
+    with pytest.raises(KrelectraError, match=past):
+        _run(files, merge(FINGERPRINT_RUN, {"train": {"num_train_steps": 3}}), work)
+
+
+@pytest.mark.slow  # about 30 s
+def test_restart_moves_the_old_checkpoints_aside_and_trains_from_step_zero(finished_run):
+    files, work = finished_run
+    old = checkpoint_tensors(work / "checkpoints/model.ckpt-2")
+    changed = merge(FINGERPRINT_RUN, {"seed": 7, "restart": True})
+    records = _run(files, changed, work)
+    assert [r["step"] for r in records if r["split"] == "train"] == [1, 2], "a new run from step 0"
+    aside = list(work.glob("checkpoints.*"))
+    assert len(aside) == 1 and len(list(work.glob("tensorboard.*"))) == 1
+    assert read_checkpoint_state(aside[0])[0] == "model.ckpt-2", "the old checkpoints are kept"
+    kept = checkpoint_tensors(aside[0] / "model.ckpt-2")
+    assert all(np.array_equal(kept[name], old[name]) for name in old)
+    new = checkpoint_tensors(work / "checkpoints/model.ckpt-2")
+    assert not np.array_equal(new["electra/embeddings/word_embeddings"], old["electra/embeddings/word_embeddings"])
+    assert json.loads((work / "final/pretrain_config.json").read_text())["seed"] == 7
+    # the switch may stay set: the new run's own checkpoints are resumed, not moved again
+    _run(files, merge(changed, {"train": {"num_train_steps": 3}}), work)
+    assert len(list(work.glob("checkpoints.*"))) == 1
+    assert read_checkpoint_state(work / "checkpoints")[0] == "model.ckpt-3"

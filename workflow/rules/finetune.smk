@@ -52,6 +52,9 @@ FINETUNE_RUNS = {
     ]
     for model in FINETUNE_CONFIG["models"]
 }
+# A job's resume state (docs/finetune.md): not an output, as Snakemake removes a failed
+# job's outputs.
+FINETUNE_WORK = f"{FINETUNE}/.work/{{model}}/{{task}}/seed{{seed}}"
 FINETUNE_LIMITS = {
     key: "none" if FINETUNE_CONFIG[key] is None else FINETUNE_CONFIG[key]
     for key in ("max_train_examples", "max_eval_examples")
@@ -88,6 +91,12 @@ rule finetune_train:
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
+        work_dir=lambda w: expand(FINETUNE_WORK, **w)[0],
+        # Only a job with a state folder (a killed one: it is removed on success) gets the
+        # flag, so that switching finetune.restart does not rerun completed jobs.
+        restart=lambda w: (
+            "--restart" if FINETUNE_CONFIG["restart"] and os.path.isdir(expand(FINETUNE_WORK, **w)[0]) else ""
+        ),
         cpu_kernels=config["cpu_kernels"],
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
@@ -95,7 +104,8 @@ rule finetune_train:
         " --dev-fraction {params.dev_fraction} --hyperparameters {params.hyperparameters}"
         " --protocols {params.protocols} --max-train-examples {params.max_train}"
         " --max-eval-examples {params.max_eval} --threads {threads}"
-        " --cpu-kernels {params.cpu_kernels} --output-dir {params.output_dir} 2> {log}"
+        " --cpu-kernels {params.cpu_kernels} --output-dir {params.output_dir}"
+        " --work-dir {params.work_dir} {params.restart} 2> {log}"
 
 
 rule finetune_summary:

@@ -70,6 +70,18 @@ def register(subparsers) -> None:
         "native (default): the libraries' fastest for this CPU (krelectra.kernels)",
     )
     train.add_argument("--output-dir", required=True, help="writes metrics.json and predictions.jsonl here")
+    train.add_argument(
+        "--work-dir",
+        default=None,
+        help="keeps the state after each epoch here, to resume a killed run; removed at the end "
+        "(default: OUTPUT_DIR/.work)",
+    )
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="when WORK_DIR holds the state of another run (other model, data or hyperparameters), move it "
+        "aside to WORK_DIR.<UTC time> and start at epoch 0, instead of refusing (as finetune.restart: true)",
+    )
     train.set_defaults(func=run_train)
 
     summarize = commands.add_parser("summarize", help="mean and standard deviation over seeds of one model's runs")
@@ -121,6 +133,8 @@ def run_train(args) -> None:
         threads=args.threads,
         precision=args.precision,
         group_by_length=args.group_by_length,
+        work_dir=args.work_dir,
+        restart=args.restart,
     )
 
 

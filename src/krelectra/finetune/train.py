@@ -26,7 +26,7 @@ import math
 import os
 import platform
 import random
-import tempfile
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,12 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
+from krelectra import fingerprint as fp
 from krelectra import kernels
 from krelectra.errors import KrelectraError
 from krelectra.finetune import features as feats
 from krelectra.finetune import metrics as task_metrics
 from krelectra.finetune import protocols as protos
-from krelectra.finetune import qa
+from krelectra.finetune import qa, resume
 from krelectra.finetune.download import upstream_identity
 from krelectra.finetune.tasks import Task, load_splits, resolve_hyperparameters
 from krelectra.io import atomic_open, write_json
@@ -311,7 +312,8 @@ def speed_settings(precision: str, group_by_length: str, lengths: list[int], bat
 
 def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed: int, speed: dict | None = None):
     """TrainingArguments of a run: the hyperparameters `hp` and the training sampler of the
-    `speed_settings` (default: random batches). The precision is the Trainer's (`_trainer_class`)."""
+    `speed_settings` (default: random batches). The precision is the Trainer's (`_trainer_class`).
+    A checkpoint is saved in `output_dir` after every epoch, the newest only kept (resume.py)."""
     import torch
     from transformers import TrainingArguments
 
@@ -332,7 +334,8 @@ def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed:
         warmup_steps=round(hp["warmup_proportion"] * steps),
         # the default AdamW ("adamw_torch_fused" with torch >= 2.8): the same update, faster
         eval_strategy="no",  # dev and test are evaluated by EpochEvaluation
-        save_strategy="no",  # both protocols are read from per-epoch predictions
+        save_strategy="epoch",  # the resume point (resume.py); the protocols read per-epoch predictions
+        save_total_limit=1,
         logging_strategy="epoch",
         report_to="none",
         disable_tqdm=True,
@@ -410,10 +413,18 @@ def finetune(
     threads: int | None = None,
     precision: str = "auto",
     group_by_length: str = "auto",
+    work_dir: str | os.PathLike | None = None,
+    restart: bool = False,
 ) -> dict:
     """Train `model_source` on `task` and write metrics.json and predictions.jsonl to
     `output_dir`. Returns the metrics. `precision` ("auto", "bf16", "fp32") and
-    `group_by_length` ("auto", "on", "off") are the `speed_settings`."""
+    `group_by_length` ("auto", "on", "off") are the `speed_settings`.
+
+    The state after each completed epoch is kept in `work_dir` (default: `output_dir`/.work),
+    and a rerun resumes from it when it belongs to this run (resume.py); with `restart`,
+    another run's state there is moved aside instead of refused. Raises KrelectraError
+    naming what changed when the state belongs to another run. `work_dir` is removed once
+    the outputs are written."""
     import torch
     import transformers
     from transformers import PrinterCallback, set_seed
@@ -463,59 +474,73 @@ def finetune(
 
     train_lengths = [len(feature["input_ids"]) for feature in prepared["train"].features]
     speed = speed_settings(precision, group_by_length, train_lengths, hp["train_batch_size"])
-    with tempfile.TemporaryDirectory(prefix="krelectra-finetune-") as scratch:
-        args = training_arguments(hp, len(prepared["train"].features), scratch, seed, speed)
-        trainer = _trainer_class(speed["precision"])(
-            model=model,
-            args=args,
-            data_collator=data_collator(task, tokenizer),
-            train_dataset=prepared["train"].features,
-            processing_class=tokenizer,
-            preprocess_logits_for_metrics=_argmax_logits if task.problem == "token_classification" else None,
+    work_dir = Path(work_dir) if work_dir is not None else Path(output_dir) / ".work"
+    fingerprint = resume.run_fingerprint(
+        task.name, model_source, hp, blobs, speed, dev_fraction, max_train_examples, max_eval_examples
+    )
+    checkpoint = resume.latest_checkpoint(work_dir)
+    switch = "finetune.restart: true (or `krelectra finetune train --restart`)"
+    decision = fp.check_state(work_dir, fingerprint, checkpoint is not None, restart, switch)
+    if decision == fp.MOVE_ASIDE:
+        fp.move_aside(work_dir)
+    if decision != fp.RESUME:
+        checkpoint = None
+    resumed_epoch = resume.checkpoint_epoch(checkpoint) if checkpoint else 0
+    epochs, predictions = resume.read_epochs(work_dir, resumed_epoch)
+    if checkpoint:
+        log.info("%s: resumed from epoch %d of %d (%s)", task.name, resumed_epoch, hp["num_train_epochs"], checkpoint)
+    fp.write_fingerprint(work_dir, fingerprint)
+    args = training_arguments(hp, len(prepared["train"].features), str(work_dir), seed, speed)
+    trainer = _trainer_class(speed["precision"])(
+        model=model,
+        args=args,
+        data_collator=data_collator(task, tokenizer),
+        train_dataset=prepared["train"].features,
+        processing_class=tokenizer,
+        preprocess_logits_for_metrics=_argmax_logits if task.problem == "token_classification" else None,
+    )
+    trainer.remove_callback(PrinterCallback)  # it prints logs to stdout; we log to stderr
+
+    eval_seconds = [0.0]
+
+    def evaluate(epoch: int, train_seconds: float) -> None:
+        t0 = time.perf_counter()
+        entry = {"epoch": epoch, "train_seconds": train_seconds}
+        predictions[epoch] = {}
+        for name in ("dev", "test"):
+            split = prepared[name]
+            raw = predict_in_length_order(trainer, split.features)
+            predicted = split.decode(raw)
+            entry[name] = task_metrics.compute(task, split.gold, predicted)
+            predictions[epoch][name] = predicted
+        entry["eval_seconds"] = time.perf_counter() - t0
+        eval_seconds[0] += entry["eval_seconds"]
+        epochs.append(entry)
+        resume.write_epochs(work_dir, epochs, predictions)  # before the epoch's checkpoint
+        headline = task.metrics[0]
+        log.info(
+            "%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)",
+            task.name,
+            epoch,
+            headline,
+            entry["dev"][headline],
+            headline,
+            entry["test"][headline],
+            train_seconds,
         )
-        trainer.remove_callback(PrinterCallback)  # it prints logs to stdout; we log to stderr
 
-        epochs: list[dict] = []
-        predictions: dict[int, dict[str, object]] = {}
-        eval_seconds = [0.0]
-
-        def evaluate(epoch: int, train_seconds: float) -> None:
-            t0 = time.perf_counter()
-            entry = {"epoch": epoch, "train_seconds": train_seconds}
-            predictions[epoch] = {}
-            for name in ("dev", "test"):
-                split = prepared[name]
-                raw = predict_in_length_order(trainer, split.features)
-                predicted = split.decode(raw)
-                entry[name] = task_metrics.compute(task, split.gold, predicted)
-                predictions[epoch][name] = predicted
-            entry["eval_seconds"] = time.perf_counter() - t0
-            eval_seconds[0] += entry["eval_seconds"]
-            epochs.append(entry)
-            headline = task.metrics[0]
-            log.info(
-                "%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)",
-                task.name,
-                epoch,
-                headline,
-                entry["dev"][headline],
-                headline,
-                entry["test"][headline],
-                train_seconds,
-            )
-
-        trainer.add_callback(_epoch_callback(evaluate))
-        # The objects alive now (the imported libraries, the model, the features) stay alive
-        # through training: exempt them from garbage collection, whose full passes (one at
-        # the start of Trainer.train) would otherwise walk all of them every time.
-        gc.freeze()
-        try:
-            output = trainer.train()
-        finally:
-            gc.unfreeze()
-        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-        device = str(trainer.args.device)
-        optimizer = str(getattr(trainer.args.optim, "value", trainer.args.optim))
+    trainer.add_callback(_epoch_callback(evaluate))
+    # The objects alive now (the imported libraries, the model, the features) stay alive
+    # through training: exempt them from garbage collection, whose full passes (one at
+    # the start of Trainer.train) would otherwise walk all of them every time.
+    gc.freeze()
+    try:
+        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:
+        gc.unfreeze()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    device = str(trainer.args.device)
+    optimizer = str(getattr(trainer.args.optim, "value", trainer.args.optim))
 
     if len(losses) != len(epochs):
         raise RuntimeError(f"{len(losses)} logged training losses for {len(epochs)} evaluated epochs")
@@ -523,7 +548,9 @@ def finetune(
         entry["train_loss"] = loss
     headline = task.metrics[0]
     selected = protos.report(epochs, headline, protocols)
+    # this process's share: a resumed run trained the epochs after resumed_epoch
     train_seconds = output.metrics["train_runtime"] - eval_seconds[0]
+    trained_epochs = hp["num_train_epochs"] - resumed_epoch
     n_train = len(prepared["train"].features)
     result = {
         "task": task.name,
@@ -550,15 +577,14 @@ def finetune(
         },
         "model_loading": loading,
         "epochs": epochs,
+        "resumed_from_epoch": resumed_epoch,  # 0: trained from the start in one process
         "protocols": selected,
         "timing": {
             "tokenize_seconds": tokenized - started,
             "train_seconds": train_seconds,
             "eval_seconds": eval_seconds[0],
             "total_seconds": time.perf_counter() - started,
-            "train_examples_per_second": n_train * hp["num_train_epochs"] / train_seconds
-            if train_seconds > 0
-            else None,
+            "train_examples_per_second": n_train * trained_epochs / train_seconds if train_seconds > 0 else None,
         },
         "environment": {
             "device": device,
@@ -573,6 +599,7 @@ def finetune(
     output_dir = Path(output_dir)
     write_predictions(output_dir / "predictions.jsonl", task, prepared["test"], predictions, selected)
     write_json(output_dir / "metrics.json", result)
+    shutil.rmtree(work_dir)  # the outputs are complete: the resume state is no longer needed
     for protocol, chosen in selected.items():
         log.info(
             "%s %s protocol: epoch %d, test %s %.2f",

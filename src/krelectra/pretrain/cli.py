@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -35,6 +36,8 @@ def _train(args):
     from krelectra.pretrain.train import run_pretraining
 
     config = _config(args)
+    if args.restart:
+        config = dataclasses.replace(config, restart=True)
     run_pretraining(args.train, args.eval, args.vocab_dir, config, args.work_dir, progress=not args.no_progress)
 
 
@@ -76,4 +79,10 @@ def register(stages) -> None:
         "(with the same --threads); native (default): TensorFlow's fastest for this CPU (krelectra.kernels)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="when WORK_DIR/checkpoints belong to another run (other settings, vocabulary or examples), move "
+        "them aside to checkpoints.<UTC time> and start at step 0, instead of refusing (as pretrain.restart: true)",
+    )
     p.set_defaults(func=_train)

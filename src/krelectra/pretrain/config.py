@@ -76,6 +76,9 @@ class PretrainConfig:
     examples: ExampleConfig = dataclasses.field(default_factory=ExampleConfig)
     model: ModelSize = dataclasses.field(default_factory=ModelSize)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    # Start afresh when the working checkpoints belong to another run (krelectra.fingerprint):
+    # move them aside instead of refusing. Checkpoints of this same run are resumed regardless.
+    restart: bool = False
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:

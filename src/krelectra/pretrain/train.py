@@ -26,6 +26,7 @@ from pathlib import Path
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from krelectra import fingerprint as fp
 from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open, read_json, write_json
 from krelectra.pretrain import checkpoint as ckpt
@@ -254,13 +255,43 @@ def resolved_hyperparameters(
     }
 
 
-def _check_resume_compatible(checkpoints: Path, model_config: ModelConfig) -> None:
-    saved = checkpoints / "model_config.json"
-    if saved.is_file() and read_json(saved) != model_config.to_dict():
-        raise KrelectraError(
-            f"{saved}: the checkpoints in {checkpoints} belong to another model size than the "
-            f"config asks for; delete {checkpoints} to start afresh, or restore the config"
-        )
+# Keys of `pretrain.train` that do not change what is trained: how often the run logs,
+# saves and evaluates, how many steps one compiled loop runs, and num_train_steps (a larger
+# one continues the run). Everything else, with the seed, init_checkpoint, the resolved
+# mixed_precision, the example and model settings, is in the fingerprint. Left out too:
+# strategy, tpu and xla (where and how the same math runs: a run may move to another
+# machine), and restart.
+NOT_FINGERPRINTED_TRAIN_KEYS = (
+    "num_train_steps",
+    "iterations_per_loop",
+    "log_every_steps",
+    "save_checkpoints_steps",
+    "keep_checkpoint_max",
+    "eval_every_steps",
+)
+
+
+def run_fingerprint(
+    config: PretrainConfig, settings: Settings, vocab_dir: Path, train_files: list[Path], eval_files: list[Path]
+) -> dict:
+    """What determines a pretraining run (krelectra.fingerprint): the settings that change
+    what is computed, and the SHA-256 of vocab.txt and of every example file."""
+    train = {k: v for k, v in dataclasses.asdict(config.train).items() if k not in NOT_FINGERPRINTED_TRAIN_KEYS}
+    train["max_predictions_per_seq"] = config.max_predictions_per_seq
+    return {
+        "format": fp.FORMAT,
+        "settings": {
+            "seed": config.seed,
+            "init_checkpoint": config.init_checkpoint,
+            "mixed_precision": settings.mixed_precision,
+            "examples": dataclasses.asdict(config.examples),
+            "model": dataclasses.asdict(config.model),
+            "train": train,
+        },
+        "vocab": fp.files_sha256([Path(vocab_dir) / "vocab.txt"]),
+        "train_files": fp.files_sha256(train_files),
+        "eval_files": fp.files_sha256(eval_files),
+    }
 
 
 def run_pretraining(
@@ -306,23 +337,36 @@ def run_pretraining(
     # system that all workers share (docs/pretrain.md).
     chief = _is_chief(strategy)
     checkpoints = work_dir / "checkpoints"
+    fingerprint = run_fingerprint(config, settings, vocab_dir, train_files, eval_files)
+    latest = _latest_checkpoint(checkpoints)
+    switch = "pretrain.restart: true (or `krelectra pretrain train --restart`)"
+    decision = fp.check_state(checkpoints, fingerprint, latest is not None, config.restart, switch)
+    if decision == fp.RESUME and _checkpoint_step(latest) > t.num_train_steps:
+        # a shorter run than the one checkpointed: another learning-rate schedule
+        if not config.restart:
+            raise KrelectraError(
+                f"{latest}: step {_checkpoint_step(latest)} is past pretrain.train.num_train_steps="
+                f"{t.num_train_steps}; raise num_train_steps to at least {_checkpoint_step(latest)} to "
+                f"continue the run, or start afresh with {switch}"
+            )
+        decision = fp.MOVE_ASIDE
+    if decision != fp.RESUME:
+        latest = None
+    if decision == fp.MOVE_ASIDE and chief:  # the other workers start from step 0 too
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        for folder in (checkpoints, work_dir / "tensorboard"):
+            fp.move_aside(folder, stamp)
     rotation = ckpt.CheckpointRotation(checkpoints, t.keep_checkpoint_max) if chief else None
-    latest = rotation.latest() if rotation is not None else _latest_checkpoint(checkpoints)
     if latest is not None:
-        _check_resume_compatible(checkpoints, model_config)
         start = ckpt.restore_training_state(trainer.model, trainer.optimizer, latest)
         log.info("resuming from %s (step %d of %d)", latest, start, t.num_train_steps)
-        if start > t.num_train_steps:
-            raise KrelectraError(
-                f"{latest}: step {start} is past pretrain.train.num_train_steps="
-                f"{t.num_train_steps}; delete {checkpoints} or raise num_train_steps"
-            )
     else:
         start = 0
         if config.init_checkpoint:
             ckpt.restore_tf1(trainer.model, config.init_checkpoint)
             log.info("initialised the model from %s", config.init_checkpoint)
     if chief:
+        fp.write_fingerprint(checkpoints, fingerprint)
         write_json(checkpoints / "model_config.json", model_config.to_dict())
         write_json(checkpoints / "pretrain_config.json", hyper)
 
@@ -415,6 +459,11 @@ def run_pretraining(
     if chief:
         _write_final(work_dir, trainer, model_config, hyper, metrics.path)
     return metrics.records
+
+
+def _checkpoint_step(prefix: Path) -> int:
+    """The step of a working checkpoint `model.ckpt-<step>`."""
+    return int(prefix.name.rsplit("-", 1)[1])
 
 
 def _latest_checkpoint(checkpoints: Path) -> Path | None:
