@@ -86,11 +86,13 @@ def clone(pipeline: Path, dest: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_embedded_default_pretrains_and_visibly_learns(pretrain_pipeline, tmp_path):
-    work = clone(pretrain_pipeline, tmp_path / "work")
-    started = time.monotonic()
-    snakemake(work, "--cores", "2", "pretrain")
-    assert time.monotonic() - started < 240, "the embedded default pretrains in minutes"
+def test_embedded_default_pretrains_and_visibly_learns(embedded_default_run):
+    # The session's end-to-end run (tests/conftest.py) pretrained the embedded default;
+    # its `pretrain_model` job's Snakemake benchmark file holds the job's wall time.
+    work = embedded_default_run
+    benchmark = (work / "results/benchmarks/pretrain/model.tsv").read_text().splitlines()
+    seconds = float(dict(zip(benchmark[0].split("\t"), benchmark[1].split("\t")))["s"])
+    assert seconds < 240, f"the embedded default pretrains in minutes, took {seconds:.0f} s"
     results = work / "results/pretrain"
     assert all((results / "final" / name).is_file() for name in FINAL)
 
