@@ -225,8 +225,8 @@ def _stats_count(path: Path, key: str) -> int | None:
 
 
 def _count(paths: list[Path], key: str) -> int:
-    counts = [_stats_count(p, key) for p in paths]
-    if all(c is not None for c in counts):
+    counts = [c for c in (_stats_count(p, key) for p in paths) if c is not None]
+    if len(counts) == len(paths):
         return sum(counts)
     return count_records(paths)
 
