@@ -28,6 +28,7 @@ from tensorflow.core.framework import summary_pb2
 
 from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open, read_json, write_json
+from krelectra.pretrain import FINAL_DIR
 from krelectra.pretrain import checkpoint as ckpt
 from krelectra.pretrain.config import PretrainConfig
 from krelectra.pretrain.data import eval_dataset, train_dataset
@@ -485,7 +486,7 @@ def _progress(start: int, total: int, enabled: bool):
 
 
 def _write_final(work_dir: Path, trainer: Trainer, model_config: ModelConfig, hyper: dict, live_metrics: Path):
-    final = work_dir / "final"
+    final = work_dir / FINAL_DIR
     final.mkdir(parents=True, exist_ok=True)
     ckpt.save_tf1(trainer.model, trainer.optimizer, final / "model.ckpt", trainer.step)
     ckpt.write_checkpoint_state(final, "model.ckpt", ["model.ckpt"])
