@@ -5,7 +5,7 @@ Measures per-unit costs of each stage on this machine with the project's own fun
 the table, the wall time of the full recipe: 34 GB of raw text in 128 shards, a 30k
 WordPiece vocabulary, base ELECTRA (discriminator 12 x 768, generator 12 x 256,
 embeddings 768) at batch 256 x sequence 128 for 700,000 steps, and finetuning on 8
-tasks x 5 seeds, on this machine, on N nodes like it, and on one accelerator.
+tasks with the recipe's seeds, on this machine, on N nodes like it, and on one accelerator.
 
     python benchmarks/scale_model.py [--nodes 16] [--sample-mb 3] [--output docs/scale-table.md]
 
@@ -32,29 +32,29 @@ sys.path.insert(0, str(REPO / "src"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import yaml  # noqa: E402
+
+from krelectra.finetune.tasks import TASKS, resolve_seeds  # noqa: E402
+
 MB = 1e6
-# The published recipe (config/paper.yaml).
-CORPUS_BYTES = 34e9  # 34 GB of UTF-8 text, taken as 34e9 bytes
-NUM_SHARDS = 128
-NUM_SOURCES = 5  # wikipedia, news, legal, comments, reviews (assumed of equal size)
-DEDUP_BUCKETS = 64
-VOCAB_SIZE = 30000
-SEQ, BATCH, STEPS = 128, 256, 700_000
-EMBEDDING, HIDDEN, LAYERS, GEN_FRACTION = 768, 768, 12, 0.33333
-MASK_PROB = 0.15
-SEEDS = 5
-CLEANING = {
-    "nfc": True,
-    "remove_control": True,
-    "remove_urls": True,
-    "remove_emails": True,
-    "remove_mentions": True,
-    "max_char_repeat": 2,
-    "remove_hanja": False,
-    "split_sentences": True,
-    "min_sentence_chars": 5,
-    "max_sentence_chars": 1000,
-}
+# The published recipe, read from config/paper.yaml (the whole config, every key given).
+RECIPE = yaml.safe_load((REPO / "config/paper.yaml").read_text(encoding="utf-8"))
+CORPUS_BYTES = 34e9  # 34 GB of UTF-8 text (the paper), taken as 34e9 bytes; the corpus is the user's
+NUM_SHARDS = RECIPE["corpus"]["num_shards"]
+NUM_SOURCES = len(RECIPE["corpus"]["sources"])  # assumed of equal size
+DEDUP_BUCKETS = RECIPE["corpus"]["dedup_buckets"]
+CLEANING = RECIPE["corpus"]["cleaning"]
+VOCAB_SIZE = RECIPE["vocab"]["size"]
+SEQ = RECIPE["pretrain"]["examples"]["max_seq_length"]
+BATCH = RECIPE["pretrain"]["train"]["train_batch_size"]
+STEPS = RECIPE["pretrain"]["train"]["num_train_steps"]
+MASK_PROB = RECIPE["pretrain"]["train"]["mask_prob"]
+EMBEDDING, HIDDEN, LAYERS, GEN_FRACTION = (
+    RECIPE["pretrain"]["model"][key]
+    for key in ("embedding_size", "hidden_size", "num_hidden_layers", "generator_hidden_size")
+)
+# Training seeds per task (finetune.seeds; "reference" is the task's reference seed).
+SEEDS = {task: len(resolve_seeds(TASKS[task], RECIPE["finetune"]["seeds"])) for task in RECIPE["finetune"]["tasks"]}
 
 # Peak dense bfloat16 throughput (vendor figures; assumptions, not measurements).
 ACCELERATORS = {
@@ -555,7 +555,7 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
         )
     )
 
-    # Finetuning: 8 tasks x 5 seeds, each job padded to its max length (an upper bound).
+    # Finetuning: the recipe's tasks x seeds, each job padded to its max length (an upper bound).
     from krelectra.finetune.tasks import TASKS
 
     # Step time = fixed (the optimizer update) + per_example * batch at sequence 128; an
@@ -569,13 +569,13 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
         per_token = finetune_flops_per_token(seq)
         job_flops[name] = epochs_ft * seq * (train * per_token + evaluated * per_token / 3)
         job_cpu[name] = job_flops[name] / ft_cpu_flops + epochs_ft * math.ceil(train / batch) * ft_fixed
-    all_jobs = [job_flops[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS)]
+    all_jobs = [job_flops[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS[name])]
     ft_total = sum(all_jobs)
-    ft_cpu1 = SEEDS * sum(job_cpu.values())
-    ft_cpuN = makespan([job_cpu[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS)], nodes)
+    ft_cpu1 = sum(SEEDS[name] * seconds for name, seconds in job_cpu.items())
+    ft_cpuN = makespan([job_cpu[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS[name])], nodes)
     rows.append(
         (
-            "finetune (8 tasks x 5 seeds)",
+            f"finetune ({len(SEEDS)} tasks, {sum(SEEDS.values())} jobs)",
             f"base classifier forward+backward (batch {m['finetune']['batch']}) and update, seq {SEQ}",
             f"{ft_per_example:.2f} s/example ({ft_cpu_flops / 1e9:.0f} GFLOP/s)",
             f"{len(all_jobs)} jobs, {ft_total:.2e} FLOPs (padded)",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the project with its test extra into .venv, cffconvert into its own
-# .venv-tools (it pins an old jsonschema that Snakemake cannot use), and run the tests.
+# .venv-tools (it pins an old jsonschema that Snakemake cannot use), and run the tests:
+# the fast lane, then the slow lane (or pytest with the arguments given).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -23,4 +24,14 @@ fi
 [ -x .venv-tools/bin/python ] || "$PYTHON" -m venv .venv-tools
 .venv-tools/bin/python -m pip install --quiet cffconvert==2.0.0
 export HF_HUB_OFFLINE=1 CFFCONVERT="$PWD/.venv-tools/bin/cffconvert" PATH="$PWD/.venv/bin:$PATH"
-exec .venv/bin/python -m pytest "$@"
+# With arguments: pytest with exactly those arguments. Without: the two lanes, the fast
+# lane first (unit tests and linters, under 2 minutes on 2 cores: a broken import or a
+# lint error fails in seconds), then the slow lane (real Snakemake runs and training); a
+# failing lane stops the script before the next one starts.
+if [ "$#" -gt 0 ]; then
+    exec .venv/bin/python -m pytest "$@"
+fi
+echo "== fast lane: pytest -m 'not slow'" >&2
+.venv/bin/python -m pytest -m "not slow"
+echo "== slow lane: pytest -m slow" >&2
+exec .venv/bin/python -m pytest -m slow

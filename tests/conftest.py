@@ -73,3 +73,19 @@ def pretrain_examples(pretrain_corpus, tmp_path_factory) -> dict:
         for key, path in zip(("train", "eval", "stats"), paths):
             files[key].append(path)
     return files
+
+
+# -- the embedded default's workflow run (slow tests only) ---------------------------------
+
+
+@_pytest.fixture(scope="session")
+def embedded_default_run(tmp_path_factory) -> _Path:
+    """A copy of the project in which `snakemake --cores 2 paper/tables` ran the embedded
+    default from raw text to tables (about 4 minutes on 2 cores). One run per session feeds
+    every assertion on a real run (end to end, pretraining): nothing is pretrained twice.
+    Tests read it and may rerun targets that are up to date; they never change it."""
+    from workflow_helpers import copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path_factory.mktemp("embedded_default_run"))
+    snakemake(work, "--cores", "2", "paper/tables")
+    return work

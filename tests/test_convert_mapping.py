@@ -400,6 +400,19 @@ def test_saved_discriminator_loads_as_users_load_it(setup):
     assert "Trained for 1,234 steps." in card and f"{len(VOCAB)} tokens" in card
 
 
+def test_conversion_writes_exactly_the_files_the_workflow_declares(setup):
+    from krelectra.convert.layout import LOADED_FILES, MODEL_FILES, VERIFICATION
+
+    write_checkpoint(setup["prefix"], recipe_variables(TINY))
+    convert(setup["prefix"], setup["config"], setup["vocab"], setup["out"], verify=False)
+    assert {p.name for p in setup["out"].iterdir()} == {"discriminator", "generator", VERIFICATION}
+    for model in ("discriminator", "generator"):
+        assert {p.name for p in (setup["out"] / model).iterdir()} == set(MODEL_FILES), model
+    # what a user's from_pretrained reads, and finetuning depends on
+    assert {"model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json"} <= set(LOADED_FILES)
+    assert "README.md" not in LOADED_FILES
+
+
 def test_shared_embedding_shape_is_reported_once(setup):
     shapes = recipe_variables(TINY)
     shapes["electra/embeddings/word_embeddings"] = (len(VOCAB) + 1, 16)

@@ -1,5 +1,6 @@
 """The whole embedded-default pipeline, raw text to paper/tables, run for real twice
-from clean in temporary copies of the project (about 4 minutes a run on 2 cores)."""
+from clean in temporary copies of the project (about 4 minutes a run on 2 cores): the first
+is the session's shared run (`embedded_default_run` in conftest.py), the second this module's."""
 
 import hashlib
 import json
@@ -29,8 +30,10 @@ def run(tmp_path_factory, name):
 
 
 @pytest.fixture(scope="module")
-def first(tmp_path_factory):
-    return run(tmp_path_factory, "first")
+def first(embedded_default_run):
+    """The session's run of the embedded default (tests/conftest.py), shared with the
+    pretraining tests."""
+    return embedded_default_run
 
 
 @pytest.fixture(scope="module")

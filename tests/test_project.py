@@ -28,6 +28,21 @@ def test_citation_cff_is_valid():
     assert [a["family-names"] for a in cff["preferred-citation"]["authors"]] == ["Lee", "Shin"]
 
 
+def test_the_version_is_written_once_and_citation_cff_repeats_it():
+    """src/krelectra/__init__.py holds the version; the built package's metadata takes it
+    from there (pyproject's dynamic version, resolved here as setuptools resolves it at
+    build time), and CITATION.cff, which citers read, states the same version."""
+    from setuptools.config.pyprojecttoml import read_configuration
+
+    import krelectra
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert read_configuration(REPO / "pyproject.toml")["project"]["version"] == krelectra.__version__
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert str(cff["version"]) == krelectra.__version__
+
+
 def pinned(requirement: str) -> tuple[str, str]:
     name, version = re.split(r"==", requirement.split(";")[0].strip())
     return name.lower().replace("_", "-"), version.strip()

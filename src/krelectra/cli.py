@@ -21,7 +21,8 @@ STAGES = ("corpus", "vocab", "pretrain", "convert", "finetune", "paper")
 def json_argument(expected: type):
     """An argparse `type` that reads a JSON value of the expected type (a config section
     passed by a rule as one argument), with a clear message when it is not."""
-    name = {dict: "object", list: "list"}.get(expected, expected.__name__)
+    names: dict[type, str] = {dict: "object", list: "list"}
+    name = names.get(expected, expected.__name__)
 
     def parse(text: str):
         try:

@@ -1,9 +1,10 @@
 # Conversion: the final TF1 pretraining checkpoint -> Hugging Face discriminator and
 # generator folders, loaded back and proven to compute the TF model's logits.
 
+from krelectra.convert.layout import MODEL_FILES, VERIFICATION
+from krelectra.convert.mapping import DISCRIMINATOR, GENERATOR
+
 MODELS = f"{RESULTS}/models"
-PRETRAIN_FINAL = f"{PRETRAIN}/final"  # written by pretrain.smk
-MODEL_FILES = ["model.safetensors", "config.json", "README.md", *TOKENIZER_FILES]
 
 
 rule convert_checkpoint:
@@ -18,9 +19,9 @@ rule convert_checkpoint:
         corpus_stats=f"{CORPUS}/stats.json",
         tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
     output:
-        discriminator=expand(f"{MODELS}/discriminator/{{file}}", file=MODEL_FILES),
-        generator=expand(f"{MODELS}/generator/{{file}}", file=MODEL_FILES),
-        verification=f"{MODELS}/verification.json",
+        discriminator=expand(f"{MODELS}/{DISCRIMINATOR}/{{file}}", file=MODEL_FILES),
+        generator=expand(f"{MODELS}/{GENERATOR}/{{file}}", file=MODEL_FILES),
+        verification=f"{MODELS}/{VERIFICATION}",
     log:
         f"{LOGS}/convert/checkpoint.log",
     benchmark:

@@ -5,13 +5,15 @@
 import os
 import re
 
+from krelectra.convert.layout import LOADED_FILES
+from krelectra.convert.mapping import DISCRIMINATOR
 from krelectra.finetune.tasks import TASKS, configured_hyperparameters, resolve_seeds
 
 FINETUNE = f"{RESULTS}/finetune"
 FINETUNE_CONFIG = config["finetune"]
 # "converted" in finetune.models: this workflow's discriminator (convert.smk).
-CONVERTED_DISCRIMINATOR = f"{RESULTS}/models/discriminator"
-CONVERTED_FILES = ["model.safetensors", "config.json", *TOKENIZER_FILES]
+CONVERTED_DISCRIMINATOR = f"{MODELS}/{DISCRIMINATOR}"  # convert.smk
+CONVERTED_FILES = LOADED_FILES
 
 
 # Per model: the folder or hub id to load, and the local files it depends on (a hub id

@@ -14,13 +14,12 @@
 # when a rule declares that directory itself; a directory that merely holds the declared
 # files of a rule is not a target (MissingRuleException, Snakemake 9).
 
+from krelectra.paper.figures import FIGURES as PAPER_FIGURES
 from krelectra.paper.outputs import paper_output_dir
 
 PAPER = config["paper"]
 PAPER_OUTPUT = paper_output_dir(RESULTS)
 PAPER_MODELS = PAPER["models"] or list(FINETUNE_CONFIG["models"])
-PAPER_TABLES = ["results", "model", "pretraining", "corpus", "finetuning"]
-PAPER_FIGURES = ["pretraining", "finetuning", "comparison", "vocabulary"]
 
 _unknown = [m for m in PAPER_MODELS if m not in FINETUNE_CONFIG["models"]]
 if _unknown:
@@ -50,9 +49,9 @@ rule paper_tables:
         corpus_stats=f"{CORPUS}/stats.json",
         vocab_train=f"{VOCAB}/train.json",
         vocab_report=f"{VOCAB}/report.json",
-        model_config=f"{PRETRAIN}/final/model_config.json",
-        pretrain_config=f"{PRETRAIN}/final/pretrain_config.json",
-        verification=f"{MODELS}/verification.json",
+        model_config=f"{PRETRAIN_FINAL}/model_config.json",
+        pretrain_config=f"{PRETRAIN_FINAL}/pretrain_config.json",
+        verification=f"{MODELS}/{VERIFICATION}",
         summaries=PAPER_SUMMARIES,
         runs=PAPER_RUNS,
     output:

@@ -5,7 +5,10 @@
 # Snakemake never deletes them, so rerunning pretrain_model after a crash or a kill
 # resumes from the newest one instead of step 0.
 
+from krelectra.pretrain import FINAL_DIR
+
 PRETRAIN = f"{RESULTS}/pretrain"
+PRETRAIN_FINAL = f"{PRETRAIN}/{FINAL_DIR}"
 PRETRAIN_CKPT_FILES = ["model.ckpt.index", "model.ckpt.data-00000-of-00001", "checkpoint"]
 
 
@@ -43,9 +46,9 @@ rule pretrain_model:
         stats=expand(f"{PRETRAIN}/examples/{{shard}}.json", shard=SHARDS),
         tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
     output:
-        checkpoint=expand(f"{PRETRAIN}/final/{{file}}", file=PRETRAIN_CKPT_FILES),
-        model_config=f"{PRETRAIN}/final/model_config.json",
-        pretrain_config=f"{PRETRAIN}/final/pretrain_config.json",
+        checkpoint=expand(f"{PRETRAIN_FINAL}/{{file}}", file=PRETRAIN_CKPT_FILES),
+        model_config=f"{PRETRAIN_FINAL}/model_config.json",
+        pretrain_config=f"{PRETRAIN_FINAL}/pretrain_config.json",
         metrics=f"{PRETRAIN}/metrics.jsonl",
     log:
         f"{LOGS}/pretrain/model.log",

@@ -81,7 +81,7 @@ def tf_name_for(hf_key: str, model: str, untied_generator_embeddings: bool = Fal
 
 def _tf_parts(scoped: str) -> tuple[str, bool]:
     """Rename the parts of a key whose scope is already in TF form."""
-    parts = []
+    parts: list[str] = []
     for part in re.split(r"[./]", scoped):
         if part.isdigit() and parts and parts[-1] == "layer":
             parts[-1] = f"layer_{part}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,20 +95,24 @@ def check_user_loading(discriminator_dir: Path, vocab: list[str]) -> list[str]:
     folder's vocabulary, NFC first, no lower-casing); ElectraTokenizer, which rebuilds a
     BERT pipeline from vocab.txt in transformers 5, must be cased and give the same ids
     on NFC text."""
-    from transformers import AutoModel, AutoTokenizer, ElectraModel, ElectraTokenizer
+    import transformers
+    from transformers import AutoModel, AutoTokenizer, ElectraModel
+
+    # A run-time alias of BertTokenizer in transformers 5, absent from its type stubs.
+    ElectraTokenizer = transformers.ElectraTokenizer  # type: ignore[attr-defined]
 
     from krelectra.vocab.tokenizer import check_tokenizer
 
     checked = []
-    for label, cls in (("ElectraModel", ElectraModel), ("AutoModel", AutoModel)):
-        model = _load_strictly(cls, discriminator_dir, allow_unexpected=True)  # drops the head
+    for label, model_class in (("ElectraModel", ElectraModel), ("AutoModel", AutoModel)):
+        model = _load_strictly(model_class, discriminator_dir, allow_unexpected=True)  # drops the head
         if not isinstance(model, ElectraModel):
             raise KrelectraError(f"{discriminator_dir}: {label} loaded a {type(model).__name__}")
         checked.append(f"{label}.from_pretrained")
-    tokenizers = {}
+    tokenizers: dict[str, Any] = {}
     # (In transformers 5, ElectraTokenizer is BertTokenizer under another name.)
-    for label, cls in (("ElectraTokenizer", ElectraTokenizer), ("AutoTokenizer", AutoTokenizer)):
-        tokenizer = cls.from_pretrained(str(discriminator_dir))
+    for label, tokenizer_class in (("ElectraTokenizer", ElectraTokenizer), ("AutoTokenizer", AutoTokenizer)):
+        tokenizer = tokenizer_class.from_pretrained(str(discriminator_dir))
         normalized = tokenizer.backend_tokenizer.normalizer.normalize_str(NORMALIZER_PROBE)
         if normalized != NORMALIZER_PROBE:
             raise KrelectraError(
@@ -180,7 +185,7 @@ def verify_saved_models(
     loaded_with = check_user_loading(discriminator_dir, vocab)
     tf_disc, tf_gen = tf_logits(prefix, model_config_path, batch)
     hf_disc, hf_gen = hf_logits(discriminator_dir, generator_dir, batch)
-    comparisons = {}
+    comparisons: dict[str, dict[str, Any]] = {}
     for name, ours, theirs in (("discriminator_logits", hf_disc, tf_disc), ("generator_logits", hf_gen, tf_gen)):
         if ours.shape != theirs.shape:
             raise KrelectraError(f"{name}: Hugging Face shape {list(ours.shape)} != TF shape {list(theirs.shape)}")

@@ -80,16 +80,16 @@ def _first_occurrences(hashes: list[np.ndarray], buckets: int) -> list[np.ndarra
     the whole corpus never has to fit in memory."""
     keep = [np.zeros(len(h), dtype=bool) for h in hashes]
     for bucket in tqdm(range(buckets), desc="dedup buckets", mininterval=5):
-        values, shard_ids, positions = [], [], []
+        value_parts, shard_parts, position_parts = [], [], []
         for shard, h in enumerate(hashes):
             where = np.flatnonzero(h % np.uint64(buckets) == np.uint64(bucket))
-            values.append(h[where])
-            shard_ids.append(np.full(len(where), shard, dtype=np.int64))
-            positions.append(where)
-        values = np.concatenate(values)
+            value_parts.append(h[where])
+            shard_parts.append(np.full(len(where), shard, dtype=np.int64))
+            position_parts.append(where)
+        values = np.concatenate(value_parts)
         if not len(values):
             continue
-        shard_ids, positions = np.concatenate(shard_ids), np.concatenate(positions)
+        shard_ids, positions = np.concatenate(shard_parts), np.concatenate(position_parts)
         # Rows are already in (shard, position) order; np.unique returns each value's first row.
         _, first = np.unique(values, return_index=True)
         first_shards, first_positions = shard_ids[first], positions[first]
@@ -177,7 +177,7 @@ def finalize(
     keep = np.load(keep_path)
     fractions = read_json(plan_path)["keep_fraction"]
     clean_stats = read_json(clean_stats_path)
-    counts = {r: Counter() for r in REGISTERS}
+    counts: dict[str, Counter[str]] = {r: Counter() for r in REGISTERS}
     dropped = Counter(clean_stats["dropped"])
     position = 0
     with atomic_open(output) as out, open(cleaned, encoding="utf-8") as handle:
@@ -219,8 +219,10 @@ def finalize(
 
 def summarize(shard_stats: list[Path], partition_stats: list[Path], plan_path: Path, output: Path) -> dict:
     """Totals over all shards, per register and per drop reason, and the achieved ratio."""
-    totals, dropped, cleaning = Counter(), Counter(), Counter()
-    registers = {r: Counter() for r in REGISTERS}
+    totals: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    cleaning: Counter[str] = Counter()
+    registers: dict[str, Counter[str]] = {r: Counter() for r in REGISTERS}
     for path in shard_stats:
         stats = read_json(path)
         for key in ("documents", "sentences", "characters", "bytes"):

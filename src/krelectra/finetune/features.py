@@ -61,7 +61,8 @@ def encode_words(tokenizer, examples: list[dict], max_length: int, label2id: dic
     """Naver NER: the first sub-token of each word carries the word's tag; the other
     sub-tokens and the special tokens get IGNORE_INDEX, so they count neither in the
     loss nor in evaluation (as in the reference code)."""
-    features, first_token = [], []
+    features: list[dict] = []
+    first_token: list[list[int | None]] = []
     if not examples:
         return WordFeatures(features, first_token)
     encoding = tokenizer(
@@ -75,9 +76,9 @@ def encode_words(tokenizer, examples: list[dict], max_length: int, label2id: dic
         feature = _model_inputs(encoding, index, tokenizer.model_input_names)
         if with_labels:
             labels = [IGNORE_INDEX] * len(feature["input_ids"])
-            for word, position in enumerate(positions):
-                if position is not None:
-                    labels[position] = label2id[example["tags"][word]]
+            for word, first in enumerate(positions):
+                if first is not None:
+                    labels[first] = label2id[example["tags"][word]]
             feature["labels"] = labels
         features.append(feature)
         first_token.append(positions)
@@ -269,7 +270,7 @@ def encode_qa(
                 )
             offsets = (
                 [None] * len(head)
-                + [tuple(o) for o in context_offsets[start : start + length]]
+                + [(s, e) for s, e in context_offsets[start : start + length]]
                 + [None] * len(template.suffix)
             )
             max_context = [False] * len(input_ids)

@@ -199,7 +199,8 @@ def _nsmc_split(rng: random.Random, n: int, seen: set, ids: set) -> list[list[st
 
 
 def make_nsmc(rng: random.Random) -> dict[str, str]:
-    seen, ids = set(), set()
+    seen: set[tuple] = set()
+    ids: set[int] = set()
     header = ["id", "document", "label"]
     return {
         "ratings_train.txt": _tsv(header, _nsmc_split(rng, 1200, seen, ids)),
@@ -343,7 +344,7 @@ def _ner_split(rng: random.Random, n: int, seen: set) -> list[list[str]]:
 
 
 def make_naver_ner(rng: random.Random) -> dict[str, str]:
-    seen = set()
+    seen: set[tuple] = set()
     return {"train.tsv": _tsv(None, _ner_split(rng, 1000, seen)), "test.tsv": _tsv(None, _ner_split(rng, 250, seen))}
 
 
@@ -402,7 +403,8 @@ def _paws_split(rng: random.Random, n: int, n_empty: int, seen: set, ids: list) 
 
 
 def make_paws(rng: random.Random) -> dict[str, str]:
-    seen, ids = set(), [0]
+    seen: set[tuple] = set()
+    ids = [0]
     header = ["id", "sentence1", "sentence2", "label"]
     return {
         "translated_train.tsv": _tsv(header, _paws_split(rng, 1000, 4, seen, ids)),
@@ -479,7 +481,7 @@ def _kornli_split(rng: random.Random, n: int, seen: set) -> list[list[str]]:
 
 
 def make_kornli(rng: random.Random) -> dict[str, str]:
-    seen = set()
+    seen: set[tuple] = set()
     header = ["sentence1", "sentence2", "gold_label"]
     return {
         "multinli.train.ko.tsv": _tsv(header, _kornli_split(rng, 1200, seen)),
@@ -531,7 +533,8 @@ def _korsts_split(rng: random.Random, n: int, seen: set, ids: list) -> list[list
 
 
 def make_korsts(rng: random.Random) -> dict[str, str]:
-    seen, ids = set(), [0]
+    seen: set[tuple] = set()
+    ids = [0]
     header = ["genre", "filename", "year", "id", "score", "sentence1", "sentence2"]
     return {
         "sts-train.tsv": _tsv(header, _korsts_split(rng, 2000, seen, ids)),
@@ -613,7 +616,7 @@ def _qp_split(rng: random.Random, n: int, n_empty: int, seen: set) -> list[list[
 
 
 def make_question_pair(rng: random.Random) -> dict[str, str]:
-    seen = set()
+    seen: set[tuple] = set()
     header = ["question1", "question2", "is_duplicate"]
     return {
         "train.tsv": _tsv(header, _qp_split(rng, 1000, 4, seen)),
@@ -647,7 +650,7 @@ def _korquad_article(rng: random.Random, number: int, multiple_answers: bool) ->
     }
     field, job, prize, book = facts["field"], facts["job"], facts["prize"], facts["book"]
     # Sentences of the paragraph: text pieces and (slot, text) pieces.
-    sentences = [
+    sentences: list[list[str | tuple[str]]] = [
         [josa(person, "은") + " ", ("year",), " ", ("city",), "에서 태어났다."],
         [
             ("school",),
@@ -675,8 +678,9 @@ def _korquad_article(rng: random.Random, number: int, multiple_answers: bool) ->
         for piece in sentence:
             if isinstance(piece, tuple):
                 starts[piece[0]] = len(context)
-                piece = facts[piece[0]]
-            context += piece
+                context += facts[piece[0]]
+            else:
+                context += piece
     subject = josa(person, "이")
     questions = {
         "year": [f"{subject} 태어난 해는?", f"{subject} 태어난 때는 언제인가?"],
@@ -795,7 +799,7 @@ def _hate_split(rng: random.Random, n: int, seen: set) -> list[list[str]]:
 
 
 def make_hate_speech(rng: random.Random) -> dict[str, str]:
-    seen = set()
+    seen: set[tuple] = set()
     header = ["title", "comment", "bias", "hate"]
     return {
         "train.tsv": _tsv(header, _hate_split(rng, 1000, seen)),

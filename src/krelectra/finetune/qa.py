@@ -49,13 +49,15 @@ def best_spans(
         starts = _top(np.asarray(start_logits[window], dtype=float), n_best_size, length)
         ends = _top(np.asarray(end_logits[window], dtype=float), n_best_size, length)
         for start in starts:
-            if offsets[start] is None or not max_context[start]:
+            first = offsets[start]
+            if first is None or not max_context[start]:
                 continue
             for end in ends:
-                if offsets[end] is None or end < start or end - start + 1 > max_answer_length:
+                last = offsets[end]
+                if last is None or end < start or end - start + 1 > max_answer_length:
                     continue
                 score = float(start_logits[window][start]) + float(end_logits[window][end])
-                text = context[offsets[start][0] : offsets[end][1]]
+                text = context[first[0] : last[1]]
                 spans.append(Span(score, window, start, end, text))
     spans.sort(key=lambda span: (-span.score, span.window, span.start, span.end))
     return spans[:n_best_size]
@@ -66,8 +68,8 @@ def decode(
 ) -> dict[str, str]:
     """Question id -> predicted answer text ("" when no window offers a valid span)."""
     windows_of: dict[int, list[int]] = {}
-    for window, example in enumerate(features.example_index):
-        windows_of.setdefault(example, []).append(window)
+    for window, example_index in enumerate(features.example_index):
+        windows_of.setdefault(example_index, []).append(window)
     predictions = {}
     for index, example in enumerate(examples):
         spans = best_spans(

@@ -83,7 +83,7 @@ class Task:
     @property
     def file_names(self) -> list[str]:
         """The upstream files of this task, in split order."""
-        return [self.files[split] for split in SPLITS if self.files[split]]
+        return [name for name in (self.files[split] for split in SPLITS) if name]
 
 
 _TASK_LIST = [

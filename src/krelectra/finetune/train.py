@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -154,14 +155,16 @@ def prepare_split(task: Task, tokenizer, name: str, examples: list[dict], hp: di
     if task.problem in ("single_sentence", "sentence_pair", "regression"):
         label2id = None if task.labels is None else {label: i for i, label in enumerate(task.labels)}
         features = feats.encode_sequences(tokenizer, examples, max_length, label2id, with_labels)
-        gold = [example["label"] for example in examples]
+        gold: list | dict = [example["label"] for example in examples]
         if task.problem == "regression":
             decode = lambda raw: [float(v) for v in np.asarray(raw).reshape(len(examples), -1)[:, 0]]
         else:
-            decode = lambda raw: [task.labels[i] for i in np.asarray(raw).argmax(-1).tolist()]
+            labels = task.labels or ()  # a classification task names its labels (tasks.TASKS)
+            decode = lambda raw: [labels[i] for i in np.asarray(raw).argmax(-1).tolist()]
         return Split(name, examples, features, gold, decode, {"examples": len(examples)})
     if task.problem == "token_classification":
-        label2id = {label: i for i, label in enumerate(task.labels)}
+        tags = task.labels or ()  # a token classification task names its tags (tasks.TASKS)
+        label2id = {label: i for i, label in enumerate(tags)}
         words = feats.encode_words(tokenizer, examples, max_length, label2id, with_labels)
         gold = [example["tags"] for example in examples]
 
@@ -505,7 +508,7 @@ def finetune(
 
     def evaluate(epoch: int, train_seconds: float) -> None:
         t0 = time.perf_counter()
-        entry = {"epoch": epoch, "train_seconds": train_seconds}
+        entry: dict[str, Any] = {"epoch": epoch, "train_seconds": train_seconds}
         predictions[epoch] = {}
         for name in ("dev", "test"):
             split = prepared[name]

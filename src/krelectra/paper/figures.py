@@ -72,7 +72,7 @@ def save(figure, output_dir: Path, name: str) -> list[Path]:
 
 def read_metrics(path: str | os.PathLike) -> dict[str, list[dict]]:
     """metrics.jsonl as {"train": [...], "eval": [...]}, each sorted by step."""
-    out = {"train": [], "eval": []}
+    out: dict[str, list[dict]] = {"train": [], "eval": []}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -300,7 +300,7 @@ def vocabulary_statistics(vocab_dir: Path, heldout: list[Path], max_sentences: i
     from krelectra.vocab.morphemes import MorphemeSegmenter
 
     pieces = Path(vocab_dir, "vocab.txt").read_text(encoding="utf-8").splitlines()
-    lengths = {"word-initial": Counter(), "continuation (##)": Counter()}
+    lengths: dict[str, Counter[int]] = {"word-initial": Counter(), "continuation (##)": Counter()}
     for piece in pieces:
         if piece in SPECIAL_TOKENS or not piece:
             continue
@@ -319,15 +319,16 @@ def vocabulary_statistics(vocab_dir: Path, heldout: list[Path], max_sentences: i
     tokenizer = load_tokenizer(vocab_dir)
     segmenter = MorphemeSegmenter()
     normalised = [segmenter.normalise(s) for s in sentences]
-    wordpiece, morphemes = Counter(), Counter()
+    wordpiece: Counter[int] = Counter()
+    morphemes: Counter[int] = Counter()
     tokens_total = 0
     if normalised:
         batch = tokenizer(normalised, add_special_tokens=False, return_offsets_mapping=True)
         for text, ids, offsets in zip(normalised, batch["input_ids"], batch["offset_mapping"]):
-            eojeols = eojeol_spans(text)
+            spans = eojeol_spans(text)
             tokens_total += len(ids)
-            wordpiece.update(_per_eojeol([tuple(o) for o in offsets], eojeols))
-            morphemes.update(_per_eojeol(segmenter.spans(text), eojeols))
+            wordpiece.update(_per_eojeol([(s, e) for s, e in offsets], spans))
+            morphemes.update(_per_eojeol(segmenter.spans(text), spans))
     eojeols = sum(wordpiece.values())
     return {
         "sentences": len(sentences),

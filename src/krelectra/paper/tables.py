@@ -50,13 +50,13 @@ def fmt_count(value: int) -> str:
     return f"{int(value):,}"
 
 
-def fmt_bytes(value: int) -> str:
+def fmt_bytes(value: float) -> str:
     """Decimal units, as the corpus size is published (34GB)."""
-    value = float(value)
+    size = float(value)
     for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
     raise AssertionError("unreachable")
 
 
@@ -220,7 +220,9 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
     # best of each column; rows measured on other data are shown, marked, and not compared.
     rows = []  # (section title, label, {key: (value, spread or None, n)}, n text, compared)
     for row in published.rows:
-        values = {key: (row.scores[key].value, None, None) for key in metric_keys if key in row.scores}
+        values: dict[tuple[str, str], tuple[float, float | None, int | None]] = {
+            key: (row.scores[key].value, None, None) for key in metric_keys if key in row.scores
+        }
         rows.append(("published", row.model, values, EMPTY, True))
     for protocol in config.protocols:
         for path, summary in summaries:
@@ -580,12 +582,12 @@ def finetuning_table(runs: list[Path], task_order: list[str]) -> Table:
         for entry in variants.values():
             label = task if len(variants) == 1 else f"{task} ({', '.join(sorted(entry['models']))})"
             row = [Cell.of(label)]
-            for key in FINETUNE_COLUMNS.values():
-                text = fmt_number(entry["hp"].get(key))
-                if reference is not None and key in reference and entry["hp"].get(key) != reference[key]:
-                    text += "*"
+            for name in FINETUNE_COLUMNS.values():
+                cell = fmt_number(entry["hp"].get(name))
+                if reference is not None and name in reference and entry["hp"].get(name) != reference[name]:
+                    cell += "*"
                     differs = True
-                row.append(Cell.of(text))
+                row.append(Cell.of(cell))
             row += [Cell.of(fmt_seeds(entry["seeds"])), Cell.of(str(entry["runs"]))]
             rows.append(row)
             qa = {k: entry["hp"][k] for k in QA_KEYS if k in entry["hp"]}

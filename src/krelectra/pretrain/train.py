@@ -29,6 +29,7 @@ from tensorflow.core.framework import summary_pb2
 from krelectra import fingerprint as fp
 from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open, read_json, write_json
+from krelectra.pretrain import FINAL_DIR
 from krelectra.pretrain import checkpoint as ckpt
 from krelectra.pretrain.config import PretrainConfig
 from krelectra.pretrain.data import eval_dataset, train_dataset
@@ -226,8 +227,8 @@ def _stats_count(path: Path, key: str) -> int | None:
 
 
 def _count(paths: list[Path], key: str) -> int:
-    counts = [_stats_count(p, key) for p in paths]
-    if all(c is not None for c in counts):
+    counts = [c for c in (_stats_count(p, key) for p in paths) if c is not None]
+    if len(counts) == len(paths):
         return sum(counts)
     return count_records(paths)
 
@@ -341,12 +342,13 @@ def run_pretraining(
     latest = _latest_checkpoint(checkpoints)
     switch = "pretrain.restart: true (or `krelectra pretrain train --restart`)"
     decision = fp.check_state(checkpoints, fingerprint, latest is not None, config.restart, switch)
-    if decision == fp.RESUME and _checkpoint_step(latest) > t.num_train_steps:
+    latest_step = _checkpoint_step(latest) if latest is not None else 0
+    if decision == fp.RESUME and latest_step > t.num_train_steps:
         # a shorter run than the one checkpointed: another learning-rate schedule
         if not config.restart:
             raise KrelectraError(
-                f"{latest}: step {_checkpoint_step(latest)} is past pretrain.train.num_train_steps="
-                f"{t.num_train_steps}; raise num_train_steps to at least {_checkpoint_step(latest)} to "
+                f"{latest}: step {latest_step} is past pretrain.train.num_train_steps="
+                f"{t.num_train_steps}; raise num_train_steps to at least {latest_step} to "
                 f"continue the run, or start afresh with {switch}"
             )
         decision = fp.MOVE_ASIDE
@@ -534,7 +536,7 @@ def _progress(start: int, total: int, enabled: bool):
 
 
 def _write_final(work_dir: Path, trainer: Trainer, model_config: ModelConfig, hyper: dict, live_metrics: Path):
-    final = work_dir / "final"
+    final = work_dir / FINAL_DIR
     final.mkdir(parents=True, exist_ok=True)
     ckpt.save_tf1(trainer.model, trainer.optimizer, final / "model.ckpt", trainer.step)
     ckpt.write_checkpoint_state(final, "model.ckpt", ["model.ckpt"])

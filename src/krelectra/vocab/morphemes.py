@@ -76,7 +76,7 @@ def _isolated_class(limit: int) -> str:
     use the full class only for text that needs it."""
     codes = [c for c in range(limit) if not 0xD800 <= c <= 0xDFFF and _is_isolated(chr(c))]
     ranges, start = [], codes[0]
-    for previous, code in zip(codes, codes[1:] + [None]):
+    for previous, code in zip(codes, codes[1:] + [-1]):  # -1: no next code point
         if code != previous + 1:
             ranges.append(re.escape(chr(start)) + ("" if previous == start else "-" + re.escape(chr(previous))))
             start = code

@@ -54,7 +54,7 @@ def missing_characters(word: str, vocab: set[str] | dict) -> list[str]:
 
 class BoundaryCounter:
     def __init__(self, vocab: set[str] | dict | None = None) -> None:
-        self.c = Counter()
+        self.c: Counter[str] = Counter()
         self.vocab = vocab if vocab is not None else set()
         self.unk_characters: Counter = Counter()
 
