@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from krelectra.cli import json_argument
@@ -12,6 +13,21 @@ FIGURES_DIR = Path(paper_output_dir(DEFAULT_RESULTS)) / "figures"
 
 
 _config = json_argument(dict)  # the paper: config section
+_list = json_argument(list)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _level(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a level between 0 and 1, got {text}")
+    return value
 
 
 def _tables(args) -> None:
@@ -45,6 +61,22 @@ def _figures(args) -> None:
         args.heldout,
         PaperConfig.from_dict(args.config),
         args.output_dir,
+    )
+
+
+def _uncertainty(args) -> None:
+    from krelectra.paper.uncertainty import write_task_uncertainty
+
+    write_task_uncertainty(
+        args.task,
+        args.runs,
+        args.output,
+        args.protocols,
+        args.reference_model,
+        args.resamples,
+        args.confidence_level,
+        args.seed,
+        args.threads,
     )
 
 
@@ -100,6 +132,27 @@ def register(stages) -> None:
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument("--output-dir", type=Path, default=FIGURES_DIR)
     p.set_defaults(func=_figures)
+
+    p = commands.add_parser(
+        "uncertainty",
+        help="bootstrap confidence intervals of one task's test scores and paired tests against a reference model",
+    )
+    p.add_argument("--task", required=True, help="nsmc, naver-ner, paws, kornli, korsts, question-pair, korquad, ...")
+    p.add_argument(
+        "--runs",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="{RESULTS}/finetune/{model}/{task}/seed{seed}/metrics.json (predictions.jsonl beside each)",
+    )
+    p.add_argument("--protocols", type=_list, default=["paper", "clean"], help='JSON list, default ["paper", "clean"]')
+    p.add_argument("--reference-model", default=None, help="model the others are tested against (default: none)")
+    p.add_argument("--resamples", type=_positive, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--confidence-level", type=_level, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    p.add_argument("--threads", type=_positive, default=1, help="processes scoring the resamples (default 1)")
+    p.add_argument("--output", type=Path, required=True, help="{RESULTS}/paper/uncertainty/{task}.json")
+    p.set_defaults(func=_uncertainty)
 
     p = commands.add_parser("pdf", help="typeset the manuscript with latexmk (XeLaTeX and kotex)")
     p.add_argument("--tex", type=Path, default=Path("paper/main.tex"))
