@@ -36,14 +36,15 @@ def _tables(args) -> None:
 
     inputs = TableInputs(
         published=args.published,
+        summaries=args.summaries,
+        runs=args.runs,
         corpus_stats=args.corpus_stats,
         vocab_train=args.vocab_train,
         vocab_report=args.vocab_report,
         model_config=args.model_config,
         pretrain_config=args.pretrain_config,
         verification=args.verification,
-        summaries=args.summaries,
-        runs=args.runs,
+        uncertainty=args.uncertainty,
     )
     write_tables(inputs, PaperConfig.from_dict(args.config), args.output_dir)
 
@@ -90,8 +91,9 @@ def _show(args) -> None:
     from krelectra.errors import KrelectraError
     from krelectra.paper.tables import TABLES
 
-    names = args.tables or list(TABLES)
     tables_dir = args.tables_dir or Path(paper_output_dir(args.results)) / "tables"
+    # Default: every table the run made (a run of released encoders has no pretraining tables).
+    names = args.tables or [name for name in TABLES if (tables_dir / f"{name}.md").is_file()] or list(TABLES)
     for i, name in enumerate(names):
         path = tables_dir / f"{name}.md"
         if not path.is_file():
@@ -105,18 +107,28 @@ def register(stages) -> None:
 
     p = commands.add_parser(
         "tables",
-        help="results, model, pretraining, corpus and finetuning tables (LaTeX, Markdown, HTML) and provenance.tsv",
+        help="results, model, pretraining, corpus and finetuning tables (LaTeX, Markdown, HTML) and provenance.tsv; "
+        "without the pretraining outputs only results and finetuning",
     )
     p.add_argument("--published", type=Path, required=True, help="paper/published.yaml")
-    p.add_argument("--corpus-stats", type=Path, required=True, help="{RESULTS}/corpus/stats.json")
-    p.add_argument("--vocab-train", type=Path, required=True, help="{RESULTS}/vocab/train.json")
-    p.add_argument("--vocab-report", type=Path, required=True, help="{RESULTS}/vocab/report.json")
-    p.add_argument("--model-config", type=Path, required=True, help="{RESULTS}/pretrain/final/model_config.json")
-    p.add_argument("--pretrain-config", type=Path, required=True, help="{RESULTS}/pretrain/final/pretrain_config.json")
-    p.add_argument("--verification", type=Path, required=True, help="{RESULTS}/models/verification.json")
+    # The pretraining side's outputs: all six for the model, pretraining and corpus tables,
+    # or none (a run that evaluates released encoders only).
+    p.add_argument("--corpus-stats", type=Path, help="{RESULTS}/corpus/stats.json")
+    p.add_argument("--vocab-train", type=Path, help="{RESULTS}/vocab/train.json")
+    p.add_argument("--vocab-report", type=Path, help="{RESULTS}/vocab/report.json")
+    p.add_argument("--model-config", type=Path, help="{RESULTS}/pretrain/final/model_config.json")
+    p.add_argument("--pretrain-config", type=Path, help="{RESULTS}/pretrain/final/pretrain_config.json")
+    p.add_argument("--verification", type=Path, help="{RESULTS}/models/verification.json")
     p.add_argument("--summaries", type=Path, nargs="+", required=True, help="{RESULTS}/finetune/{model}/summary.json")
     p.add_argument(
         "--runs", type=Path, nargs="+", required=True, help="{RESULTS}/finetune/{model}/{task}/seed{seed}/metrics.json"
+    )
+    p.add_argument(
+        "--uncertainty",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="{RESULTS}/paper/uncertainty/{task}.json (bootstrap intervals and tests; default: none)",
     )
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument("--output-dir", type=Path, default=TABLES_DIR)
@@ -124,11 +136,13 @@ def register(stages) -> None:
 
     p = commands.add_parser("figures", help="pretraining, finetuning, comparison and vocabulary figures (PDF, PNG)")
     p.add_argument("--published", type=Path, required=True, help="paper/published.yaml")
-    p.add_argument("--metrics", type=Path, required=True, help="{RESULTS}/pretrain/metrics.jsonl")
+    # The pretraining side's outputs (metrics, vocabulary): for the pretraining and vocabulary
+    # figures; without them (a run of released encoders) only finetuning and comparison.
+    p.add_argument("--metrics", type=Path, help="{RESULTS}/pretrain/metrics.jsonl")
     p.add_argument("--summaries", type=Path, nargs="+", required=True)
     p.add_argument("--runs", type=Path, nargs="+", required=True)
-    p.add_argument("--vocab-dir", type=Path, required=True, help="{RESULTS}/vocab/tokenizer")
-    p.add_argument("--heldout", type=Path, nargs="+", required=True, help="{RESULTS}/vocab/heldout/*.txt")
+    p.add_argument("--vocab-dir", type=Path, help="{RESULTS}/vocab/tokenizer")
+    p.add_argument("--heldout", type=Path, nargs="*", default=[], help="{RESULTS}/vocab/heldout/*.txt")
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument("--output-dir", type=Path, default=FIGURES_DIR)
     p.set_defaults(func=_figures)
