@@ -348,7 +348,6 @@ def finetune(
     from transformers import PrinterCallback, set_seed
 
     started = time.perf_counter()
-    source = resolve_source(model_source)  # before any work: a hub id offline and not cached stops here
     if threads:
         torch.set_num_threads(threads)
     hp = resolve_hyperparameters(task, overrides or {}, seed)
@@ -366,6 +365,7 @@ def finetune(
         if not split_examples:
             raise KrelectraError(f"task {task.name}: the {name} split is empty ({splits[name].path})")
 
+    source = resolve_source(model_source)  # a hub id offline and not in the cache stops here, with how to fetch it
     tokenizer = load_tokenizer(source.location, task)
     prepared = {
         name: prepare_split(task, tokenizer, name, ex, hp, with_labels=(name == "train"))
