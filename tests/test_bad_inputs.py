@@ -293,7 +293,9 @@ def _dry_run(ctx: Ctx):
     from workflow_helpers import copy_workflow, snakemake
 
     work = copy_workflow(ctx.tmp / "work")
-    (work / "bad.yaml").write_text("vocab:\n  size: 6500\n  alphabet: [hangul_syllables, ascii]\n")
+    config = yaml.safe_load((work / "config" / "config.yaml").read_text())  # a named config is the whole config
+    config["vocab"].update(size=6500, alphabet=["hangul_syllables", "ascii"])
+    (work / "bad.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
     result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
     if (work / "results").exists():  # the workflow's outputs, for the check of partial output
         shutil.copytree(work / "results", ctx.out)

@@ -58,8 +58,11 @@ rule pretrain_model:
         vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
         work_dir=lambda w, output: os.path.dirname(output.metrics),
         config=as_json(config["pretrain"]),
+        # `srun` when a SLURM profile gives the job an `mpi: srun` resource (one task per
+        # worker of pretrain.strategy multiworker, docs/slurm.md); empty otherwise.
+        launcher=lambda w, resources: resources.get("mpi", ""),
     shell:
-        "krelectra pretrain train --vocab-dir {params.vocab_dir} --work-dir {params.work_dir}"
+        "{params.launcher} krelectra pretrain train --vocab-dir {params.vocab_dir} --work-dir {params.work_dir}"
         " --train {input.train} --eval {input.eval} --config {params.config}"
         " --threads {threads} 2> {log}"
 

@@ -18,15 +18,6 @@ def _config(args):
     return PretrainConfig.from_dict(data)
 
 
-def _set_threads(threads: int) -> None:
-    """Must run before TensorFlow starts its runtime."""
-    if threads > 0:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
-
-
 def _examples(args):
     from krelectra.pretrain.examples import build_examples
 
@@ -35,10 +26,12 @@ def _examples(args):
 
 
 def _train(args):
+    from krelectra.pretrain.runtime import configure
+
+    configure(args.threads)  # before TensorFlow is imported
     from krelectra.pretrain.train import run_pretraining
 
     config = _config(args)
-    _set_threads(args.threads)
     run_pretraining(args.train, args.eval, args.vocab_dir, config, args.work_dir, progress=not args.no_progress)
 
 

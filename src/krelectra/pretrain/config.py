@@ -71,8 +71,8 @@ class PretrainConfig:
     strategy: str = "default"
     tpu: TpuConfig = dataclasses.field(default_factory=TpuConfig)
     init_checkpoint: str = ""
-    xla: bool = False
-    mixed_precision: bool = False  # bfloat16 compute, float32 weights
+    xla: bool | str = "auto"  # true, false or "auto" (runtime.resolve_settings)
+    mixed_precision: bool | str = "auto"  # bfloat16 compute, float32 weights; true, false or "auto"
     examples: ExampleConfig = dataclasses.field(default_factory=ExampleConfig)
     model: ModelSize = dataclasses.field(default_factory=ModelSize)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
@@ -80,6 +80,10 @@ class PretrainConfig:
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
             raise KrelectraError(f"pretrain.strategy={self.strategy!r}: must be one of {', '.join(STRATEGIES)}")
+        for key in ("xla", "mixed_precision"):
+            value = getattr(self, key)
+            if isinstance(value, str) and value != "auto":
+                raise KrelectraError(f"pretrain.{key}={value!r}: must be true, false or auto")
         t = self.train
         for key in (
             "train_batch_size",

@@ -148,7 +148,8 @@ class Dense:
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
         kernel = tf.cast(self.kernel, x.dtype)
-        return tf.tensordot(x, kernel, axes=1) + tf.cast(self.bias, x.dtype)
+        # bias_add: its gradient is one BiasAddGrad kernel, not a generic reduction over [B, T].
+        return tf.nn.bias_add(tf.tensordot(x, kernel, axes=1), tf.cast(self.bias, x.dtype))
 
 
 class LayerNorm:
@@ -325,8 +326,8 @@ class ElectraPretrainingModel(tf.Module):
         # A 2-D matmul: tf.einsum("...e,ve->...v") has a gradient that materialises [V, E, ...].
         flat = tf.reshape(x, [-1, x.shape[-1]])
         logits = tf.matmul(flat, tf.cast(self.word_embeddings, x.dtype), transpose_b=True)
-        logits = tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.config.vocab_size]], 0))
-        return tf.cast(logits, tf.float32) + self.generator_output_bias
+        logits = tf.nn.bias_add(tf.cast(logits, tf.float32), self.generator_output_bias)
+        return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.config.vocab_size]], 0))
 
     def generator_logits(self, input_ids, input_mask, segment_ids, training=False, seeds=None):
         """MLM logits [B, T, vocab] at every position (float32)."""

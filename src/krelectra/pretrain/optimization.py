@@ -98,10 +98,24 @@ class AdamWeightDecay:
             strategy.extended.update(self.global_step, lambda step: step.assign_add(1), group=False)
 
     def _update_one(self, var, grad, m, v, lr, decay):
+        """var <- var - lr x (m / (sqrt(v) + epsilon) + weight_decay_rate x var), with the
+        moments m, v updated first (no bias correction). Two fused kernels: the decay term
+        (computed from the weight before the update), then TensorFlow's Adam kernel, which
+        with beta powers 0 applies exactly lr x m / (sqrt(v) + epsilon)."""
         c = self.config
-        new_m = c.adam_beta1 * m + (1.0 - c.adam_beta1) * grad
-        new_v = c.adam_beta2 * v + (1.0 - c.adam_beta2) * tf.square(grad)
-        update = new_m / (tf.sqrt(new_v) + c.adam_epsilon)
+        decayed = []
         if decay and c.weight_decay_rate:
-            update += c.weight_decay_rate * var
-        return tf.group(m.assign(new_m), v.assign(new_v), var.assign_sub(lr * update))
+            decayed = [var.assign_sub(lr * c.weight_decay_rate * var.read_value(), read_value=False)]
+        with tf.control_dependencies(decayed):
+            return tf.raw_ops.ResourceApplyAdam(
+                var=var.handle,
+                m=m.handle,
+                v=v.handle,
+                beta1_power=tf.constant(0.0, var.dtype),
+                beta2_power=tf.constant(0.0, var.dtype),
+                lr=tf.cast(lr, var.dtype),
+                beta1=tf.constant(c.adam_beta1, var.dtype),
+                beta2=tf.constant(c.adam_beta2, var.dtype),
+                epsilon=tf.constant(c.adam_epsilon, var.dtype),
+                grad=grad,
+            )

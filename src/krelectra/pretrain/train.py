@@ -13,9 +13,11 @@ Layout of the work folder (`{RESULTS}/pretrain`):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import re
 import shutil
 import sys
 import time
@@ -33,6 +35,7 @@ from krelectra.pretrain.examples import count_records, load_tokenizer, special_i
 from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
 from krelectra.pretrain.objective import SUM_KEYS, Objective, electra_loss, local_counts, metrics_from_sums
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, learning_rate
+from krelectra.pretrain.runtime import Settings, multiworker_cluster_resolver, resolve_settings
 
 log = logging.getLogger(__name__)
 SUM = tf.distribute.ReduceOp.SUM
@@ -46,8 +49,8 @@ def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
         return tf.distribute.get_strategy()
     if config.strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if config.strategy == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()  # cluster from the TF_CONFIG variable
+    if config.strategy == "multiworker":  # the cluster from TF_CONFIG, or from SLURM under srun
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=multiworker_cluster_resolver())
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
         tpu=config.tpu.name or None, zone=config.tpu.zone or None, project=config.tpu.project or None
     )
@@ -100,22 +103,33 @@ def optimizer_config(config: PretrainConfig) -> OptimizerConfig:
 
 
 class Trainer:
-    """The model, optimizer and compiled step functions under one distribution strategy."""
+    """The model, optimizer and compiled step functions under one distribution strategy.
+
+    `settings` are the resolved xla / mixed_precision settings (default: `resolve_settings`
+    of the config, which turns "auto" into what suits this device)."""
 
     def __init__(
-        self, config: PretrainConfig, model_config: ModelConfig, objective: Objective, strategy: tf.distribute.Strategy
+        self,
+        config: PretrainConfig,
+        model_config: ModelConfig,
+        objective: Objective,
+        strategy: tf.distribute.Strategy,
+        settings: Settings | None = None,
     ):
         self.config, self.objective, self.strategy = config, objective, strategy
+        self.settings = settings or resolve_settings(config)
         with strategy.scope():
             self.model = ElectraPretrainingModel(
-                model_config, seed=config.seed, compute_dtype="bfloat16" if config.mixed_precision else "float32"
+                model_config,
+                seed=config.seed,
+                compute_dtype="bfloat16" if self.settings.mixed_precision else "float32",
             )
             self.optimizer = AdamWeightDecay(self.model.named_variables, optimizer_config(config))
         self.variables = list(self.model.named_variables.values())
         # Only the per-replica forward/backward pass is XLA-compiled; the cross-replica sums
         # and the update stay outside it so every strategy can run them.
-        self._forward_backward = tf.function(self._forward_backward_fn, jit_compile=config.xla)
-        self._evaluate_batch = tf.function(self._evaluate_fn, jit_compile=config.xla)
+        self._forward_backward = tf.function(self._forward_backward_fn, jit_compile=self.settings.xla)
+        self._evaluate_batch = tf.function(self._evaluate_fn, jit_compile=self.settings.xla)
         self.train_loop = tf.function(self._train_loop_fn)
         self.eval_step = tf.function(self._eval_step_fn)
 
@@ -136,25 +150,26 @@ class Trainer:
         grads, sums = self._forward_backward(batch, global_counts)
         grads = context.all_reduce(SUM, grads)
         self.optimizer.apply(grads)
-        return sums
+        return _stacked(sums)
 
     def _train_loop_fn(self, iterator, steps):
-        totals = {key: tf.constant(0.0) for key in SUM_KEYS}
+        # The sums travel as one vector: one cross-replica reduction a step, not one per key.
+        totals = tf.zeros([len(SUM_KEYS)])
         for _ in tf.range(steps):
             per_replica = self.strategy.run(self._replica_train_step, args=(next(iterator),))
-            totals = {key: totals[key] + self.strategy.reduce(SUM, per_replica[key], axis=None) for key in SUM_KEYS}
-        return totals
+            totals += self.strategy.reduce(SUM, per_replica, axis=None)
+        return _unstacked(totals)
 
     def _evaluate_fn(self, batch, global_counts):
         return electra_loss(self.model, batch, global_counts, self.objective, training=False)[1]
 
     def _replica_eval_step(self, batch):
         global_counts = tf.distribute.get_replica_context().all_reduce(SUM, local_counts(batch))
-        return self._evaluate_batch(batch, global_counts)
+        return _stacked(self._evaluate_batch(batch, global_counts))
 
     def _eval_step_fn(self, batch):
         per_replica = self.strategy.run(self._replica_eval_step, args=(batch,))
-        return {key: self.strategy.reduce(SUM, per_replica[key], axis=None) for key in SUM_KEYS}
+        return _unstacked(self.strategy.reduce(SUM, per_replica, axis=None))
 
     def evaluate(self, dataset) -> dict:
         totals = dict.fromkeys(SUM_KEYS, 0.0)
@@ -165,12 +180,21 @@ class Trainer:
         return metrics_from_sums(totals, self.objective)
 
 
+def _stacked(sums: dict) -> tf.Tensor:
+    return tf.stack([sums[key] for key in SUM_KEYS])
+
+
+def _unstacked(vector: tf.Tensor) -> dict:
+    return dict(zip(SUM_KEYS, tf.unstack(vector)))
+
+
 class MetricsLog:
     """metrics.jsonl kept beside the checkpoints; on resume, records past the restored step
-    (steps that will be trained again) are dropped."""
+    (steps that will be trained again) are dropped. With write=False (a multiworker worker
+    other than the chief) the file is only read, and new records are kept in memory."""
 
-    def __init__(self, path: Path, keep_up_to_step: int):
-        self.path = path
+    def __init__(self, path: Path, keep_up_to_step: int, write: bool = True):
+        self.path, self.write = path, write
         records = []
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -178,14 +202,16 @@ class MetricsLog:
                     record = json.loads(line)
                     if record["step"] <= keep_up_to_step:
                         records.append(record)
-        with atomic_open(path) as handle:
-            handle.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
+        if write:
+            with atomic_open(path) as handle:
+                handle.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
         self.records = records
 
     def append(self, record: dict) -> None:
         self.records.append(record)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
+        if self.write:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, sort_keys=True) + "\n")
 
 
 def _stats_count(path: Path, key: str) -> int | None:
@@ -205,7 +231,9 @@ def _count(paths: list[Path], key: str) -> int:
     return count_records(paths)
 
 
-def resolved_hyperparameters(config: PretrainConfig, strategy, train_examples: int, eval_examples: int) -> dict:
+def resolved_hyperparameters(
+    config: PretrainConfig, strategy, settings: Settings, train_examples: int, eval_examples: int
+) -> dict:
     train = dataclasses.asdict(config.train)
     train["max_predictions_per_seq"] = config.max_predictions_per_seq
     return {
@@ -215,8 +243,9 @@ def resolved_hyperparameters(config: PretrainConfig, strategy, train_examples: i
         "strategy": config.strategy,
         "num_replicas": strategy.num_replicas_in_sync,
         "per_replica_batch_size": config.train.train_batch_size // strategy.num_replicas_in_sync,
-        "xla": config.xla,
-        "mixed_precision": config.mixed_precision,
+        "xla": settings.xla,
+        "mixed_precision": settings.mixed_precision,
+        "device": settings.device,
         "init_checkpoint": config.init_checkpoint,
         "train_examples": train_examples,
         "eval_examples": eval_examples,
@@ -267,18 +296,18 @@ def run_pretraining(
     eval_examples = _count(eval_files, "eval_examples") if eval_files else 0
     if train_examples == 0:
         raise KrelectraError(f"{train_files[0]}: the training example files hold no example")
-    hyper = resolved_hyperparameters(config, strategy, train_examples, eval_examples)
+    settings = resolve_settings(config)
+    log.info("device %s: xla=%s, mixed_precision=%s", settings.device, settings.xla, settings.mixed_precision)
+    hyper = resolved_hyperparameters(config, strategy, settings, train_examples, eval_examples)
 
-    trainer = Trainer(config, model_config, objective, strategy)
-    chief_dir = work_dir
-    if not _is_chief(strategy):
-        # Every worker holds the same weights; only the chief writes the outputs. The others
-        # keep their own working checkpoints (to resume from) in a folder of their own.
-        resolver = strategy.cluster_resolver
-        work_dir = work_dir / "workers" / f"{resolver.task_type}-{resolver.task_id}"
+    trainer = Trainer(config, model_config, objective, strategy, settings)
+    # Under multiworker every worker holds the same weights, but only the chief writes: the
+    # others resume from the chief's newest checkpoint, so the work folder must be on a file
+    # system that all workers share (docs/pretrain.md).
+    chief = _is_chief(strategy)
     checkpoints = work_dir / "checkpoints"
-    rotation = ckpt.CheckpointRotation(checkpoints, t.keep_checkpoint_max)
-    latest = rotation.latest()
+    rotation = ckpt.CheckpointRotation(checkpoints, t.keep_checkpoint_max) if chief else None
+    latest = rotation.latest() if rotation is not None else _latest_checkpoint(checkpoints)
     if latest is not None:
         _check_resume_compatible(checkpoints, model_config)
         start = ckpt.restore_training_state(trainer.model, trainer.optimizer, latest)
@@ -293,13 +322,16 @@ def run_pretraining(
         if config.init_checkpoint:
             ckpt.restore_tf1(trainer.model, config.init_checkpoint)
             log.info("initialised the model from %s", config.init_checkpoint)
-    write_json(checkpoints / "model_config.json", model_config.to_dict())
-    write_json(checkpoints / "pretrain_config.json", hyper)
+    if chief:
+        write_json(checkpoints / "model_config.json", model_config.to_dict())
+        write_json(checkpoints / "pretrain_config.json", hyper)
 
-    metrics = MetricsLog(checkpoints / "metrics.jsonl", keep_up_to_step=start)
-    writers = {
-        split: tf.summary.create_file_writer(str(work_dir / "tensorboard" / split)) for split in ("train", "eval")
-    }
+    metrics = MetricsLog(checkpoints / "metrics.jsonl", keep_up_to_step=start, write=chief)
+    writers = {}
+    if chief:
+        writers = {
+            split: tf.summary.create_file_writer(str(work_dir / "tensorboard" / split)) for split in ("train", "eval")
+        }
     max_len = config.examples.max_seq_length
     evaluation = None
     if eval_examples and t.max_eval_batches > 0:
@@ -312,11 +344,12 @@ def run_pretraining(
     def record(split: str, step: int, values: dict) -> None:
         entry = {"split": split, "step": step, **values}
         metrics.append(entry)
-        with writers[split].as_default(step=step):
-            for key, value in values.items():
-                # What tf.summary.scalar writes, without needing the tensorboard package.
-                tf.summary.write(key, tf.constant(value, tf.float32), metadata=SCALAR_METADATA)
-        writers[split].flush()
+        if split in writers:
+            with writers[split].as_default(step=step):
+                for key, value in values.items():
+                    # What tf.summary.scalar writes, without needing the tensorboard package.
+                    tf.summary.write(key, tf.constant(value, tf.float32), metadata=SCALAR_METADATA)
+            writers[split].flush()
 
     def eval_due(step: int) -> bool:
         return step in (0, t.num_train_steps) or (t.eval_every_steps > 0 and step % t.eval_every_steps == 0)
@@ -325,61 +358,106 @@ def run_pretraining(
         if evaluation is not None:
             record("eval", step, trainer.evaluate(evaluation))
 
-    # An evaluation due at the start (step 0, or a run killed during the evaluation that
-    # follows a checkpoint) that the metrics lack.
-    if eval_due(start) and not any(r["split"] == "eval" and r["step"] == start for r in metrics.records):
-        run_eval(start)
-    dataset = train_dataset(
-        train_files, max_len, t.train_batch_size, objective, config.seed, t.shuffle_buffer, start_step=start
-    )
-    iterator = iter(strategy.experimental_distribute_dataset(dataset))
-    step = start
-    sums = dict.fromkeys(SUM_KEYS, 0.0)
-    # Speed over the steps since the last record; the run's first call (which traces and
-    # compiles the step) counts only when nothing else was timed.
-    speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
-    first_call = None
-    bar = _progress(start, t.num_train_steps, enabled=progress)
-    while step < t.num_train_steps:
-        boundaries = [t.num_train_steps]
-        for every in (t.log_every_steps, t.save_checkpoints_steps, t.eval_every_steps):
-            if every > 0:
-                boundaries.append((step // every + 1) * every)
-        steps = min(min(boundaries) - step, t.iterations_per_loop)
-        began = time.perf_counter()
-        loop_sums = trainer.train_loop(iterator, tf.constant(steps))
-        loop_sums = {key: float(value) for key, value in loop_sums.items()}  # waits for the device
-        timing = {"steps": steps, "tokens": loop_sums["tokens"], "seconds": time.perf_counter() - began}
-        if first_call is None:
-            first_call = timing
-        else:
-            speed = {key: speed[key] + timing[key] for key in speed}
-        step += steps
-        for key in SUM_KEYS:
-            sums[key] += loop_sums[key]
-        bar.update(steps)
-        done = step == t.num_train_steps
-        if step % t.log_every_steps == 0 or done:
-            timed = speed if speed["steps"] else first_call
-            values = metrics_from_sums(sums, objective)
-            values["learning_rate"] = float(learning_rate(step - 1, trainer.optimizer.config))
-            values["examples_per_sec"] = timed["steps"] * t.train_batch_size / timed["seconds"]
-            values["tokens_per_sec"] = timed["tokens"] / timed["seconds"]  # non-padding tokens
-            record("train", step, values)
-            bar.set_postfix(loss=f"{values['loss']:.3f}", gen_acc=f"{values['generator_accuracy']:.3f}", refresh=False)
-            sums = dict.fromkeys(SUM_KEYS, 0.0)
-            speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
-        if step % t.save_checkpoints_steps == 0 or done:
-            rotation.save(trainer.model, trainer.optimizer, step)
-        if eval_due(step):
-            run_eval(step)
-    bar.close()
+    with _failing_clearly_when_a_worker_is_lost(strategy, checkpoints):
+        # An evaluation due at the start (step 0, or a run killed during the evaluation that
+        # follows a checkpoint) that the metrics lack.
+        if eval_due(start) and not any(r["split"] == "eval" and r["step"] == start for r in metrics.records):
+            run_eval(start)
+        dataset = train_dataset(
+            train_files, max_len, t.train_batch_size, objective, config.seed, t.shuffle_buffer, start_step=start
+        )
+        iterator = iter(strategy.experimental_distribute_dataset(dataset))
+        step = start
+        sums = dict.fromkeys(SUM_KEYS, 0.0)
+        # Speed over the steps since the last record; the run's first call (which traces and
+        # compiles the step) counts only when nothing else was timed.
+        speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
+        first_call = None
+        bar = _progress(start, t.num_train_steps, enabled=progress and chief)
+        while step < t.num_train_steps:
+            boundaries = [t.num_train_steps]
+            for every in (t.log_every_steps, t.save_checkpoints_steps, t.eval_every_steps):
+                if every > 0:
+                    boundaries.append((step // every + 1) * every)
+            steps = min(min(boundaries) - step, t.iterations_per_loop)
+            began = time.perf_counter()
+            loop_sums = trainer.train_loop(iterator, tf.constant(steps))
+            loop_sums = {key: float(value) for key, value in loop_sums.items()}  # waits for the device
+            timing = {"steps": steps, "tokens": loop_sums["tokens"], "seconds": time.perf_counter() - began}
+            if first_call is None:
+                first_call = timing
+            else:
+                speed = {key: speed[key] + timing[key] for key in speed}
+            step += steps
+            for key in SUM_KEYS:
+                sums[key] += loop_sums[key]
+            bar.update(steps)
+            done = step == t.num_train_steps
+            if step % t.log_every_steps == 0 or done:
+                timed = speed if speed["steps"] else first_call
+                values = metrics_from_sums(sums, objective)
+                values["learning_rate"] = float(learning_rate(step - 1, trainer.optimizer.config))
+                values["examples_per_sec"] = timed["steps"] * t.train_batch_size / timed["seconds"]
+                values["tokens_per_sec"] = timed["tokens"] / timed["seconds"]  # non-padding tokens
+                record("train", step, values)
+                bar.set_postfix(
+                    loss=f"{values['loss']:.3f}", gen_acc=f"{values['generator_accuracy']:.3f}", refresh=False
+                )
+                sums = dict.fromkeys(SUM_KEYS, 0.0)
+                speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
+            if rotation is not None and (step % t.save_checkpoints_steps == 0 or done):
+                rotation.save(trainer.model, trainer.optimizer, step)
+            if eval_due(step):
+                run_eval(step)
+        bar.close()
     for writer in writers.values():
         writer.close()
-    if work_dir != chief_dir:
-        return metrics.records
-    _write_final(work_dir, trainer, model_config, hyper, metrics.path)
+    if chief:
+        _write_final(work_dir, trainer, model_config, hyper, metrics.path)
     return metrics.records
+
+
+def _latest_checkpoint(checkpoints: Path) -> Path | None:
+    """The newest working checkpoint in `checkpoints`, read without writing anything."""
+    latest, _ = ckpt.read_checkpoint_state(checkpoints)
+    if latest is None or not Path(f"{checkpoints / latest}.index").is_file():
+        return None
+    return checkpoints / latest
+
+
+# What TensorFlow's collectives raise when a worker of the cluster has gone: the connection
+# to it is reset, or the coordination service misses its heartbeats (about 20 s).
+LOST_WORKER_ERRORS = (
+    tf.errors.UnavailableError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.CancelledError,
+    tf.errors.AbortedError,
+)
+
+
+@contextlib.contextmanager
+def _failing_clearly_when_a_worker_is_lost(strategy: tf.distribute.Strategy, checkpoints: Path):
+    """Under multiworker: one error that says what happened and how to resume, in place of
+    TensorFlow's collective-op traceback."""
+    try:
+        yield
+    except LOST_WORKER_ERRORS as error:
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            raise
+        latest = _latest_checkpoint(checkpoints)
+        resume = f"newest checkpoint {latest}" if latest else f"no checkpoint in {checkpoints} yet: from step 0"
+        raise KrelectraError(
+            f"pretrain.strategy=multiworker: lost contact with another worker of the cluster "
+            f"({type(error).__name__}: {_collective_error_reason(error)}); start every worker again "
+            f"to resume ({resume})"
+        ) from None
+
+
+def _collective_error_reason(error: tf.errors.OpError) -> str:
+    """The first two lines of TensorFlow's message (what failed and which task), without the
+    `{{function_node ...}}` prefix."""
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message or "")
+    return " ".join(line.strip() for line in text.strip().splitlines()[:2])[:400]
 
 
 def _is_chief(strategy) -> bool:
