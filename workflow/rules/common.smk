@@ -19,8 +19,10 @@ if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     _krelectra = f"PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))} python -m krelectra"
 else:
     _krelectra = f"{shlex.quote(sys.executable)} -m krelectra"
-# (Snakemake formats the prefix like a shell command, hence the doubled braces.)
-shell.prefix("set -euo pipefail; krelectra() {{ " + _krelectra + ' "$@"; }}; ')
+# (Snakemake formats the prefix like a shell command, hence the doubled braces; an f-string,
+# since Snakemake's linter takes a string added to a name for path composition.)
+_open, _close = "{{", "}}"
+shell.prefix(f'set -euo pipefail; krelectra() {_open} {_krelectra} "$@"; {_close}; ')
 
 RESULTS = config["results"]
 LOGS = f"{RESULTS}/logs"
