@@ -21,16 +21,26 @@ if not workflow.config_settings.configfiles:
 # any job is planned. Each stage section is then validated against its own schema file,
 # which fills that section's defaults: inside a $ref to another file that declares its
 # own $schema, jsonschema validates with the plain validator, which sets no defaults.
+# `corpus` has no defaults: a config that evaluates released encoders only has none.
 validate(config, "workflow/schemas/config.schema.yaml")
 for _section in ("corpus", "vocab", "pretrain", "convert", "finetune", "paper"):
-    validate(config[_section], f"workflow/schemas/{_section}.schema.yaml")
+    if _section in config:
+        validate(config[_section], f"workflow/schemas/{_section}.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/corpus.smk"
-include: "workflow/rules/vocab.smk"
-include: "workflow/rules/pretrain.smk"
-include: "workflow/rules/convert.smk"
+
+
+# The pretraining side (corpus, vocabulary, pretraining, conversion) only for a config with
+# a corpus (PRETRAINING_SIDE, common.smk): config/evaluate.yaml plans none of its jobs.
+if PRETRAINING_SIDE:
+
+    include: "workflow/rules/corpus.smk"
+    include: "workflow/rules/vocab.smk"
+    include: "workflow/rules/pretrain.smk"
+    include: "workflow/rules/convert.smk"
+
+
 include: "workflow/rules/finetune_data.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/paper.smk"
@@ -45,8 +55,10 @@ rule all:
         rules.paper_figures.output,
 
 
-rule vocab:
-    """Target: the corpus statistics, the WordPiece vocabulary and its report."""
-    input:
-        rules.corpus_stats.output,
-        rules.vocab_report.output,
+if PRETRAINING_SIDE:
+
+    rule vocab:
+        """Target: the corpus statistics, the WordPiece vocabulary and its report."""
+        input:
+            rules.corpus_stats.output,
+            rules.vocab_report.output,

@@ -352,6 +352,18 @@ row("config", "finetuning: unknown hyperparameter (stage CLI)", error=r"unknown 
         "--output-dir", c.out / "run",
     )
 )  # fmt: skip
+# A hub id in no cache while HF_HUB_OFFLINE=1 (conftest): the id and how to fetch it (issue 12).
+row(
+    "config", "finetuning: hub id not in the cache, offline",
+    error=r"model 'krelectra-tests/not-cached' is not a local folder and not in the Hugging Face cache.*"
+    r"HF_HUB_OFFLINE=1.*`hf download krelectra-tests/not-cached`"
+    r".*`huggingface-cli download krelectra-tests/not-cached`",
+)(
+    lambda c: cli(
+        "finetune", "train", "--task", "korsts", "--seed", 41, "--model", "krelectra-tests/not-cached",
+        "--data", REPO / "resources/finetune", "--output-dir", c.out / "run",
+    )
+)  # fmt: skip
 
 
 # -- the eight task formats and KorQuAD JSON -------------------------------------------------

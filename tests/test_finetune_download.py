@@ -212,7 +212,10 @@ def test_snakemake_download_rule_keeps_verified_files_only(tmp_path, server):
         "task\tfile\turl\tgit_blob_sha1\tbytes\tsha256\n"
         + "".join(f"nsmc\t{name}\t{server}/nsmc/{source}\t{sha1}\t\t\n" for name, source in served.items())
     )
-    env = dict(os.environ, PYTHONPATH=str(repo / "src"))
+    # The rule calls `krelectra`: the one installed beside this interpreter, also when the
+    # virtual environment is not activated.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, PYTHONPATH=str(repo / "src"), PATH=path)
     snakemake = [sys.executable, "-m", "snakemake", "--cores", "1", "--configfile", "config.yaml", "--retries", "0"]
     downloads = workdir / "results" / "finetune" / "data" / "download" / "nsmc"
 

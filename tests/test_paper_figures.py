@@ -123,3 +123,27 @@ def test_pretraining_metrics_errors_name_the_line(tmp_path):
     path.write_text('{"split": "train", "step": 1, "loss": 1.0}\nnot json\n')
     with pytest.raises(KrelectraError, match=r"metrics.jsonl:2: not a pretraining metrics record"):
         read_metrics(path)
+
+
+def test_without_pretraining_outputs_only_finetuning_and_comparison_are_drawn(run, tmp_path):
+    files = run_files(run)
+    data = write_figures(PUBLISHED, None, files["runs"], files["summaries"], None, [], PaperConfig(), tmp_path)
+    assert list(data) == ["finetuning", "comparison"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "comparison.pdf",
+        "comparison.png",
+        "finetuning.pdf",
+        "finetuning.png",
+        "provenance.tsv",
+    ]
+    with pytest.raises(KrelectraError, match="come together or not at all"):
+        write_figures(
+            PUBLISHED,
+            run / "pretrain/metrics.jsonl",
+            files["runs"],
+            files["summaries"],
+            None,
+            [],
+            PaperConfig(),
+            tmp_path,
+        )

@@ -235,6 +235,46 @@ def _metrics(task, rng: random.Random, epoch: int, epochs: int, level: float) ->
     return {task.metrics[0]: base}
 
 
+TEST_EXAMPLES = 40
+
+
+def _gold(task, rng: random.Random) -> list:
+    if task.problem == "token_classification":
+        return [[rng.choice(["O", "O", "PER-B", "PER-I", "LOC-B"]) for _ in range(5)] for _ in range(TEST_EXAMPLES)]
+    if task.problem == "regression":
+        return [round(rng.uniform(0, 5), 2) for _ in range(TEST_EXAMPLES)]
+    if task.problem == "extractive_qa":
+        return [[f"답 {i}"] for i in range(TEST_EXAMPLES)]
+    return [rng.choice(task.labels) for _ in range(TEST_EXAMPLES)]
+
+
+def _predict(task, gold, rng: random.Random, right: float):
+    if task.problem == "token_classification":
+        return [tag if rng.random() < right else "O" for tag in gold]
+    if task.problem == "regression":
+        return gold + rng.gauss(0, 2 * (1 - right))
+    if task.problem == "extractive_qa":
+        return gold[0] if rng.random() < right else "오답"
+    return gold if rng.random() < right else rng.choice(task.labels)
+
+
+def _predictions(path: Path, task, model_index: int, seed: int, protocols_run: dict) -> None:
+    """predictions.jsonl of a run in the finetune stage's format: the same test examples
+    for every model and seed (gold drawn per task), predictions right more often for
+    later models."""
+    gold = _gold(task, random.Random(task.name))
+    rng = random.Random(f"{task.name}/{model_index}/{seed}")
+    with open(path, "w", encoding="utf-8") as handle:
+        for index, value in enumerate(gold):
+            record = {"index": index, "gold": value, "prediction": {}, "epoch": {}}
+            if task.problem == "extractive_qa":
+                record["id"] = f"q{index}"
+            for protocol, chosen in protocols_run.items():
+                record["prediction"][protocol] = _predict(task, value, rng, 0.6 + 0.1 * model_index)
+                record["epoch"][protocol] = chosen["epoch"]
+            handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+
 def write_run(
     root: Path,
     models=("krelectra-ours",),
@@ -270,8 +310,12 @@ def write_run(
                     for e in range(1, epochs + 1)
                 ]
                 hp = {**task.hyperparameters, **(hyperparameters or {}), "seed": seed}
+                selected = protocols.report(history, task.metrics[0])
+                run_dir = results / "finetune" / model / name / f"seed{seed}"
+                run_dir.mkdir(parents=True, exist_ok=True)
+                _predictions(run_dir / "predictions.jsonl", task, m, seed, selected)
                 write_json(
-                    results / "finetune" / model / name / f"seed{seed}" / "metrics.json",
+                    run_dir / "metrics.json",
                     {
                         "task": name,
                         "problem": task.problem,
@@ -283,7 +327,7 @@ def write_run(
                         "hyperparameters": hp,
                         "optimizer": "adamw_torch",
                         "epochs": history,
-                        "protocols": protocols.report(history, task.metrics[0]),
+                        "protocols": selected,
                         "data": data,
                         "model_loading": {},
                         "timing": {},
@@ -293,6 +337,20 @@ def write_run(
         runs = [read_json(p) for p in sorted((results / "finetune" / model).glob("*/seed*/metrics.json"))]
         write_json(results / "finetune" / model / "summary.json", summarize(runs, model))
     return results
+
+
+def write_uncertainty(results: Path, reference_model: str, resamples: int = 200) -> list[Path]:
+    """paper/uncertainty/{task}.json of a run, made by the paper stage's own bootstrap."""
+    from krelectra.paper.uncertainty import write_task_uncertainty
+
+    paths = []
+    for name in TASKS:
+        runs = sorted(results.glob(f"finetune/*/{name}/seed*/metrics.json"))
+        if runs:
+            path = results / "paper" / "uncertainty" / f"{name}.json"
+            write_task_uncertainty(name, runs, path, ["paper", "clean"], reference_model, resamples, 0.95, 0)
+            paths.append(path)
+    return paths
 
 
 def run_files(results: Path) -> dict:

@@ -361,3 +361,84 @@ def test_a_single_seed_shows_no_spread(tmp_path):
     summary = read_json(results / "finetune/ours/summary.json")
     assert row[1] == f"{summary['tasks']['nsmc']['protocols']['clean']['test']['accuracy']['mean']:.2f}"
     assert row[2] == "—" and row[-1] == "1"
+
+
+# -- intervals and significance (paper/uncertainty.py) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def uncertainty(run):
+    from test_paper_synthetic_run import write_uncertainty
+
+    return write_uncertainty(run, reference_model="ours")
+
+
+def test_results_table_shows_intervals_and_marks_significant_differences(run, uncertainty, tmp_path):
+    config = PaperConfig(labels={"ours": "KR-ELECTRA (this run)"})
+    table = build_tables(TableInputs(published=PUBLISHED, **run_files(run), uncertainty=uncertainty), config)["results"]
+    data = {path.stem: read_json(path) for path in uncertainty}
+    columns = load_published(PUBLISHED).columns
+    marks = 0
+    for section, protocol in zip(table.panels[0].sections[1:], ("paper", "clean")):
+        labels = [plain(row[0]) for row in section.rows]
+        # each model's row, then its interval row
+        assert labels == ["KR-ELECTRA (this run) (reference)", "95% CI", "released", "95% CI"]
+        for model, (row, interval_row) in zip(("ours", "released"), (section.rows[0:2], section.rows[2:4])):
+            for column, cell, interval in zip(columns, row[1:], interval_row[1:]):
+                entry = data[column.task]["protocols"][protocol]
+                for metric, value, bounds in zip(column.metrics, cell.values, interval.values):
+                    score = entry["models"][model]["metrics"][metric]
+                    assert bounds.text == f"[{score['low']:.2f}, {score['high']:.2f}]", (model, column.task)
+                    # the reference is never marked; another model exactly where its test is significant
+                    test = entry["comparisons"].get(model, {}).get("metrics", {}).get(metric)
+                    assert value.mark == ("†" if test and test["significant"] else "")
+                    marks += value.mark == "†"
+    assert marks > 0  # the synthetic models differ by 10 points on 40 examples: some tests are significant
+    notes = " ".join(table.notes)
+    assert "95% CI (the row under each model): percentile bootstrap interval" in notes
+    assert "scipy.stats.bootstrap" in notes and "200 times" in notes and "Efron and Tibshirani (1993)" in notes
+    assert "†: differs from KR-ELECTRA (this run) (reference) at the 5% level, paired bootstrap test" in notes
+    assert "Berg-Kirkpatrick" in notes
+
+    write_tables(TableInputs(published=PUBLISHED, **run_files(run), uncertainty=uncertainty), config, tmp_path / "t")
+    md = (tmp_path / "t/results.md").read_text(encoding="utf-8")
+    tex = (tmp_path / "t/results.tex").read_text(encoding="utf-8")
+    assert "| 95% CI | [" in md and "†" in md and r"$^{\dagger}$" in tex and "{[}" in tex
+    provenance = {row["input"] for row in read_provenance(tmp_path / "t/provenance.tsv") if row["output"] == "results"}
+    assert {str(path) for path in uncertainty} <= provenance
+
+
+def test_bootstrap_files_of_different_settings_are_refused(run, uncertainty, tmp_path):
+    changed = tmp_path / "nsmc.json"
+    data = read_json(uncertainty[0])
+    data["resamples"] = 5000
+    write_json(changed, data)
+    with pytest.raises(KrelectraError, match="different settings"):
+        build_tables(
+            TableInputs(published=PUBLISHED, **run_files(run), uncertainty=[changed, *uncertainty[1:]]), PaperConfig()
+        )
+
+
+# -- a run of released encoders only ------------------------------------------------------------
+
+
+def test_without_pretraining_outputs_only_the_results_and_finetuning_tables_are_made(run, tmp_path):
+    files = run_files(run)
+    inputs = TableInputs(published=PUBLISHED, summaries=files["summaries"], runs=files["runs"])
+    tables = write_tables(inputs, PaperConfig(), tmp_path / "t")
+    assert list(tables) == ["results", "finetuning"]
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == sorted(
+        [f"{name}.{fmt}" for name in ("results", "finetuning") for fmt in ("tex", "md", "html")] + ["provenance.tsv"]
+    )
+    assert {row["output"] for row in read_provenance(tmp_path / "t/provenance.tsv")} == {"results", "finetuning"}
+    # some of the pretraining outputs but not all: an error naming the missing ones
+    with pytest.raises(KrelectraError, match="--vocab-train, --vocab-report, --model-config"):
+        build_tables(
+            TableInputs(
+                published=PUBLISHED,
+                summaries=files["summaries"],
+                runs=files["runs"],
+                corpus_stats=files["corpus_stats"],
+            ),
+            PaperConfig(),
+        )

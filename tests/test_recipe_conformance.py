@@ -277,6 +277,9 @@ def test_a_users_config_file_replaces_the_embedded_default(tmp_path):
     assert set(jobs) == {("released", "nsmc", 41), ("released", "korquad", 42)}
     for (_model, task, _seed), job in jobs.items():
         assert job["hyperparameters"] == expected_finetuning(task)
+    # It evaluates no converted model: its tables need no pretraining, though it could pretrain.
+    assert not krelectra_jobs(plan, "pretrain train") and not krelectra_jobs(plan, "corpus partition")
+    plan = planned_commands(work, "pretrain", "--configfile", "mine.yaml")
     # Sections it leaves out take the schema's defaults: the base recipe, not the tiny model.
     config = pretraining_config(plan)
     assert config["model"]["hidden_size"] == 768 and config["train"]["train_batch_size"] == 256
@@ -308,3 +311,118 @@ def test_the_embedded_default_trains_on_portable_kernels_and_the_recipe_on_nativ
     for plan, expected in ((default_plan, "portable"), (paper_plan, "native")):
         jobs = krelectra_jobs(plan, "pretrain train") + krelectra_jobs(plan, "finetune train")
         assert jobs and {tuple(job["cpu-kernels"]) for job in jobs} == {(expected,)}
+
+
+# -- config/evaluate.yaml: released encoders, no pretraining -------------------------------
+
+# The examples config/evaluate.yaml names (the issue: the released KR-ELECTRA and KoELECTRA-v3).
+RELEASED = {
+    "kr-electra": "snunlp/KR-ELECTRA-discriminator",
+    "koelectra-base-v3": "monologg/koelectra-base-v3-discriminator",
+}
+FINETUNING_AND_PAPER = {
+    "finetune download",
+    "finetune train",
+    "finetune summarize",
+    "paper uncertainty",
+    "paper tables",
+    "paper figures",
+}
+
+
+def krelectra_commands(commands: list[str]) -> set[str]:
+    """`<stage> <command>` of every planned krelectra call."""
+    called = set()
+    for line in commands:
+        tokens = shlex.split(line)
+        if "krelectra" in tokens:
+            start = tokens.index("krelectra")
+            called.add(" ".join(tokens[start + 1 : start + 3]))
+    return called
+
+
+@pytest.fixture(scope="module")
+def evaluate_work(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("evaluate"))
+
+
+@pytest.fixture(scope="module")
+def evaluate_plan(evaluate_work):
+    """The jobs of the README's "evaluate your encoder" command: the default target."""
+    return planned_commands(evaluate_work, "--configfile", "config/evaluate.yaml")
+
+
+def test_evaluating_released_encoders_plans_no_corpus_vocabulary_pretraining_or_conversion_job(evaluate_plan):
+    assert krelectra_commands(evaluate_plan) == FINETUNING_AND_PAPER
+    # The paper jobs read no pretraining output: only the results and finetuning tables and
+    # the finetuning and comparison figures are made.
+    (tables,) = krelectra_jobs(evaluate_plan, "paper tables")
+    (figures,) = krelectra_jobs(evaluate_plan, "paper figures")
+    for option in ("corpus-stats", "vocab-train", "vocab-report", "model-config", "pretrain-config", "verification"):
+        assert option not in tables
+    assert "metrics" not in figures and "vocab-dir" not in figures and "heldout" not in figures
+    assert tables["output-dir"] == ["results-evaluate/paper/tables"]
+
+
+def test_evaluate_config_finetunes_the_released_encoders_with_kr_electras_hyperparameters(evaluate_plan):
+    jobs = finetuning_jobs(evaluate_plan)
+    # Several seeds: each task's reference seed, then 43 and 44.
+    assert set(jobs) == {
+        (model, task, seed)
+        for model in RELEASED
+        for task, spec in KR_ELECTRA_FINETUNING.items()
+        for seed in (spec[-1], 43, 44)
+    }
+    for (model, task, seed), job in jobs.items():
+        assert job["model"] == RELEASED[model], (model, task)  # the hub id, read from the Hugging Face cache
+        assert job["hyperparameters"] == expected_finetuning(task), task
+        used = resolve_hyperparameters(TASKS[task], job["hyperparameters"], seed)
+        assert used == {**expected_finetuning(task), "seed": seed}
+        assert job["data"] == "results-evaluate/finetune/data/download", task
+        assert job["max-train-examples"] == "none" and job["max-eval-examples"] == "none", task
+    downloads = {(job["task"][0], job["file"][0]) for job in krelectra_jobs(evaluate_plan, "finetune download")}
+    assert len(downloads) == 20
+
+
+def test_evaluate_config_tests_every_model_against_the_released_kr_electra(evaluate_plan):
+    jobs = krelectra_jobs(evaluate_plan, "paper uncertainty")
+    assert sorted(job["task"][0] for job in jobs) == sorted(KR_ELECTRA_FINETUNING)
+    for job in jobs:
+        task = job["task"][0]
+        seeds = (KR_ELECTRA_FINETUNING[task][-1], 43, 44)
+        assert sorted(job["runs"]) == sorted(
+            f"results-evaluate/finetune/{model}/{task}/seed{seed}/metrics.json" for model in RELEASED for seed in seeds
+        )
+        assert job["reference-model"] == ["kr-electra"] and job["confidence-level"] == ["0.95"]
+        assert job["resamples"] == ["1000"] and json.loads(job["protocols"][0]) == ["paper", "clean"]
+    (tables,) = krelectra_jobs(evaluate_plan, "paper tables")
+    assert sorted(tables["uncertainty"]) == sorted(
+        f"results-evaluate/paper/uncertainty/{task}.json" for task in KR_ELECTRA_FINETUNING
+    )
+
+
+def test_your_encoder_is_added_on_the_command_line(evaluate_work, tmp_path):
+    """README: `--config "finetune={'models': {'mine': FOLDER}}"` adds a model beside the examples."""
+    folder = tmp_path / "my-encoder"
+    folder.mkdir()
+    plan = planned_commands(
+        evaluate_work,
+        "--configfile",
+        "config/evaluate.yaml",
+        "--config",
+        f"finetune={{'models': {{'mine': '{folder}'}}}}",
+    )
+    jobs = finetuning_jobs(plan)
+    assert {model for model, _, _ in jobs} == {"kr-electra", "koelectra-base-v3", "mine"}
+    assert {job["model"] for (model, _, _), job in jobs.items() if model == "mine"} == {str(folder)}
+    assert krelectra_commands(plan) == FINETUNING_AND_PAPER
+
+
+def test_a_converted_model_without_a_corpus_is_refused_with_the_reason(tmp_path):
+    work = copy_workflow(tmp_path)
+    (work / "nocorpus.yaml").write_text("finetune:\n  data: fixtures\n", encoding="utf-8")
+    result = snakemake(work, "-n", "--configfile", "nocorpus.yaml", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "config corpus: missing, but finetune.models evaluates this workflow's own model" in output
+    assert "krelectra-ours: converted" in output

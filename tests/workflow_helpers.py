@@ -25,8 +25,9 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
+def snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`snakemake ARGS` in `workdir` with the hub offline (and `env` on top of os.environ)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", **(env or {}))
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env, capture_output=True, text=True
     )

@@ -10,6 +10,7 @@ from snakemake.settings.types import DeploymentMethod
 
 from krelectra.corpus.sources import resolve_sources
 from krelectra.errors import KrelectraError
+from krelectra.vocab.tokenizer import TOKENIZER_FILES
 
 # Rules call `krelectra <stage> <command>`. Without --use-conda it runs with the Python
 # that runs Snakemake (where the project is installed); with --use-conda each stage's
@@ -18,12 +19,17 @@ if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
     _krelectra = f"PYTHONPATH={shlex.quote(os.path.join(workflow.basedir, 'src'))} python -m krelectra"
 else:
     _krelectra = f"{shlex.quote(sys.executable)} -m krelectra"
-# (Snakemake formats the prefix like a shell command, hence the doubled braces.)
-shell.prefix("set -euo pipefail; krelectra() {{ " + _krelectra + ' "$@"; }}; ')
+# (Snakemake formats the prefix like a shell command, hence the doubled braces; an f-string,
+# since Snakemake's linter takes a string added to a name for path composition.)
+_open, _close = "{{", "}}"
+shell.prefix(f'set -euo pipefail; krelectra() {_open} {_krelectra} "$@"; {_close}; ')
 
 RESULTS = config["results"]
 LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
+# The converted models (convert.smk); finetuning names the discriminator also for a
+# config without the pretraining side.
+MODELS = f"{RESULTS}/models"
 
 
 def as_json(value):
@@ -31,14 +37,33 @@ def as_json(value):
     return shlex.quote(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
+# -- which parts of the workflow a config uses ------------------------------------------
+# "converted" in finetune.models is this workflow's own model, pretrained on the config's
+# corpus and converted to Hugging Face. The pretraining side (the corpus, vocabulary,
+# pretraining and conversion rules) is part of the workflow only when the config has a
+# corpus; the paper describes it (model, pretraining and corpus tables, pretraining and
+# vocabulary figures) only when that model is evaluated. A config that evaluates released
+# encoders only (config/evaluate.yaml) has no corpus and no job of that side.
+CONVERTED = "converted"
+PRETRAINING_SIDE = "corpus" in config
+EVALUATES_CONVERTED = CONVERTED in config["finetune"]["models"].values()
+if EVALUATES_CONVERTED and not PRETRAINING_SIDE:
+    _converted = [name for name, source in config["finetune"]["models"].items() if source == CONVERTED]
+    raise WorkflowError(
+        f"config corpus: missing, but finetune.models evaluates this workflow's own model "
+        f"({', '.join(_converted)}: {CONVERTED}), which is pretrained on corpus.sources; add a corpus "
+        "section, or list only model folders and Hugging Face hub ids in finetune.models "
+        "(config/evaluate.yaml)"
+    )
+
 # Corpus sources are resolved (globs expanded, package paths located) once, when the
 # workflow is parsed, so a missing file stops the run before any job starts.
-try:
-    SOURCES = resolve_sources(config["corpus"]["sources"])
-except KrelectraError as error:
-    raise WorkflowError(f"config corpus.sources: {error}")
-
-SHARDS = [f"{i:05d}" for i in range(config["corpus"]["num_shards"])]
+if PRETRAINING_SIDE:
+    try:
+        SOURCES = resolve_sources(config["corpus"]["sources"])
+    except KrelectraError as error:
+        raise WorkflowError(f"config corpus.sources: {error}")
+    SHARDS = [f"{i:05d}" for i in range(config["corpus"]["num_shards"])]
 
 
 def source_spec(name):
@@ -49,3 +74,90 @@ def source_spec(name):
 wildcard_constraints:
     shard=r"\d{5}",
     source=r"[A-Za-z0-9_.-]+",
+
+
+# -- input functions of the finetuning and paper rules ----------------------------------
+
+
+def finetune_task_data(wildcards):
+    """The data files of the task of a finetuning job (finetune_data.smk)."""
+    return FINETUNE_DATA_FILES[wildcards.task]
+
+
+def finetune_model_source(wildcards):
+    """What `krelectra finetune train --model` loads for the job's model: the converted
+    discriminator's folder, or the configured folder or Hugging Face hub id."""
+    source = config["finetune"]["models"][wildcards.model]
+    return CONVERTED_DISCRIMINATOR if source == CONVERTED else source
+
+
+def finetune_model_files(wildcards):
+    """The local files a finetuning job depends on: the converted discriminator's, a model
+    folder, or none for a hub id (read from the Hugging Face cache; a hub id that is not
+    there while HF_HUB_OFFLINE=1 stops the job with how to fetch it)."""
+    source = config["finetune"]["models"][wildcards.model]
+    if source == CONVERTED:
+        return [f"{CONVERTED_DISCRIMINATOR}/{file}" for file in CONVERTED_FILES]
+    return [source] if os.path.isdir(os.path.expanduser(source)) else []
+
+
+def paper_task_runs(wildcards):
+    """metrics.json of every run of the shown models on the task of a paper_uncertainty job."""
+    return [
+        f"{FINETUNE}/{model}/{wildcards.task}/seed{seed}/metrics.json"
+        for model in PAPER_MODELS
+        for seed in FINETUNE_SEEDS[wildcards.task]
+    ]
+
+
+def paper_task_predictions(wildcards):
+    """predictions.jsonl beside each of paper_task_runs (the bootstrap's input)."""
+    return [os.path.join(os.path.dirname(path), "predictions.jsonl") for path in paper_task_runs(wildcards)]
+
+
+def paper_pretraining_tables_inputs():
+    """The pretraining side's outputs the model, pretraining and corpus tables read; none
+    when the config evaluates no converted model (those tables are then not made)."""
+    if not EVALUATES_CONVERTED:
+        return {}
+    return {
+        "corpus_stats": f"{CORPUS}/stats.json",
+        "vocab_train": f"{VOCAB}/train.json",
+        "vocab_report": f"{VOCAB}/report.json",
+        "model_config": f"{PRETRAIN_FINAL}/model_config.json",
+        "pretrain_config": f"{PRETRAIN_FINAL}/pretrain_config.json",
+        "verification": f"{MODELS}/{VERIFICATION}",
+    }
+
+
+def paper_tables_inputs(wildcards):
+    return {
+        "published": "paper/published.yaml",
+        "summaries": PAPER_SUMMARIES,
+        "runs": PAPER_RUNS,
+        "uncertainty": PAPER_UNCERTAINTY,
+        **paper_pretraining_tables_inputs(),
+    }
+
+
+def paper_figures_inputs(wildcards):
+    inputs = {"published": "paper/published.yaml", "summaries": PAPER_SUMMARIES, "runs": PAPER_RUNS}
+    if EVALUATES_CONVERTED:
+        inputs["metrics"] = f"{PRETRAIN}/metrics.jsonl"
+        inputs["tokenizer"] = expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES)
+        inputs["heldout"] = expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS)
+    return inputs
+
+
+def pretraining_options(wildcards, input):
+    """The options naming the pretraining side's outputs among a paper job's inputs (none
+    for a config that evaluates released encoders only)."""
+    options = []
+    for name in (*paper_pretraining_tables_inputs(), "metrics", "heldout"):
+        if name in input.keys():
+            paths = getattr(input, name)
+            paths = [paths] if isinstance(paths, str) else paths
+            options.append(f"--{name.replace('_', '-')} " + " ".join(shlex.quote(path) for path in paths))
+    if "tokenizer" in input.keys():
+        options.append(f"--vocab-dir {shlex.quote(os.path.dirname(input.tokenizer[0]))}")
+    return " ".join(options)

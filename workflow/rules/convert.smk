@@ -4,8 +4,6 @@
 from krelectra.convert.layout import MODEL_FILES, VERIFICATION
 from krelectra.convert.mapping import DISCRIMINATOR, GENERATOR
 
-MODELS = f"{RESULTS}/models"
-
 
 rule convert_checkpoint:
     """Write the discriminator and generator as Hugging Face models with model cards; fail

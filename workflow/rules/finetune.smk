@@ -11,25 +11,11 @@ from krelectra.finetune.tasks import TASKS, configured_hyperparameters, resolve_
 
 FINETUNE = f"{RESULTS}/finetune"
 FINETUNE_CONFIG = config["finetune"]
-# "converted" in finetune.models: this workflow's discriminator (convert.smk).
-CONVERTED_DISCRIMINATOR = f"{MODELS}/{DISCRIMINATOR}"  # convert.smk
+# "converted" in finetune.models: this workflow's discriminator (convert.smk). Each job
+# loads its model from finetune_model_source and depends on finetune_model_files (common.smk).
+CONVERTED_DISCRIMINATOR = f"{MODELS}/{DISCRIMINATOR}"
 CONVERTED_FILES = LOADED_FILES
 
-
-# Per model: the folder or hub id to load, and the local files it depends on (a hub id
-# has none: transformers fetches or reads it from its cache).
-FINETUNE_MODEL_SOURCES = {
-    name: CONVERTED_DISCRIMINATOR if source == "converted" else source
-    for name, source in FINETUNE_CONFIG["models"].items()
-}
-FINETUNE_MODEL_INPUTS = {
-    name: (
-        [f"{CONVERTED_DISCRIMINATOR}/{file}" for file in CONVERTED_FILES]
-        if source == "converted"
-        else [source] if os.path.isdir(source) else []
-    )
-    for name, source in FINETUNE_CONFIG["models"].items()
-}
 # Per task: every hyperparameter its jobs use apart from the seed (KR-ELECTRA's values,
 # then finetune.hyperparameters, then finetune.task_hyperparameters.<task>), passed in
 # full so that each job's command line shows what it runs; and its seeds.
@@ -66,8 +52,8 @@ FINETUNE_LIMITS = {
 rule finetune_train:
     """Finetune one model on one task with one seed; score dev and test after every epoch."""
     input:
-        data=lambda w: FINETUNE_DATA_FILES[w.task],
-        model=lambda w: FINETUNE_MODEL_INPUTS[w.model],
+        data=finetune_task_data,
+        model=finetune_model_files,
     output:
         metrics=f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
         predictions=f"{FINETUNE}/{{model}}/{{task}}/seed{{seed}}/predictions.jsonl",
@@ -85,7 +71,7 @@ rule finetune_train:
     resources:
         mem_mb=FINETUNE_CONFIG["mem_mb"],
     params:
-        source=lambda w: FINETUNE_MODEL_SOURCES[w.model],
+        source=finetune_model_source,
         data=FINETUNE_DATA,
         hyperparameters=lambda w: as_json(FINETUNE_HYPERPARAMETERS[w.task]),
         protocols=as_json(FINETUNE_CONFIG["protocols"]),

@@ -1,5 +1,6 @@
 # Paper: the tables, the figures and the manuscript, computed from the rule outputs of
-# the other stages and the published numbers in paper/published.yaml.
+# the other stages and the published numbers in paper/published.yaml; the bootstrap
+# intervals and tests of the results table, one job per task.
 #
 #   snakemake --cores all paper_tables     the tables (LaTeX, Markdown, HTML) + provenance.tsv
 #   snakemake --cores all paper_figures    the figures (PDF, PNG) + provenance.tsv
@@ -10,16 +11,30 @@
 # paper/ for the embedded default (`snakemake --cores all paper/tables`, paper/main.pdf),
 # <results>/paper/ for any other results folder (config/paper.yaml: results-paper/paper/).
 #
+# A config that evaluates released encoders only (no converted model) gets the results and
+# finetuning tables and the finetuning and comparison figures: the model, pretraining and
+# corpus tables and the pretraining and vocabulary figures describe this workflow's own
+# pretraining (inputs and options: common.smk).
+#
 # The tables folder is a directory() output: Snakemake accepts a directory as a target only
 # when a rule declares that directory itself; a directory that merely holds the declared
 # files of a rule is not a target (MissingRuleException, Snakemake 9).
 
-from krelectra.paper.figures import FIGURES as PAPER_FIGURES
+import os
+import re
+
+from krelectra.paper.figures import FIGURES
 from krelectra.paper.outputs import paper_output_dir
 
 PAPER = config["paper"]
 PAPER_OUTPUT = paper_output_dir(RESULTS)
 PAPER_MODELS = PAPER["models"] or list(FINETUNE_CONFIG["models"])
+# The pretraining and vocabulary figures describe this workflow's own pretraining.
+PAPER_FIGURES = [f for f in FIGURES if EVALUATES_CONVERTED or f not in ("pretraining", "vocabulary")]
+PAPER_UNCERTAINTY_CONFIG = PAPER["uncertainty"]
+# The model every other shown model is tested against (the first shown by default).
+PAPER_REFERENCE_MODEL = PAPER_UNCERTAINTY_CONFIG["reference_model"] or PAPER_MODELS[0]
+PAPER_UNCERTAINTY = expand(f"{RESULTS}/paper/uncertainty/{{task}}.json", task=FINETUNE_CONFIG["tasks"])
 
 _unknown = [m for m in PAPER_MODELS if m not in FINETUNE_CONFIG["models"]]
 if _unknown:
@@ -34,6 +49,12 @@ if _unknown:
         f"({', '.join(FINETUNE_CONFIG['protocols'])})"
     )
 
+if PAPER_REFERENCE_MODEL not in PAPER_MODELS:
+    raise WorkflowError(
+        f"config paper.uncertainty.reference_model: {PAPER_REFERENCE_MODEL} is not a model shown "
+        f"({', '.join(PAPER_MODELS)})"
+    )
+
 PAPER_SUMMARIES = expand(f"{FINETUNE}/{{model}}/summary.json", model=PAPER_MODELS)
 PAPER_RUNS = [run for model in PAPER_MODELS for run in FINETUNE_RUNS[model]]
 
@@ -41,19 +62,41 @@ PAPER_RUNS = [run for model in PAPER_MODELS for run in FINETUNE_RUNS[model]]
 report: "../report/workflow.rst"
 
 
-rule paper_tables:
-    """Results (published rows and this run's, both protocols), model, pretraining, corpus and
-    finetuning tables as LaTeX, Markdown and HTML, with the inputs' SHA-256 in provenance.tsv."""
+rule paper_uncertainty:
+    """Bootstrap confidence intervals of one task's test scores (every shown model, pooled
+    over seeds) and paired bootstrap tests against the reference model."""
     input:
-        published="paper/published.yaml",
-        corpus_stats=f"{CORPUS}/stats.json",
-        vocab_train=f"{VOCAB}/train.json",
-        vocab_report=f"{VOCAB}/report.json",
-        model_config=f"{PRETRAIN_FINAL}/model_config.json",
-        pretrain_config=f"{PRETRAIN_FINAL}/pretrain_config.json",
-        verification=f"{MODELS}/{VERIFICATION}",
-        summaries=PAPER_SUMMARIES,
-        runs=PAPER_RUNS,
+        runs=paper_task_runs,
+        predictions=paper_task_predictions,
+    output:
+        f"{RESULTS}/paper/uncertainty/{{task}}.json",
+    log:
+        f"{LOGS}/paper/uncertainty/{{task}}.log",
+    benchmark:
+        f"{BENCHMARKS}/paper/uncertainty/{{task}}.tsv"
+    wildcard_constraints:
+        task="|".join(re.escape(name) for name in FINETUNE_CONFIG["tasks"]),
+    conda:
+        "../../envs/paper.yaml"
+    threads: PAPER_UNCERTAINTY_CONFIG["threads"]
+    params:
+        protocols=as_json(PAPER["protocols"]),
+        reference=PAPER_REFERENCE_MODEL,
+        resamples=PAPER_UNCERTAINTY_CONFIG["resamples"],
+        level=PAPER_UNCERTAINTY_CONFIG["confidence_level"],
+        seed=PAPER_UNCERTAINTY_CONFIG["seed"],
+    shell:
+        "krelectra paper uncertainty --task {wildcards.task} --runs {input.runs} --protocols {params.protocols}"
+        " --reference-model {params.reference:q} --resamples {params.resamples} --confidence-level {params.level}"
+        " --seed {params.seed} --threads {threads} --output {output} 2> {log}"
+
+
+rule paper_tables:
+    """Results (published rows and this run's, both protocols, bootstrap intervals and tests),
+    model, pretraining, corpus and finetuning tables as LaTeX, Markdown and HTML, with the
+    inputs' SHA-256 in provenance.tsv."""
+    input:
+        unpack(paper_tables_inputs),
     output:
         report(
             directory(f"{PAPER_OUTPUT}/tables"),
@@ -70,38 +113,25 @@ rule paper_tables:
         "../../envs/paper.yaml"
     params:
         config=as_json(PAPER),
+        pretraining=pretraining_options,
     shell:
-        "krelectra paper tables --published {input.published} --corpus-stats {input.corpus_stats}"
-        " --vocab-train {input.vocab_train} --vocab-report {input.vocab_report}"
-        " --model-config {input.model_config} --pretrain-config {input.pretrain_config}"
-        " --verification {input.verification} --summaries {input.summaries} --runs {input.runs}"
+        "krelectra paper tables --published {input.published} {params.pretraining}"
+        " --summaries {input.summaries} --runs {input.runs} --uncertainty {input.uncertainty}"
         " --config {params.config} --output-dir {output} 2> {log}"
 
 
 rule paper_figures:
-    """Pretraining curves, finetuning curves per task, scores against the published ones and
-    vocabulary statistics, as PDF and PNG, with the inputs' SHA-256 in provenance.tsv."""
+    """Finetuning curves per task, scores against the published ones and, for the converted
+    model, pretraining curves and vocabulary statistics, as PDF and PNG, with the inputs'
+    SHA-256 in provenance.tsv."""
     input:
-        published="paper/published.yaml",
-        metrics=f"{PRETRAIN}/metrics.jsonl",
-        summaries=PAPER_SUMMARIES,
-        runs=PAPER_RUNS,
-        tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
-        heldout=expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS),
+        unpack(paper_figures_inputs),
     output:
         pdf=expand(f"{PAPER_OUTPUT}/figures/{{figure}}.pdf", figure=PAPER_FIGURES),
-        pretraining=report(
-            f"{PAPER_OUTPUT}/figures/pretraining.png", caption="../report/pretraining.rst", category="Figures"
-        ),
-        finetuning=report(
-            f"{PAPER_OUTPUT}/figures/finetuning.png", caption="../report/finetuning.rst", category="Figures"
-        ),
-        comparison=report(
-            f"{PAPER_OUTPUT}/figures/comparison.png", caption="../report/comparison.rst", category="Figures"
-        ),
-        vocabulary=report(
-            f"{PAPER_OUTPUT}/figures/vocabulary.png", caption="../report/vocabulary.rst", category="Figures"
-        ),
+        png=[
+            report(f"{PAPER_OUTPUT}/figures/{figure}.png", caption=f"../report/{figure}.rst", category="Figures")
+            for figure in PAPER_FIGURES
+        ],
         provenance=f"{PAPER_OUTPUT}/figures/provenance.tsv",
     log:
         f"{LOGS}/paper/figures.log",
@@ -111,12 +141,12 @@ rule paper_figures:
         "../../envs/paper.yaml"
     params:
         config=as_json(PAPER),
-        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
+        pretraining=pretraining_options,
         output_dir=lambda w, output: os.path.dirname(output.provenance),
     shell:
-        "MPLBACKEND=Agg krelectra paper figures --published {input.published} --metrics {input.metrics}"
-        " --summaries {input.summaries} --runs {input.runs} --vocab-dir {params.vocab_dir}"
-        " --heldout {input.heldout} --config {params.config} --output-dir {params.output_dir} 2> {log}"
+        "MPLBACKEND=Agg krelectra paper figures --published {input.published} {params.pretraining}"
+        " --summaries {input.summaries} --runs {input.runs}"
+        " --config {params.config} --output-dir {params.output_dir} 2> {log}"
 
 
 rule paper_pdf:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from krelectra.errors import KrelectraError
-from krelectra.text import original_offsets
+from krelectra.text import normalise, original_offsets
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,17 @@ def encode_sequences(
     tokenizer, examples: list[dict], max_length: int, label2id: dict | None, with_labels: bool
 ) -> list[dict]:
     """Single sentences and sentence pairs (classification or regression): `text` and,
-    when present, `text_pair`, truncated to `max_length` tokens (the longer side first)."""
+    when present, `text_pair`, truncated to `max_length` tokens (the longer side first).
+    Pairs get the tokenizer's own template (token type ids only where its model takes
+    them). A slow tokenizer, which has no normalizer step to put first, gets the texts
+    normalised (krelectra/text.py)."""
     if not examples:
         return []
     texts = [example["text"] for example in examples]
     pairs = [example["text_pair"] for example in examples] if "text_pair" in examples[0] else None
+    if not tokenizer.is_fast:
+        texts = [normalise(text) for text in texts]
+        pairs = None if pairs is None else [normalise(text) for text in pairs]
     encoding = tokenizer(texts, pairs, truncation=True, max_length=max_length)
     features = []
     for index, example in enumerate(examples):
@@ -194,6 +200,21 @@ def locate_answer(context: str, text: str, answer_start: int) -> tuple[int, int]
     return positions[found], positions[found + len(cleaned) - 1] + 1
 
 
+def without_whitespace(text: str, offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token spans without the whitespace at their ends. A SentencePiece tokenizer whose
+    Metaspace step turns the space before a word into `▁` reports that space as part of the
+    word's first token (" 1944년" for "▁1944"); an answer cut at these offsets would start
+    with it. A token that is only whitespace (a lone `▁`) gets an empty span at its end."""
+    trimmed = []
+    for start, end in offsets:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        trimmed.append((start, end))
+    return trimmed
+
+
 def _window_starts(num_tokens: int, window: int, doc_stride: int) -> list[int]:
     """Starts of the windows over a context of `num_tokens`: every `doc_stride` tokens
     until a window reaches the end (the BERT reference's "doc_stride")."""
@@ -225,7 +246,9 @@ def encode_qa(
     for index, example in enumerate(examples):
         question = questions[index][:max_query_length]
         context_ids = contexts["input_ids"][index]
-        context_offsets = original_offsets(example["context"], contexts["offset_mapping"][index])
+        context_offsets = without_whitespace(
+            example["context"], original_offsets(example["context"], contexts["offset_mapping"][index])
+        )
         window = max_length - len(question) - template.num_special
         if window < 1:
             raise KrelectraError(

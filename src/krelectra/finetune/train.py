@@ -43,19 +43,18 @@ from krelectra.finetune import metrics as task_metrics
 from krelectra.finetune import protocols as protos
 from krelectra.finetune import qa, resume
 from krelectra.finetune.download import upstream_identity
+from krelectra.finetune.models import (  # noqa: F401 (check_encoder_loaded: part of this module's interface)
+    check_compatible,
+    check_encoder_loaded,
+    load_model,
+    load_tokenizer,
+    resolve_source,
+    with_revision,
+)
 from krelectra.finetune.tasks import Task, load_splits, resolve_hyperparameters
 from krelectra.io import atomic_open, write_json
-from krelectra.text import with_rule
 
 log = logging.getLogger(__name__)
-
-_AUTO_CLASS = {
-    "single_sentence": "AutoModelForSequenceClassification",
-    "sentence_pair": "AutoModelForSequenceClassification",
-    "regression": "AutoModelForSequenceClassification",
-    "token_classification": "AutoModelForTokenClassification",
-    "extractive_qa": "AutoModelForQuestionAnswering",
-}
 
 
 def subsample(examples: list[dict], limit: int | None, salt: str) -> list[dict]:
@@ -65,72 +64,6 @@ def subsample(examples: list[dict], limit: int | None, salt: str) -> list[dict]:
         return examples
     keep = sorted(random.Random(salt).sample(range(len(examples)), limit))
     return [examples[i] for i in keep]
-
-
-# ---------------------------------------------------------------------------- models
-
-
-def load_tokenizer(source: str):
-    """The model's fast tokenizer, made to apply the project's text normalisation first
-    (krelectra/text.py: NFC), as the shipped tokenizer already does: every task input
-    (texts, NER words, KorQuAD questions and contexts) reaches the model normalised the
-    way the pretraining corpus was, whatever the model. Offsets stay offsets into the
-    original text, so KorQuAD answers are cut from the context as given."""
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-    except (OSError, ValueError) as error:
-        raise KrelectraError(f"{source}: cannot load a tokenizer: {error}") from error
-    if not tokenizer.is_fast:
-        raise KrelectraError(f"{source}: finetuning needs a fast tokenizer (word ids and character offsets)")
-    tokenizer.padding_side = "right"  # first-sub-token positions and QA offsets assume right padding
-    return with_rule(tokenizer)
-
-
-def load_model(task: Task, source: str):
-    """The task head on top of the pretrained encoder at `source`. Only head weights may
-    be missing from the checkpoint: a missing encoder weight means the encoder would be
-    silently random, which is an error."""
-    import transformers
-
-    auto_class = getattr(transformers, _AUTO_CLASS[task.problem])
-    kwargs = {}
-    if task.problem == "regression":
-        kwargs = {"num_labels": 1, "problem_type": "regression"}
-    elif task.labels is not None:
-        kwargs = {
-            "num_labels": len(task.labels),
-            "id2label": dict(enumerate(task.labels)),
-            "label2id": {label: i for i, label in enumerate(task.labels)},
-        }
-        if task.problem != "token_classification":
-            kwargs["problem_type"] = "single_label_classification"
-    try:
-        model, info = auto_class.from_pretrained(source, output_loading_info=True, **kwargs)
-    except (OSError, ValueError) as error:
-        raise KrelectraError(f"{source}: cannot load a {_AUTO_CLASS[task.problem]}: {error}") from error
-    return model, check_encoder_loaded(model, info, source)
-
-
-def check_encoder_loaded(model, info: dict, source: str) -> dict:
-    prefix = model.base_model_prefix
-    encoder = {name for name, _ in model.named_parameters() if name.startswith(f"{prefix}.")}
-    missing = set(info.get("missing_keys", ()))
-    lost = sorted(missing & encoder)
-    mismatched = sorted(str(key) for key in info.get("mismatched_keys", ()))
-    if not encoder or lost or mismatched:
-        what = lost or mismatched or ["(no encoder parameters)"]
-        raise KrelectraError(
-            f"{source}: the checkpoint does not provide the pretrained encoder "
-            f"({len(lost)} missing, {len(mismatched)} with another shape: {', '.join(what[:5])}"
-            f"{' ...' if len(what) > 5 else ''}); refusing to finetune a randomly initialised encoder"
-        )
-    return {
-        "new_parameters": sorted(missing),
-        "unused_checkpoint_parameters": sorted(info.get("unexpected_keys", ())),
-        "encoder_parameters_loaded": len(encoder),
-    }
 
 
 # ---------------------------------------------------------------------- per problem
@@ -450,7 +383,8 @@ def finetune(
         if not split_examples:
             raise KrelectraError(f"task {task.name}: the {name} split is empty ({splits[name].path})")
 
-    tokenizer = load_tokenizer(model_source)
+    source = resolve_source(model_source)  # a hub id offline and not in the cache stops here, with how to fetch it
+    tokenizer = load_tokenizer(source.location, task)
     prepared = {
         name: prepare_split(task, tokenizer, name, ex, hp, with_labels=(name == "train"))
         for name, ex in examples.items()
@@ -458,13 +392,9 @@ def finetune(
     tokenized = time.perf_counter()
 
     set_seed(seed)  # before the model: the new head's initialisation depends on it
-    model, loading = load_model(task, model_source)
-    positions = getattr(model.config, "max_position_embeddings", None)
-    if positions is not None and hp["max_seq_length"] > positions:
-        raise KrelectraError(
-            f"task {task.name}: max_seq_length {hp['max_seq_length']} exceeds the model's "
-            f"max_position_embeddings {positions} ({model_source})"
-        )
+    model, loading = load_model(task, source.location)
+    check_compatible(tokenizer, model, str(model_source), task, hp["max_seq_length"])
+    source = with_revision(source)
     log.info(
         "%s on %s: train/dev/test %s examples, %d training features, seed %d, hyperparameters %s",
         model_name,
@@ -560,6 +490,9 @@ def finetune(
         "problem": task.problem,
         "model": model_name,
         "model_source": str(model_source),
+        "model_revision": source.revision,  # the hub snapshot's commit (None for a folder)
+        "model_type": getattr(model.config, "model_type", None),
+        "tokenizer": {"class": type(tokenizer).__name__, "fast": bool(tokenizer.is_fast)},
         "seed": seed,
         "headline_metric": headline,
         "metrics": list(task.metrics),

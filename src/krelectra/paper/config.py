@@ -16,6 +16,10 @@ PROTOCOL_LABELS = {
 }
 
 
+# paper.uncertainty (workflow/schemas/paper.schema.yaml): the bootstrap of the results table.
+UNCERTAINTY_DEFAULTS = {"reference_model": None, "confidence_level": 0.95, "resamples": 1000, "seed": 0, "threads": 1}
+
+
 @dataclass(frozen=True)
 class PaperConfig:
     models: tuple[str, ...] = ()  # empty: every finetuned model given
@@ -24,11 +28,12 @@ class PaperConfig:
     decimals: int = 2
     reference: str = "KR-ELECTRA"  # the published row the comparison figure subtracts
     vocab_sample_sentences: int = 100000
+    uncertainty: dict = field(default_factory=lambda: dict(UNCERTAINTY_DEFAULTS))
 
     @classmethod
     def from_dict(cls, data: dict | None) -> PaperConfig:
         data = dict(data or {})
-        known = {"models", "labels", "protocols", "decimals", "reference", "vocab_sample_sentences"}
+        known = {"models", "labels", "protocols", "decimals", "reference", "vocab_sample_sentences", "uncertainty"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise KrelectraError(f"config paper: unknown key(s) {', '.join(unknown)}")
@@ -48,6 +53,13 @@ class PaperConfig:
             value = data.get(key, 1)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise KrelectraError(f"config paper.{key}: expected a non-negative integer, got {value!r}")
+        uncertainty = data.get("uncertainty", {})
+        if not isinstance(uncertainty, dict) or set(uncertainty) - set(UNCERTAINTY_DEFAULTS):
+            raise KrelectraError(
+                f"config paper.uncertainty: expected a mapping of {', '.join(UNCERTAINTY_DEFAULTS)}, "
+                f"got {uncertainty!r}"
+            )
+        data["uncertainty"] = {**UNCERTAINTY_DEFAULTS, **uncertainty}
         return cls(**data)
 
     def label(self, model: str) -> str:
@@ -61,4 +73,5 @@ class PaperConfig:
             "decimals": self.decimals,
             "reference": self.reference,
             "vocab_sample_sentences": self.vocab_sample_sentences,
+            "uncertainty": dict(self.uncertainty),
         }

@@ -385,37 +385,44 @@ def vocabulary_figure(vocab_dir: Path, heldout: list[Path], config: PaperConfig)
 
 def write_figures(
     published_path: Path,
-    metrics: Path,
+    metrics: Path | None,
     runs: list[Path],
     summaries: list[Path],
-    vocab_dir: Path,
-    heldout: list[Path],
+    vocab_dir: Path | None,
+    heldout: list[Path] | None,
     config: PaperConfig,
     output_dir: str | os.PathLike,
 ) -> dict:
     """Write `{name}.pdf` and `{name}.png` for every figure and provenance.tsv; return the
-    numbers drawn, by figure."""
+    numbers drawn, by figure. Without the pretraining metrics and the vocabulary (a run
+    that evaluates released encoders only), the pretraining and vocabulary figures are not
+    drawn. Raises KrelectraError when only one of the two is given."""
     plt = _pyplot()
     output_dir = Path(output_dir)
     published = load_published(published_path)
     chosen = selected_summaries(summaries, config)
     task_order = [c.task for c in published.columns]
     shown_runs = [p for p in runs if not config.models or read_json(p).get("model") in config.models]
+    pretraining = [metrics is not None, vocab_dir is not None and bool(heldout)]
+    if any(pretraining) and not all(pretraining):
+        raise KrelectraError(
+            "paper figures: the pretraining metrics (--metrics) and the vocabulary (--vocab-dir, --heldout) "
+            "come together or not at all"
+        )
     builders = {
-        "pretraining": (lambda: pretraining_figure(Path(metrics)), [metrics]),
         "finetuning": (lambda: finetuning_figure(runs, task_order, config), shown_runs),
         "comparison": (
             lambda: comparison_figure(published, chosen, config),
             [published_path, *[path for path, _ in chosen]],
         ),
-        "vocabulary": (
-            lambda: vocabulary_figure(Path(vocab_dir), heldout, config),
-            [
-                *(Path(vocab_dir, f) for f in TOKENIZER_FILES),
-                *heldout,
-            ],
-        ),
     }
+    if metrics is not None and vocab_dir is not None and heldout:
+        builders["pretraining"] = (lambda: pretraining_figure(Path(metrics)), [metrics])
+        builders["vocabulary"] = (
+            lambda: vocabulary_figure(Path(vocab_dir), heldout, config),
+            [*(Path(vocab_dir, f) for f in TOKENIZER_FILES), *heldout],
+        )
+    builders = {name: builders[name] for name in FIGURES if name in builders}
     data, used = {}, {}
     for name, (build, inputs) in builders.items():
         figure, data[name] = build()

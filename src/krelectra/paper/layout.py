@@ -22,6 +22,7 @@ class Value:
     text: str
     spread: str | None = None  # standard deviation, shown as "text ± spread"
     best: bool = False
+    mark: str = ""  # a footnote mark after the value, e.g. "†" (significant difference)
 
 
 @dataclass
@@ -92,6 +93,7 @@ _TEX_SPECIAL = {
     "×": r"$\times$",
     "ε": r"$\epsilon$",
     "≥": r"$\geq$",
+    "†": r"$^{\dagger}$",
 }
 _TEX_PATTERN = re.compile("|".join(re.escape(k) for k in _TEX_SPECIAL))
 
@@ -109,12 +111,12 @@ def _value(value: Value, fmt: str) -> str:
         text = tex_escape(value.text)
         if value.spread is not None:
             text += r"\,$\pm$\," + tex_escape(value.spread)
-        return rf"\textbf{{{text}}}" if value.best else text
+        return (rf"\textbf{{{text}}}" if value.best else text) + tex_escape(value.mark)
     if fmt == "md":
         text = md_escape(value.text) + ("" if value.spread is None else f" ± {md_escape(value.spread)}")
-        return f"**{text}**" if value.best else text
+        return (f"**{text}**" if value.best else text) + md_escape(value.mark)
     text = html.escape(value.text) + ("" if value.spread is None else f"&nbsp;±&nbsp;{html.escape(value.spread)}")
-    return f"<b>{text}</b>" if value.best else text
+    return (f"<b>{text}</b>" if value.best else text) + html.escape(value.mark)
 
 
 def cell_text(cell: Cell, fmt: str) -> str:
@@ -123,7 +125,7 @@ def cell_text(cell: Cell, fmt: str) -> str:
 
 def plain(cell: Cell) -> str:
     """The cell as plain text (tests, the notebook)."""
-    return " / ".join(v.text + ("" if v.spread is None else f" ± {v.spread}") for v in cell.values)
+    return " / ".join(v.text + ("" if v.spread is None else f" ± {v.spread}") + v.mark for v in cell.values)
 
 
 # -- rendering ---------------------------------------------------------------------------

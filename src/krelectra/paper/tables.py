@@ -3,13 +3,19 @@
 - results:     the KR-ELECTRA README's results table (published rows from
                paper/published.yaml) plus one row per model x protocol of this run
                (mean ± sample sd over seeds, with n), best value per column computed
-               over the rows measured on the upstream data (others are marked);
+               over the rows measured on the upstream data (others are marked); with
+               the bootstrap outputs (paper/uncertainty.py), a row of 95% confidence
+               intervals under each model and † on scores that differ significantly
+               from the reference model's;
 - model:       discriminator and generator sizes (pretrain/final/model_config.json),
                with the release notes' table beside them;
 - pretraining: the pretraining hyperparameters (pretrain/final/pretrain_config.json);
 - corpus:      corpus sizes per register and source, dropped sentences by reason,
                vocabulary size, [UNK] rate and morpheme-boundary agreement;
 - finetuning:  the finetuning hyperparameters per task as run (the metrics.json files).
+
+The model, pretraining and corpus tables describe this workflow's own pretraining: a run
+that evaluates released encoders only (no pretraining outputs given) has none of them.
 
 Each table is written as LaTeX (booktabs), Markdown and HTML, and provenance.tsv lists
 the files every table read with their SHA-256.
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from krelectra.errors import KrelectraError
@@ -115,27 +121,57 @@ def _get(data: dict, keys: str, path: Path):
 # -- inputs ------------------------------------------------------------------------------
 
 
+PRETRAINING_INPUTS = ("corpus_stats", "vocab_train", "vocab_report", "model_config", "pretrain_config", "verification")
+
+
 @dataclass
 class TableInputs:
     published: Path
-    corpus_stats: Path
-    vocab_train: Path
-    vocab_report: Path
-    model_config: Path
-    pretrain_config: Path
-    verification: Path
     summaries: list[Path]
     runs: list[Path]  # finetune/{model}/{task}/seed{seed}/metrics.json
+    # The pretraining side's outputs: all of them, or none (a run of released encoders only).
+    corpus_stats: Path | None = None
+    vocab_train: Path | None = None
+    vocab_report: Path | None = None
+    model_config: Path | None = None
+    pretrain_config: Path | None = None
+    verification: Path | None = None
+    uncertainty: list[Path] = field(default_factory=list)  # paper/uncertainty/{task}.json
+
+    @property
+    def describes_pretraining(self) -> bool:
+        """Whether the pretraining side's outputs are given. Raises KrelectraError when only
+        some are."""
+        given = [name for name in PRETRAINING_INPUTS if getattr(self, name) is not None]
+        if given and len(given) < len(PRETRAINING_INPUTS):
+            missing = [name for name in PRETRAINING_INPUTS if name not in given]
+            raise KrelectraError(
+                "paper tables: the pretraining outputs come all together or not at all; missing "
+                + ", ".join(f"--{name.replace('_', '-')}" for name in missing)
+            )
+        return bool(given)
+
+    def pretraining_files(self) -> dict[str, Path]:
+        """{name: path} of the pretraining side's outputs ({} for a run of released encoders
+        only); raises KrelectraError when only some are given."""
+        if not self.describes_pretraining:
+            return {}
+        return {name: Path(getattr(self, name)) for name in PRETRAINING_INPUTS}
 
     def used_by(self) -> dict[str, list[Path]]:
         """Which files each table reads (for provenance.tsv)."""
-        return {
-            "results": [self.published, *self.summaries],
-            "model": [self.published, self.model_config, self.verification],
-            "pretraining": [self.published, self.pretrain_config],
-            "corpus": [self.corpus_stats, self.vocab_train, self.vocab_report],
+        used = {
+            "results": [self.published, *self.summaries, *self.uncertainty],
             "finetuning": list(self.runs),
         }
+        files = self.pretraining_files()
+        if files:
+            used.update(
+                model=[self.published, files["model_config"], files["verification"]],
+                pretraining=[self.published, files["pretrain_config"]],
+                corpus=[files["corpus_stats"], files["vocab_train"], files["vocab_report"]],
+            )
+        return used
 
 
 # -- results -----------------------------------------------------------------------------
@@ -211,19 +247,77 @@ OTHER_DATA_NOTE = (
 )
 
 
-def results_table(published: Published, summaries: list[tuple[Path, dict]], config: PaperConfig) -> Table:
+def read_uncertainty(paths: list[Path]) -> dict[str, dict]:
+    """{task: the bootstrap output of paper/uncertainty.py} of the given files."""
+    by_task = {}
+    for path in paths:
+        data = _read(Path(path), "bootstrap intervals")
+        for key in ("task", "confidence_level", "resamples", "reference_model", "protocols"):
+            _get(data, key, path)
+        if data["task"] in by_task:
+            raise KrelectraError(f"{path}: a second bootstrap file of task {data['task']}")
+        by_task[data["task"]] = data
+    settings = {(d["confidence_level"], d["resamples"], d["reference_model"], d.get("seed")) for d in by_task.values()}
+    if len(settings) > 1:
+        raise KrelectraError(
+            "paper tables: the bootstrap files were made with different settings "
+            f"(confidence level, resamples, reference model, seed): {sorted(settings, key=str)}"
+        )
+    return by_task
+
+
+def _interval(uncertainty: dict, task: str, protocol: str, model: str, metric: str) -> tuple[dict, dict] | None:
+    """(the model's interval, its test against the reference or {}) of one score, or None."""
+    entry = uncertainty.get(task, {}).get("protocols", {}).get(protocol)
+    if entry is None or model not in entry["models"]:
+        return None
+    score = entry["models"][model]["metrics"].get(metric)
+    test = entry["comparisons"].get(model, {}).get("metrics", {}).get(metric, {})
+    return (score, test) if score is not None else None
+
+
+def uncertainty_notes(uncertainty: dict, reference_label: str | None) -> list[str]:
+    some = next(iter(uncertainty.values()))
+    level = some["confidence_level"]
+    percent = f"{100 * level:g}%"
+    alpha = f"{100 * (1 - level):g}%"
+    notes = [
+        f"{percent} CI (the row under each model): percentile bootstrap interval of the score, resampling the test "
+        f"examples with replacement {some['resamples']:,} times (scipy.stats.bootstrap, seed {some.get('seed')}); on "
+        "every resample each seed's predictions are scored with the task's metric (accuracy and KorQuAD's per-question "
+        "scores averaged; entity F1, macro F1 and Spearman recomputed with the same library calls) and the seeds "
+        "averaged. It covers the sampling of test examples, not the spread over seeds (± sd). Efron and Tibshirani "
+        "(1993), An Introduction to the Bootstrap, ch. 13."
+    ]
+    if reference_label is not None:
+        notes.append(
+            f"†: differs from {reference_label} (reference) at the {alpha} level, paired bootstrap test: both models "
+            f"are scored on the same resamples and the {percent} percentile interval of the difference excludes 0. "
+            "Koehn (2004); Berg-Kirkpatrick, Burkett and Klein (2012)."
+        )
+    return notes
+
+
+def results_table(
+    published: Published,
+    summaries: list[tuple[Path, dict]],
+    config: PaperConfig,
+    uncertainty: dict[str, dict] | None = None,
+) -> Table:
     columns = published.columns
     metric_keys = [(c.task, m) for c in columns for m in c.metrics]
     tasks = list(dict.fromkeys(c.task for c in columns))
+    uncertainty = uncertainty or {}
+    reference_model = next((d["reference_model"] for d in uncertainty.values()), None)
 
     # The published values and this run's values on the upstream data compete for the
     # best of each column; rows measured on other data are shown, marked, and not compared.
-    rows = []  # (section title, label, {key: (value, spread or None, n)}, n text, compared)
+    rows = []  # (section title, label, {key: (value, spread or None, n)}, n text, compared, model)
     for row in published.rows:
         values: dict[tuple[str, str], tuple[float, float | None, int | None]] = {
             key: (row.scores[key].value, None, None) for key in metric_keys if key in row.scores
         }
-        rows.append(("published", row.model, values, EMPTY, True))
+        rows.append(("published", row.model, values, EMPTY, True, None))
     for protocol in config.protocols:
         for path, summary in summaries:
             values, ns = {}, set()
@@ -234,18 +328,21 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
                     ns.add(int(score["n"]))
             n = EMPTY if not ns else str(ns.pop()) if len(ns) == 1 else f"{min(ns)}–{max(ns)}"
             caveats = data_caveats(summary, tasks)
-            rows.append((protocol, marked_label(config.label(summary["model"]), caveats), values, n, not caveats))
-    other_data = not all(compared for *_, compared in rows)
+            label = marked_label(config.label(summary["model"]), caveats)
+            if summary["model"] == reference_model and len(summaries) > 1:
+                label += " (reference)"
+            rows.append((protocol, label, values, n, not caveats, summary["model"]))
+    other_data = not all(row[4] for row in rows)
     best = {}
     for key in metric_keys:
         candidates = [
             values[key][0]
-            for _, _, values, _, compared in rows
+            for _, _, values, _, compared, _ in rows
             if compared and key in values and not math.isnan(values[key][0])
         ]
         best[key] = max(candidates) if candidates else None
 
-    def cells(values: dict, is_published: bool, compared: bool) -> list[Cell]:
+    def cells(values: dict, is_published: bool, compared: bool, protocol: str, model: str | None) -> list[Cell]:
         out = []
         for column in columns:
             parts = []
@@ -261,17 +358,43 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
                 text = fmt_published(value, config.decimals) if is_published else fmt_score(value, config.decimals)
                 # A single seed has no spread (the summary's 0 is not a measured one).
                 spread = None if spread is None or n < 2 else fmt_score(spread, config.decimals)
-                parts.append(Value(text, spread, best=compared and best[key] is not None and value == best[key]))
+                found = None if model is None else _interval(uncertainty, column.task, protocol, model, metric)
+                mark = "†" if found is not None and found[1].get("significant") else ""
+                best_value = compared and best[key] is not None and value == best[key]
+                parts.append(Value(text, spread, best=best_value, mark=mark))
             out.append(Cell(parts))
         return out
 
+    def interval_cells(protocol: str, model: str) -> list[Cell] | None:
+        out, found_any = [], False
+        for column in columns:
+            parts = []
+            for metric in column.metrics:
+                found = _interval(uncertainty, column.task, protocol, model, metric)
+                if found is None or found[0]["low"] is None:
+                    parts.append(Value(EMPTY))
+                    continue
+                found_any = True
+                low, high = (fmt_score(found[0][end], config.decimals) for end in ("low", "high"))
+                parts.append(Value(f"[{low}, {high}]"))
+            out.append(Cell(parts))
+        return out if found_any else None
+
+    interval_label = None
+    if uncertainty:
+        interval_label = f"{100 * next(iter(uncertainty.values()))['confidence_level']:g}% CI"
     sections = []
     for title_key in ("published", *config.protocols):
-        section_rows = [
-            [Cell.of(label), *cells(values, title_key == "published", compared), Cell.of(n)]
-            for key, label, values, n, compared in rows
-            if key == title_key
-        ]
+        section_rows = []
+        for section, label, values, n, compared, model in rows:
+            if section != title_key:
+                continue
+            section_rows.append(
+                [Cell.of(label), *cells(values, title_key == "published", compared, title_key, model), Cell.of(n)]
+            )
+            intervals = None if model is None else interval_cells(title_key, model)
+            if intervals is not None:
+                section_rows.append([Cell.of(interval_label), *intervals, Cell.of(EMPTY)])
         if not section_rows:
             continue
         if title_key == "published":
@@ -302,6 +425,9 @@ def results_table(published: Published, summaries: list[tuple[Path, dict]], conf
         "Bold: the best value of each column, computed over the published rows and this run's rows "
         "measured on the upstream data.",
     ]
+    if uncertainty:
+        reference_label = config.label(reference_model) if reference_model is not None and len(summaries) > 1 else None
+        notes += uncertainty_notes(uncertainty, reference_label)
     caption = "Finetuning results on eight Korean benchmarks: published and this run"
     if other_data:
         notes.append(OTHER_DATA_NOTE)
@@ -616,14 +742,18 @@ def finetuning_table(runs: list[Path], task_order: list[str]) -> Table:
 
 
 def build_tables(inputs: TableInputs, config: PaperConfig) -> dict[str, Table]:
+    """Every table the inputs allow: results and finetuning always; model, pretraining and
+    corpus with the pretraining side's outputs."""
     published = load_published(inputs.published)
-    return {
-        "results": results_table(published, selected_summaries(inputs.summaries, config), config),
-        "model": model_table(published, Path(inputs.model_config), Path(inputs.verification)),
-        "pretraining": pretraining_table(published, Path(inputs.pretrain_config)),
-        "corpus": corpus_table(Path(inputs.corpus_stats), Path(inputs.vocab_train), Path(inputs.vocab_report)),
-        "finetuning": finetuning_table(inputs.runs, [c.task for c in published.columns]),
-    }
+    uncertainty = read_uncertainty(inputs.uncertainty)
+    tables = {"results": results_table(published, selected_summaries(inputs.summaries, config), config, uncertainty)}
+    files = inputs.pretraining_files()
+    if files:
+        tables["model"] = model_table(published, files["model_config"], files["verification"])
+        tables["pretraining"] = pretraining_table(published, files["pretrain_config"])
+        tables["corpus"] = corpus_table(files["corpus_stats"], files["vocab_train"], files["vocab_report"])
+    tables["finetuning"] = finetuning_table(inputs.runs, [c.task for c in published.columns])
+    return {name: tables[name] for name in TABLES if name in tables}
 
 
 def write_tables(inputs: TableInputs, config: PaperConfig, output_dir: str | os.PathLike) -> dict[str, Table]:
