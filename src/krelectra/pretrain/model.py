@@ -21,6 +21,7 @@ import tensorflow as tf
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64
 from krelectra.pretrain.dropout import dropout
+from krelectra.pretrain.fields import from_mapping
 
 INITIALIZER_RANGE = 0.02  # BERT/ELECTRA truncated-normal initialiser stddev
 ACTIVATIONS = ("gelu", "gelu_new")  # exact (erf) GELU, or the tanh approximation
@@ -68,19 +69,19 @@ class ModelConfig:
                 f"pretrain.model.generator_hidden_size={generator_hidden_size} "
                 f"gives a generator of hidden size {gen_hidden}"
             )
-        return cls(
-            vocab_size=vocab_size,
-            embedding_size=embedding_size,
-            hidden_size=hidden_size,
-            num_hidden_layers=num_hidden_layers,
-            num_attention_heads=max(1, hidden_size // 64),
-            intermediate_size=4 * hidden_size,
-            generator_hidden_size=gen_hidden,
-            generator_num_hidden_layers=generator_num_hidden_layers or num_hidden_layers,
-            generator_num_attention_heads=max(1, gen_hidden // 64),
-            generator_intermediate_size=4 * gen_hidden,
-            **overrides,
-        )
+        values = {
+            "vocab_size": vocab_size,
+            "embedding_size": embedding_size,
+            "hidden_size": hidden_size,
+            "num_hidden_layers": num_hidden_layers,
+            "num_attention_heads": max(1, hidden_size // 64),
+            "intermediate_size": 4 * hidden_size,
+            "generator_hidden_size": gen_hidden,
+            "generator_num_hidden_layers": generator_num_hidden_layers or num_hidden_layers,
+            "generator_num_attention_heads": max(1, gen_hidden // 64),
+            "generator_intermediate_size": 4 * gen_hidden,
+        }
+        return from_mapping(cls, {**values, **overrides}, "model config")
 
     def __post_init__(self):
         for hidden, heads, who in (
@@ -99,14 +100,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model config") -> ModelConfig:
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise KrelectraError(f"{source}: unknown key(s) {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as error:
-            raise KrelectraError(f"{source}: {error}") from None
+        """KrelectraError names `source` and an unknown or missing key, or a value of the wrong type."""
+        return from_mapping(cls, data, source)
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> ModelConfig:

@@ -34,6 +34,7 @@ from krelectra.pretrain import checkpoint as ckpt
 from krelectra.pretrain.config import PretrainConfig, TrainConfig
 from krelectra.pretrain.data import eval_dataset, train_dataset
 from krelectra.pretrain.examples import count_records, load_tokenizer, special_ids
+from krelectra.pretrain.fields import from_fields
 from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
 from krelectra.pretrain.objective import SUM_KEYS, Objective, electra_loss, local_counts, metrics_from_sums
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, learning_rate
@@ -62,46 +63,25 @@ def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
 
 
 def build_model_config(config: PretrainConfig, vocab_size: int) -> ModelConfig:
-    m = config.model
-    return ModelConfig.from_recipe(
-        vocab_size=vocab_size,
-        embedding_size=m.embedding_size,
-        hidden_size=m.hidden_size,
-        num_hidden_layers=m.num_hidden_layers,
-        generator_hidden_size=m.generator_hidden_size,
-        generator_num_hidden_layers=m.generator_num_hidden_layers,
-        hidden_dropout_prob=m.hidden_dropout_prob,
-        attention_probs_dropout_prob=m.attention_probs_dropout_prob,
-        hidden_act=m.hidden_act,
-    )
+    """The model's sizes: the `pretrain.model` section through the recipe's rules (`ModelConfig.from_recipe`)."""
+    return ModelConfig.from_recipe(vocab_size=vocab_size, **dataclasses.asdict(config.model))
 
 
 def build_objective(config: PretrainConfig, ids: dict[str, int]) -> Objective:
-    t = config.train
-    return Objective(
-        mask_prob=t.mask_prob,
+    """The objective's settings from `pretrain.train`, with the special tokens' ids of the vocabulary."""
+    return from_fields(
+        Objective,
+        config.train,
+        "config pretrain.train",
         max_predictions_per_seq=config.max_predictions_per_seq,
-        gen_weight=t.gen_weight,
-        disc_weight=t.disc_weight,
-        temperature=t.temperature,
         mask_token_id=ids["[MASK]"],
         never_masked_ids=tuple(ids[token] for token in ("[CLS]", "[SEP]", "[MASK]", "[PAD]")),
     )
 
 
 def optimizer_config(config: PretrainConfig) -> OptimizerConfig:
-    t = config.train
-    return OptimizerConfig(
-        learning_rate=t.learning_rate,
-        num_train_steps=t.num_train_steps,
-        num_warmup_steps=t.num_warmup_steps,
-        lr_decay_power=t.lr_decay_power,
-        weight_decay_rate=t.weight_decay_rate,
-        adam_beta1=t.adam_beta1,
-        adam_beta2=t.adam_beta2,
-        adam_epsilon=t.adam_epsilon,
-        clip_norm=t.clip_norm,
-    )
+    """The optimizer's settings: the keys of `pretrain.train` that `OptimizerConfig` has."""
+    return from_fields(OptimizerConfig, config.train, "config pretrain.train")
 
 
 class Trainer:
