@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64
-from krelectra.pretrain.dropout import dropout
+from krelectra.pretrain.dropout import dropout, salt_of
 from krelectra.pretrain.fields import from_mapping
 
 INITIALIZER_RANGE = 0.02  # BERT/ELECTRA truncated-normal initialiser stddev
@@ -165,7 +165,7 @@ class LayerNorm:
 class TransformerLayer:
     """One post-LayerNorm block: self-attention, add & norm, GELU FFN, add & norm."""
 
-    def __init__(self, builder, name, hidden, heads, intermediate, config: ModelConfig, salt: int):
+    def __init__(self, builder, name, hidden, heads, intermediate, config: ModelConfig):
         self.heads, self.head_size = heads, hidden // heads
         self.query = Dense(builder, f"{name}/attention/self/query", hidden, hidden)
         self.key = Dense(builder, f"{name}/attention/self/key", hidden, hidden)
@@ -178,7 +178,11 @@ class TransformerLayer:
         self.hidden_dropout = config.hidden_dropout_prob
         self.attention_dropout = config.attention_probs_dropout_prob
         self.approximate_gelu = config.hidden_act == "gelu_new"
-        self.salt = salt
+        # One dropout stream per call site, salted by its scope name.
+        self.dropout_scopes = {
+            site: f"{name}/{site}/dropout" for site in ("attention/self", "attention/output", "output")
+        }
+        self.salts = {site: salt_of(scope) for site, scope in self.dropout_scopes.items()}
 
     def _split_heads(self, x: tf.Tensor) -> tf.Tensor:
         batch, length = tf.shape(x)[0], x.shape[1]
@@ -191,27 +195,25 @@ class TransformerLayer:
         scores = tf.matmul(q, k, transpose_b=True) * tf.cast(1.0 / math.sqrt(self.head_size), x.dtype)
         scores = tf.cast(scores, tf.float32) + attention_bias  # softmax in float32
         probs = tf.cast(tf.nn.softmax(scores, axis=-1), x.dtype)
-        probs = dropout(probs, self.attention_dropout, seeds, self.salt + 1)
+        probs = dropout(probs, self.attention_dropout, seeds, self.salts["attention/self"])
         context = tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3])
         context = tf.reshape(context, [batch, length, hidden])
-        attended = dropout(self.attention_output(context), self.hidden_dropout, seeds, self.salt + 2)
+        attended = dropout(self.attention_output(context), self.hidden_dropout, seeds, self.salts["attention/output"])
         x = self.attention_norm(attended + x)
         inner = gelu(self.intermediate(x), self.approximate_gelu)
-        out = dropout(self.output(inner), self.hidden_dropout, seeds, self.salt + 3)
+        out = dropout(self.output(inner), self.hidden_dropout, seeds, self.salts["output"])
         return self.output_norm(out + x)
 
 
 class Encoder:
     """`<scope>/embeddings_project` (when needed) and `<scope>/encoder/layer_<N>`."""
 
-    def __init__(self, builder, scope, embedding_size, hidden, layers, heads, intermediate, config, salt):
+    def __init__(self, builder, scope, embedding_size, hidden, layers, heads, intermediate, config):
         self.project = (
             Dense(builder, f"{scope}/embeddings_project", embedding_size, hidden) if embedding_size != hidden else None
         )
         self.layers = [
-            TransformerLayer(
-                builder, f"{scope}/encoder/layer_{i}", hidden, heads, intermediate, config, salt + 10 * (i + 1)
-            )
+            TransformerLayer(builder, f"{scope}/encoder/layer_{i}", hidden, heads, intermediate, config)
             for i in range(layers)
         ]
 
@@ -257,7 +259,6 @@ class ElectraPretrainingModel(tf.Module):
             config.num_attention_heads,
             config.intermediate_size,
             config,
-            salt=1000,
         )
         self.generator = Encoder(
             builder,
@@ -268,7 +269,6 @@ class ElectraPretrainingModel(tf.Module):
             config.generator_num_attention_heads,
             config.generator_intermediate_size,
             config,
-            salt=2000,
         )
         self.generator_dense = Dense(builder, "generator_predictions/dense", config.generator_hidden_size, emb)
         self.generator_norm = LayerNorm(builder, "generator_predictions/LayerNorm", emb, eps)
@@ -279,6 +279,17 @@ class ElectraPretrainingModel(tf.Module):
         self.discriminator_output = Dense(builder, "discriminator_predictions/dense_1", config.hidden_size, 1)
         self._named = builder.variables
         self._approximate_gelu = config.hidden_act == "gelu_new"
+        # The embeddings are shared, but each model drops its own copy of them out.
+        self._embedding_salts = {scope: salt_of(f"{scope}/embeddings/dropout") for scope in ("electra", "generator")}
+
+    @property
+    def dropout_salts(self) -> dict[str, int]:
+        """{scope name of every dropout call site of both models: the salt of its stream}."""
+        salts = {f"{scope}/embeddings/dropout": salt for scope, salt in self._embedding_salts.items()}
+        for encoder in (self.discriminator, self.generator):
+            for layer in encoder.layers:
+                salts.update({layer.dropout_scopes[site]: salt for site, salt in layer.salts.items()})
+        return salts
 
     @property
     def named_variables(self) -> dict[str, tf.Variable]:
@@ -298,7 +309,7 @@ class ElectraPretrainingModel(tf.Module):
 
     # -- discriminator -----------------------------------------------------------------
     def discriminator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
-        embedded = self._embed(input_ids, segment_ids, seeds, salt=1000)
+        embedded = self._embed(input_ids, segment_ids, seeds, salt=self._embedding_salts["electra"])
         return self.discriminator(embedded, input_mask, seeds)
 
     def discriminator_head(self, hidden) -> tf.Tensor:
@@ -312,7 +323,7 @@ class ElectraPretrainingModel(tf.Module):
 
     # -- generator ---------------------------------------------------------------------
     def generator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
-        embedded = self._embed(input_ids, segment_ids, seeds, salt=2000)
+        embedded = self._embed(input_ids, segment_ids, seeds, salt=self._embedding_salts["generator"])
         return self.generator(embedded, input_mask, seeds)
 
     def generator_head(self, hidden) -> tf.Tensor:
