@@ -110,6 +110,7 @@ class ModelConfig:
 
 
 def gelu(x: tf.Tensor, approximate: bool) -> tf.Tensor:
+    """GELU of x (any shape): exact (erf), or the tanh approximation when `approximate`."""
     return tf.nn.gelu(x, approximate=approximate)
 
 
@@ -122,6 +123,9 @@ class _Builder:
         self.variables: dict[str, tf.Variable] = {}
 
     def variable(self, name: str, shape: list[int], init: str) -> tf.Variable:
+        """A float32 variable of `shape` named `name` (its TF1 checkpoint name): `init` "normal"
+        (truncated normal, stddev INITIALIZER_RANGE, seeded by (seed, name)), "zeros" or "ones".
+        Raises ValueError for a name already created."""
         if name in self.variables:
             raise ValueError(f"duplicate variable {name}")
         if init == "normal":
@@ -137,18 +141,22 @@ class _Builder:
 
 
 class Dense:
+    """A fully connected layer: `<name>/kernel` [units_in, units_out] and `<name>/bias` [units_out]."""
+
     def __init__(self, builder: _Builder, name: str, units_in: int, units_out: int):
         self.kernel = builder.variable(f"{name}/kernel", [units_in, units_out], "normal")  # [in, out]
         self.bias = builder.variable(f"{name}/bias", [units_out], "zeros")
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        """x [..., units_in] -> x @ kernel + bias [..., units_out], computed in x's dtype."""
         kernel = tf.cast(self.kernel, x.dtype)
         # bias_add: its gradient is one BiasAddGrad kernel, not a generic reduction over [B, T].
         return tf.nn.bias_add(tf.tensordot(x, kernel, axes=1), tf.cast(self.bias, x.dtype))
 
 
 class LayerNorm:
-    """Normalises over the last axis in float32 (also under bfloat16 mixed precision)."""
+    """Normalises over the last axis in float32 (also under bfloat16 mixed precision):
+    `<name>/gamma` and `<name>/beta` [size], `eps` added to the variance."""
 
     def __init__(self, builder: _Builder, name: str, size: int, eps: float):
         self.gamma = builder.variable(f"{name}/gamma", [size], "ones")
@@ -156,6 +164,7 @@ class LayerNorm:
         self.eps = eps
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        """x [..., size] -> the same shape and dtype."""
         x32 = tf.cast(x, tf.float32)
         mean, variance = tf.nn.moments(x32, axes=[-1], keepdims=True)
         normed = (x32 - mean) * tf.math.rsqrt(variance + self.eps)
@@ -163,9 +172,14 @@ class LayerNorm:
 
 
 class TransformerLayer:
-    """One post-LayerNorm block: self-attention, add & norm, GELU FFN, add & norm."""
+    """One post-LayerNorm block: self-attention, add & norm, GELU FFN, add & norm.
 
-    def __init__(self, builder, name, hidden, heads, intermediate, config: ModelConfig):
+    Variables under `name` (e.g. `electra/encoder/layer_0`): `attention/self/{query,key,value}`
+    and `attention/output/dense` [hidden, hidden], `intermediate/dense` [hidden, intermediate],
+    `output/dense` [intermediate, hidden], and two LayerNorms [hidden]. `hidden` must be a
+    multiple of `heads`; dropout rates, LayerNorm eps and the activation come from `config`."""
+
+    def __init__(self, builder: _Builder, name: str, hidden: int, heads: int, intermediate: int, config: ModelConfig):
         self.heads, self.head_size = heads, hidden // heads
         self.query = Dense(builder, f"{name}/attention/self/query", hidden, hidden)
         self.key = Dense(builder, f"{name}/attention/self/key", hidden, hidden)
@@ -189,7 +203,11 @@ class TransformerLayer:
         x = tf.reshape(x, [batch, length, self.heads, self.head_size])
         return tf.transpose(x, [0, 2, 1, 3])  # [B, heads, T, head_size]
 
-    def __call__(self, x, attention_bias, seeds):
+    def __call__(self, x: tf.Tensor, attention_bias: tf.Tensor, seeds: tf.Tensor | None) -> tf.Tensor:
+        """x [B, T, hidden] (compute dtype) -> [B, T, hidden].
+
+        attention_bias [B, 1, 1, T] float32 is added to the attention scores (0 for a real
+        token, -10000 for padding); seeds [B] uint32 turn dropout on (None: off)."""
         batch, length, hidden = tf.shape(x)[0], x.shape[1], x.shape[2]
         q, k, v = (self._split_heads(layer(x)) for layer in (self.query, self.key, self.value))
         scores = tf.matmul(q, k, transpose_b=True) * tf.cast(1.0 / math.sqrt(self.head_size), x.dtype)
@@ -206,9 +224,20 @@ class TransformerLayer:
 
 
 class Encoder:
-    """`<scope>/embeddings_project` (when needed) and `<scope>/encoder/layer_<N>`."""
+    """A stack of `layers` TransformerLayers `<scope>/encoder/layer_<N>` of width `hidden`,
+    after `<scope>/embeddings_project` [embedding_size, hidden] when the two sizes differ."""
 
-    def __init__(self, builder, scope, embedding_size, hidden, layers, heads, intermediate, config):
+    def __init__(
+        self,
+        builder: _Builder,
+        scope: str,
+        embedding_size: int,
+        hidden: int,
+        layers: int,
+        heads: int,
+        intermediate: int,
+        config: ModelConfig,
+    ):
         self.project = (
             Dense(builder, f"{scope}/embeddings_project", embedding_size, hidden) if embedding_size != hidden else None
         )
@@ -217,7 +246,11 @@ class Encoder:
             for i in range(layers)
         ]
 
-    def __call__(self, embedded, input_mask, seeds):
+    def __call__(self, embedded: tf.Tensor, input_mask: tf.Tensor, seeds: tf.Tensor | None) -> tf.Tensor:
+        """embedded [B, T, embedding_size] -> hidden states [B, T, hidden].
+
+        input_mask [B, T] is 1 for a real token and 0 for padding; seeds [B] uint32 turn
+        dropout on (None: off)."""
         x = self.project(embedded) if self.project is not None else embedded
         # Padding positions get -10000 before the softmax, as in BERT.
         bias = (1.0 - tf.cast(input_mask[:, None, None, :], tf.float32)) * -10000.0
@@ -232,9 +265,13 @@ class ElectraPretrainingModel(tf.Module):
     `compute_dtype` "bfloat16" runs matmuls in bfloat16 while the variables, LayerNorms,
     softmaxes and all outputs stay float32 (mixed precision). Dropout needs a per-example
     uint32 `seeds` vector (see dropout.py); without it (or with training=False) the
-    models are deterministic."""
+    models are deterministic. `seed` fixes the initial weights (each seeded by its name).
 
-    def __init__(self, config: ModelConfig, seed: int = 0, compute_dtype: str = "float32", name=None):
+    Inputs, as in ELECTRA's modeling.py: input_ids [B, T] int32 token ids, input_mask [B, T]
+    int32 (1 for a real token, 0 for padding), segment_ids [B, T] int32 token types; T is at
+    most max_position_embeddings."""
+
+    def __init__(self, config: ModelConfig, seed: int = 0, compute_dtype: str = "float32", name: str | None = None):
         super().__init__(name=name)
         self.config = config
         self.compute_dtype = tf.dtypes.as_dtype(compute_dtype)
@@ -297,7 +334,8 @@ class ElectraPretrainingModel(tf.Module):
         return dict(self._named)
 
     # -- shared embeddings -------------------------------------------------------------
-    def _embed(self, input_ids, segment_ids, seeds, salt):
+    def _embed(self, input_ids: tf.Tensor, segment_ids: tf.Tensor, seeds: tf.Tensor | None, salt: int) -> tf.Tensor:
+        """Token + segment + position embeddings, LayerNorm, dropout: [B, T] -> [B, T, embedding_size]."""
         length = input_ids.shape[1]
         x = (
             tf.gather(self.word_embeddings, input_ids)
@@ -308,25 +346,42 @@ class ElectraPretrainingModel(tf.Module):
         return dropout(tf.cast(x, self.compute_dtype), self.config.hidden_dropout_prob, seeds, salt)
 
     # -- discriminator -----------------------------------------------------------------
-    def discriminator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
+    def discriminator_hidden(
+        self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor, seeds: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> hidden states [B, T, hidden_size]
+        (compute dtype); seeds [B] uint32 turn dropout on."""
         embedded = self._embed(input_ids, segment_ids, seeds, salt=self._embedding_salts["electra"])
         return self.discriminator(embedded, input_mask, seeds)
 
-    def discriminator_head(self, hidden) -> tf.Tensor:
+    def discriminator_head(self, hidden: tf.Tensor) -> tf.Tensor:
+        """Hidden states [..., hidden_size] -> replaced-token logits [...] (float32)."""
         hidden = gelu(self.discriminator_dense(hidden), self._approximate_gelu)
         return tf.cast(tf.squeeze(self.discriminator_output(hidden), -1), tf.float32)
 
-    def discriminator_logits(self, input_ids, input_mask, segment_ids, training=False, seeds=None):
-        """Replaced-token logits [B, T] (float32)."""
+    def discriminator_logits(
+        self,
+        input_ids: tf.Tensor,
+        input_mask: tf.Tensor,
+        segment_ids: tf.Tensor,
+        training: bool = False,
+        seeds: tf.Tensor | None = None,
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> replaced-token logits [B, T]
+        (float32). Dropout only with training=True and seeds [B] uint32."""
         seeds = seeds if training else None
         return self.discriminator_head(self.discriminator_hidden(input_ids, input_mask, segment_ids, seeds))
 
     # -- generator ---------------------------------------------------------------------
-    def generator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
+    def generator_hidden(
+        self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor, seeds: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> hidden states
+        [B, T, generator_hidden_size] (compute dtype); seeds [B] uint32 turn dropout on."""
         embedded = self._embed(input_ids, segment_ids, seeds, salt=self._embedding_salts["generator"])
         return self.generator(embedded, input_mask, seeds)
 
-    def generator_head(self, hidden) -> tf.Tensor:
+    def generator_head(self, hidden: tf.Tensor) -> tf.Tensor:
         """MLM logits over the vocabulary for hidden states [..., generator_hidden] (float32)."""
         x = self.generator_norm(gelu(self.generator_dense(hidden), self._approximate_gelu))
         # A 2-D matmul: tf.einsum("...e,ve->...v") has a gradient that materialises [V, E, ...].
@@ -335,7 +390,15 @@ class ElectraPretrainingModel(tf.Module):
         logits = tf.nn.bias_add(tf.cast(logits, tf.float32), self.generator_output_bias)
         return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.config.vocab_size]], 0))
 
-    def generator_logits(self, input_ids, input_mask, segment_ids, training=False, seeds=None):
-        """MLM logits [B, T, vocab] at every position (float32)."""
+    def generator_logits(
+        self,
+        input_ids: tf.Tensor,
+        input_mask: tf.Tensor,
+        segment_ids: tf.Tensor,
+        training: bool = False,
+        seeds: tf.Tensor | None = None,
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> MLM logits [B, T, vocab_size] at
+        every position (float32). Dropout only with training=True and seeds [B] uint32."""
         seeds = seeds if training else None
         return self.generator_head(self.generator_hidden(input_ids, input_mask, segment_ids, seeds))
