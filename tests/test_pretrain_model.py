@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from krelectra.errors import KrelectraError
 from krelectra.pretrain.checkpoint import CheckpointRotation, read_checkpoint_state, restore_tf1, save_tf1
-from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
+from krelectra.pretrain.dropout import dropout
+from krelectra.pretrain.model import ElectraPretrainingModel, Encoder, ModelConfig
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig
 
 LAYER_PARTS = [  # (name, shape as a function of hidden H and FFN F)
@@ -160,6 +161,43 @@ def test_dropout_of_an_example_does_not_depend_on_its_batch():
     whole = model.discriminator_logits(ids, mask, segments, training=True, seeds=seeds)
     alone = model.discriminator_logits(ids[2:], mask[2:], segments[2:], training=True, seeds=seeds[2:])
     np.testing.assert_allclose(alone[0], whole[2], atol=1e-5)
+
+
+class _NoWeights:
+    """A builder that creates no variables: the layers' naming without their cost."""
+
+    def variable(self, name, shape, init):
+        return None
+
+
+def test_dropout_streams_are_distinct_however_deep_the_model():
+    # Hand-numbered salts (base + 10 * (layer + 1) + site) collided past 100 layers: the
+    # discriminator's layer 100 drew the masks of the generator's layer 0.
+    config = small_config(num_hidden_layers=200, hidden_size=8, embedding_size=8)
+    salts = {}
+    for scope in ("electra", "generator"):
+        encoder = Encoder(_NoWeights(), scope, 8, 8, 200, 1, 32, config)
+        for layer in encoder.layers:
+            salts.update({layer.dropout_scopes[site]: salt for site, salt in layer.salts.items()})
+    salts.update(ElectraPretrainingModel(small_config()).dropout_salts)  # the embeddings' two streams
+    assert len(salts) == 2 * 200 * 3 + 2
+    assert len(set(salts.values())) == len(salts), "two dropout call sites share a random stream"
+    assert all(0 <= salt < 2**32 for salt in salts.values())
+
+
+def test_dropout_masks_are_reproducible_and_differ_across_seeds_and_sites():
+    ids, mask, segments = batch()
+    seeds = tf.constant([11, 22, 33], tf.uint32)
+    first, second = ElectraPretrainingModel(small_config(), seed=5), ElectraPretrainingModel(small_config(), seed=5)
+    for logits in ("discriminator_logits", "generator_logits"):
+        a = getattr(first, logits)(ids, mask, segments, training=True, seeds=seeds)
+        np.testing.assert_array_equal(getattr(first, logits)(ids, mask, segments, training=True, seeds=seeds), a)
+        np.testing.assert_array_equal(getattr(second, logits)(ids, mask, segments, training=True, seeds=seeds), a)
+        other = getattr(first, logits)(ids, mask, segments, training=True, seeds=seeds + 1)
+        assert not np.allclose(other, a), logits
+    ones = tf.ones([3, 64])
+    masks = [dropout(ones, 0.5, seeds, salt).numpy() != 0 for salt in sorted(first.dropout_salts.values())[:2]]
+    assert not np.array_equal(masks[0], masks[1]), "two call sites draw the same mask"
 
 
 def test_bfloat16_mixed_precision_stays_close_to_float32():

@@ -42,13 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"krelectra {__version__}")
     stages = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
     for name in STAGES:
-        try:
-            module = importlib.import_module(f"krelectra.{name}.cli")
-        except ModuleNotFoundError as error:
-            if error.name in (f"krelectra.{name}", f"krelectra.{name}.cli"):
-                continue  # stage not built yet
-            raise
-        module.register(stages)
+        # Every stage ships with the package: an import error here is a broken install, and shows as one.
+        importlib.import_module(f"krelectra.{name}.cli").register(stages)
     return parser
 
 

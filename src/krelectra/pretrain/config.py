@@ -9,10 +9,10 @@ hand without Snakemake resolves a partial section the same way the workflow does
 from __future__ import annotations
 
 import dataclasses
-import typing
 
 from krelectra.errors import KrelectraError
 from krelectra.pretrain.examples import ExampleConfig
+from krelectra.pretrain.fields import from_mapping
 
 STRATEGIES = ("default", "mirrored", "tpu", "multiworker")
 
@@ -117,37 +117,9 @@ class PretrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> PretrainConfig:
-        return _from_dict(cls, data or {}, "pretrain")
+        """The `pretrain:` section (a partial one takes the defaults above); KrelectraError names
+        an unknown key, or a value of the wrong type, as `config pretrain.<section>`."""
+        return from_mapping(cls, data or {}, "config pretrain")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-def _from_dict(cls, data: dict, where: str):
-    if not isinstance(data, dict):
-        raise KrelectraError(f"config {where}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = {field.name: field for field in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise KrelectraError(f"config {where}: unknown key(s) {', '.join(unknown)}")
-    values = {}
-    for name, value in data.items():
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint):
-            values[name] = _from_dict(hint, value, f"{where}.{name}")
-        else:
-            values[name] = _check_type(value, hint, f"{where}.{name}")
-    return cls(**values)
-
-
-def _check_type(value, hint, where: str):
-    allowed = typing.get_args(hint) or (hint,)
-    if value is None and type(None) in allowed:
-        return None
-    if float in allowed and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    for kind in allowed:
-        if kind is not type(None) and isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-            return value
-    raise KrelectraError(f"config {where}: {value!r} is not of type {hint}")

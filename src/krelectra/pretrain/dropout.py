@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from krelectra.hashing import stable_hash64
+
 _GOLDEN = 0x9E3779B9
+
+
+def salt_of(scope: str) -> int:
+    """The salt of the dropout stream at variable scope `scope` (e.g.
+    `electra/encoder/layer_3/output/dropout`): 32 bits of the name's stable hash, as the
+    initialiser seeds each weight from its name. Distinct call sites get distinct streams
+    however deep the model (tests/test_pretrain_model.py checks 200 layers)."""
+    return stable_hash64(scope) & 0xFFFFFFFF
 
 
 def _fmix32(x: tf.Tensor) -> tf.Tensor:

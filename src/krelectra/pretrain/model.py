@@ -20,7 +20,8 @@ import tensorflow as tf
 
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64
-from krelectra.pretrain.dropout import dropout
+from krelectra.pretrain.dropout import dropout, salt_of
+from krelectra.pretrain.fields import from_mapping
 
 INITIALIZER_RANGE = 0.02  # BERT/ELECTRA truncated-normal initialiser stddev
 ACTIVATIONS = ("gelu", "gelu_new")  # exact (erf) GELU, or the tanh approximation
@@ -68,19 +69,19 @@ class ModelConfig:
                 f"pretrain.model.generator_hidden_size={generator_hidden_size} "
                 f"gives a generator of hidden size {gen_hidden}"
             )
-        return cls(
-            vocab_size=vocab_size,
-            embedding_size=embedding_size,
-            hidden_size=hidden_size,
-            num_hidden_layers=num_hidden_layers,
-            num_attention_heads=max(1, hidden_size // 64),
-            intermediate_size=4 * hidden_size,
-            generator_hidden_size=gen_hidden,
-            generator_num_hidden_layers=generator_num_hidden_layers or num_hidden_layers,
-            generator_num_attention_heads=max(1, gen_hidden // 64),
-            generator_intermediate_size=4 * gen_hidden,
-            **overrides,
-        )
+        values = {
+            "vocab_size": vocab_size,
+            "embedding_size": embedding_size,
+            "hidden_size": hidden_size,
+            "num_hidden_layers": num_hidden_layers,
+            "num_attention_heads": max(1, hidden_size // 64),
+            "intermediate_size": 4 * hidden_size,
+            "generator_hidden_size": gen_hidden,
+            "generator_num_hidden_layers": generator_num_hidden_layers or num_hidden_layers,
+            "generator_num_attention_heads": max(1, gen_hidden // 64),
+            "generator_intermediate_size": 4 * gen_hidden,
+        }
+        return from_mapping(cls, {**values, **overrides}, "model config")
 
     def __post_init__(self):
         for hidden, heads, who in (
@@ -99,14 +100,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model config") -> ModelConfig:
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise KrelectraError(f"{source}: unknown key(s) {', '.join(unknown)}")
-        try:
-            return cls(**data)
-        except TypeError as error:
-            raise KrelectraError(f"{source}: {error}") from None
+        """KrelectraError names `source` and an unknown or missing key, or a value of the wrong type."""
+        return from_mapping(cls, data, source)
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> ModelConfig:
@@ -115,6 +110,7 @@ class ModelConfig:
 
 
 def gelu(x: tf.Tensor, approximate: bool) -> tf.Tensor:
+    """GELU of x (any shape): exact (erf), or the tanh approximation when `approximate`."""
     return tf.nn.gelu(x, approximate=approximate)
 
 
@@ -127,6 +123,9 @@ class _Builder:
         self.variables: dict[str, tf.Variable] = {}
 
     def variable(self, name: str, shape: list[int], init: str) -> tf.Variable:
+        """A float32 variable of `shape` named `name` (its TF1 checkpoint name): `init` "normal"
+        (truncated normal, stddev INITIALIZER_RANGE, seeded by (seed, name)), "zeros" or "ones".
+        Raises ValueError for a name already created."""
         if name in self.variables:
             raise ValueError(f"duplicate variable {name}")
         if init == "normal":
@@ -142,18 +141,22 @@ class _Builder:
 
 
 class Dense:
+    """A fully connected layer: `<name>/kernel` [units_in, units_out] and `<name>/bias` [units_out]."""
+
     def __init__(self, builder: _Builder, name: str, units_in: int, units_out: int):
         self.kernel = builder.variable(f"{name}/kernel", [units_in, units_out], "normal")  # [in, out]
         self.bias = builder.variable(f"{name}/bias", [units_out], "zeros")
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        """x [..., units_in] -> x @ kernel + bias [..., units_out], computed in x's dtype."""
         kernel = tf.cast(self.kernel, x.dtype)
         # bias_add: its gradient is one BiasAddGrad kernel, not a generic reduction over [B, T].
         return tf.nn.bias_add(tf.tensordot(x, kernel, axes=1), tf.cast(self.bias, x.dtype))
 
 
 class LayerNorm:
-    """Normalises over the last axis in float32 (also under bfloat16 mixed precision)."""
+    """Normalises over the last axis in float32 (also under bfloat16 mixed precision):
+    `<name>/gamma` and `<name>/beta` [size], `eps` added to the variance."""
 
     def __init__(self, builder: _Builder, name: str, size: int, eps: float):
         self.gamma = builder.variable(f"{name}/gamma", [size], "ones")
@@ -161,6 +164,7 @@ class LayerNorm:
         self.eps = eps
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        """x [..., size] -> the same shape and dtype."""
         x32 = tf.cast(x, tf.float32)
         mean, variance = tf.nn.moments(x32, axes=[-1], keepdims=True)
         normed = (x32 - mean) * tf.math.rsqrt(variance + self.eps)
@@ -168,9 +172,14 @@ class LayerNorm:
 
 
 class TransformerLayer:
-    """One post-LayerNorm block: self-attention, add & norm, GELU FFN, add & norm."""
+    """One post-LayerNorm block: self-attention, add & norm, GELU FFN, add & norm.
 
-    def __init__(self, builder, name, hidden, heads, intermediate, config: ModelConfig, salt: int):
+    Variables under `name` (e.g. `electra/encoder/layer_0`): `attention/self/{query,key,value}`
+    and `attention/output/dense` [hidden, hidden], `intermediate/dense` [hidden, intermediate],
+    `output/dense` [intermediate, hidden], and two LayerNorms [hidden]. `hidden` must be a
+    multiple of `heads`; dropout rates, LayerNorm eps and the activation come from `config`."""
+
+    def __init__(self, builder: _Builder, name: str, hidden: int, heads: int, intermediate: int, config: ModelConfig):
         self.heads, self.head_size = heads, hidden // heads
         self.query = Dense(builder, f"{name}/attention/self/query", hidden, hidden)
         self.key = Dense(builder, f"{name}/attention/self/key", hidden, hidden)
@@ -183,44 +192,65 @@ class TransformerLayer:
         self.hidden_dropout = config.hidden_dropout_prob
         self.attention_dropout = config.attention_probs_dropout_prob
         self.approximate_gelu = config.hidden_act == "gelu_new"
-        self.salt = salt
+        # One dropout stream per call site, salted by its scope name.
+        self.dropout_scopes = {
+            site: f"{name}/{site}/dropout" for site in ("attention/self", "attention/output", "output")
+        }
+        self.salts = {site: salt_of(scope) for site, scope in self.dropout_scopes.items()}
 
     def _split_heads(self, x: tf.Tensor) -> tf.Tensor:
         batch, length = tf.shape(x)[0], x.shape[1]
         x = tf.reshape(x, [batch, length, self.heads, self.head_size])
         return tf.transpose(x, [0, 2, 1, 3])  # [B, heads, T, head_size]
 
-    def __call__(self, x, attention_bias, seeds):
+    def __call__(self, x: tf.Tensor, attention_bias: tf.Tensor, seeds: tf.Tensor | None) -> tf.Tensor:
+        """x [B, T, hidden] (compute dtype) -> [B, T, hidden].
+
+        attention_bias [B, 1, 1, T] float32 is added to the attention scores (0 for a real
+        token, -10000 for padding); seeds [B] uint32 turn dropout on (None: off)."""
         batch, length, hidden = tf.shape(x)[0], x.shape[1], x.shape[2]
         q, k, v = (self._split_heads(layer(x)) for layer in (self.query, self.key, self.value))
         scores = tf.matmul(q, k, transpose_b=True) * tf.cast(1.0 / math.sqrt(self.head_size), x.dtype)
         scores = tf.cast(scores, tf.float32) + attention_bias  # softmax in float32
         probs = tf.cast(tf.nn.softmax(scores, axis=-1), x.dtype)
-        probs = dropout(probs, self.attention_dropout, seeds, self.salt + 1)
+        probs = dropout(probs, self.attention_dropout, seeds, self.salts["attention/self"])
         context = tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3])
         context = tf.reshape(context, [batch, length, hidden])
-        attended = dropout(self.attention_output(context), self.hidden_dropout, seeds, self.salt + 2)
+        attended = dropout(self.attention_output(context), self.hidden_dropout, seeds, self.salts["attention/output"])
         x = self.attention_norm(attended + x)
         inner = gelu(self.intermediate(x), self.approximate_gelu)
-        out = dropout(self.output(inner), self.hidden_dropout, seeds, self.salt + 3)
+        out = dropout(self.output(inner), self.hidden_dropout, seeds, self.salts["output"])
         return self.output_norm(out + x)
 
 
 class Encoder:
-    """`<scope>/embeddings_project` (when needed) and `<scope>/encoder/layer_<N>`."""
+    """A stack of `layers` TransformerLayers `<scope>/encoder/layer_<N>` of width `hidden`,
+    after `<scope>/embeddings_project` [embedding_size, hidden] when the two sizes differ."""
 
-    def __init__(self, builder, scope, embedding_size, hidden, layers, heads, intermediate, config, salt):
+    def __init__(
+        self,
+        builder: _Builder,
+        scope: str,
+        embedding_size: int,
+        hidden: int,
+        layers: int,
+        heads: int,
+        intermediate: int,
+        config: ModelConfig,
+    ):
         self.project = (
             Dense(builder, f"{scope}/embeddings_project", embedding_size, hidden) if embedding_size != hidden else None
         )
         self.layers = [
-            TransformerLayer(
-                builder, f"{scope}/encoder/layer_{i}", hidden, heads, intermediate, config, salt + 10 * (i + 1)
-            )
+            TransformerLayer(builder, f"{scope}/encoder/layer_{i}", hidden, heads, intermediate, config)
             for i in range(layers)
         ]
 
-    def __call__(self, embedded, input_mask, seeds):
+    def __call__(self, embedded: tf.Tensor, input_mask: tf.Tensor, seeds: tf.Tensor | None) -> tf.Tensor:
+        """embedded [B, T, embedding_size] -> hidden states [B, T, hidden].
+
+        input_mask [B, T] is 1 for a real token and 0 for padding; seeds [B] uint32 turn
+        dropout on (None: off)."""
         x = self.project(embedded) if self.project is not None else embedded
         # Padding positions get -10000 before the softmax, as in BERT.
         bias = (1.0 - tf.cast(input_mask[:, None, None, :], tf.float32)) * -10000.0
@@ -235,9 +265,13 @@ class ElectraPretrainingModel(tf.Module):
     `compute_dtype` "bfloat16" runs matmuls in bfloat16 while the variables, LayerNorms,
     softmaxes and all outputs stay float32 (mixed precision). Dropout needs a per-example
     uint32 `seeds` vector (see dropout.py); without it (or with training=False) the
-    models are deterministic."""
+    models are deterministic. `seed` fixes the initial weights (each seeded by its name).
 
-    def __init__(self, config: ModelConfig, seed: int = 0, compute_dtype: str = "float32", name=None):
+    Inputs, as in ELECTRA's modeling.py: input_ids [B, T] int32 token ids, input_mask [B, T]
+    int32 (1 for a real token, 0 for padding), segment_ids [B, T] int32 token types; T is at
+    most max_position_embeddings."""
+
+    def __init__(self, config: ModelConfig, seed: int = 0, compute_dtype: str = "float32", name: str | None = None):
         super().__init__(name=name)
         self.config = config
         self.compute_dtype = tf.dtypes.as_dtype(compute_dtype)
@@ -262,7 +296,6 @@ class ElectraPretrainingModel(tf.Module):
             config.num_attention_heads,
             config.intermediate_size,
             config,
-            salt=1000,
         )
         self.generator = Encoder(
             builder,
@@ -273,7 +306,6 @@ class ElectraPretrainingModel(tf.Module):
             config.generator_num_attention_heads,
             config.generator_intermediate_size,
             config,
-            salt=2000,
         )
         self.generator_dense = Dense(builder, "generator_predictions/dense", config.generator_hidden_size, emb)
         self.generator_norm = LayerNorm(builder, "generator_predictions/LayerNorm", emb, eps)
@@ -284,6 +316,17 @@ class ElectraPretrainingModel(tf.Module):
         self.discriminator_output = Dense(builder, "discriminator_predictions/dense_1", config.hidden_size, 1)
         self._named = builder.variables
         self._approximate_gelu = config.hidden_act == "gelu_new"
+        # The embeddings are shared, but each model drops its own copy of them out.
+        self._embedding_salts = {scope: salt_of(f"{scope}/embeddings/dropout") for scope in ("electra", "generator")}
+
+    @property
+    def dropout_salts(self) -> dict[str, int]:
+        """{scope name of every dropout call site of both models: the salt of its stream}."""
+        salts = {f"{scope}/embeddings/dropout": salt for scope, salt in self._embedding_salts.items()}
+        for encoder in (self.discriminator, self.generator):
+            for layer in encoder.layers:
+                salts.update({layer.dropout_scopes[site]: salt for site, salt in layer.salts.items()})
+        return salts
 
     @property
     def named_variables(self) -> dict[str, tf.Variable]:
@@ -291,7 +334,8 @@ class ElectraPretrainingModel(tf.Module):
         return dict(self._named)
 
     # -- shared embeddings -------------------------------------------------------------
-    def _embed(self, input_ids, segment_ids, seeds, salt):
+    def _embed(self, input_ids: tf.Tensor, segment_ids: tf.Tensor, seeds: tf.Tensor | None, salt: int) -> tf.Tensor:
+        """Token + segment + position embeddings, LayerNorm, dropout: [B, T] -> [B, T, embedding_size]."""
         length = input_ids.shape[1]
         x = (
             tf.gather(self.word_embeddings, input_ids)
@@ -302,25 +346,42 @@ class ElectraPretrainingModel(tf.Module):
         return dropout(tf.cast(x, self.compute_dtype), self.config.hidden_dropout_prob, seeds, salt)
 
     # -- discriminator -----------------------------------------------------------------
-    def discriminator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
-        embedded = self._embed(input_ids, segment_ids, seeds, salt=1000)
+    def discriminator_hidden(
+        self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor, seeds: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> hidden states [B, T, hidden_size]
+        (compute dtype); seeds [B] uint32 turn dropout on."""
+        embedded = self._embed(input_ids, segment_ids, seeds, salt=self._embedding_salts["electra"])
         return self.discriminator(embedded, input_mask, seeds)
 
-    def discriminator_head(self, hidden) -> tf.Tensor:
+    def discriminator_head(self, hidden: tf.Tensor) -> tf.Tensor:
+        """Hidden states [..., hidden_size] -> replaced-token logits [...] (float32)."""
         hidden = gelu(self.discriminator_dense(hidden), self._approximate_gelu)
         return tf.cast(tf.squeeze(self.discriminator_output(hidden), -1), tf.float32)
 
-    def discriminator_logits(self, input_ids, input_mask, segment_ids, training=False, seeds=None):
-        """Replaced-token logits [B, T] (float32)."""
+    def discriminator_logits(
+        self,
+        input_ids: tf.Tensor,
+        input_mask: tf.Tensor,
+        segment_ids: tf.Tensor,
+        training: bool = False,
+        seeds: tf.Tensor | None = None,
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> replaced-token logits [B, T]
+        (float32). Dropout only with training=True and seeds [B] uint32."""
         seeds = seeds if training else None
         return self.discriminator_head(self.discriminator_hidden(input_ids, input_mask, segment_ids, seeds))
 
     # -- generator ---------------------------------------------------------------------
-    def generator_hidden(self, input_ids, input_mask, segment_ids, seeds=None):
-        embedded = self._embed(input_ids, segment_ids, seeds, salt=2000)
+    def generator_hidden(
+        self, input_ids: tf.Tensor, input_mask: tf.Tensor, segment_ids: tf.Tensor, seeds: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> hidden states
+        [B, T, generator_hidden_size] (compute dtype); seeds [B] uint32 turn dropout on."""
+        embedded = self._embed(input_ids, segment_ids, seeds, salt=self._embedding_salts["generator"])
         return self.generator(embedded, input_mask, seeds)
 
-    def generator_head(self, hidden) -> tf.Tensor:
+    def generator_head(self, hidden: tf.Tensor) -> tf.Tensor:
         """MLM logits over the vocabulary for hidden states [..., generator_hidden] (float32)."""
         x = self.generator_norm(gelu(self.generator_dense(hidden), self._approximate_gelu))
         # A 2-D matmul: tf.einsum("...e,ve->...v") has a gradient that materialises [V, E, ...].
@@ -329,7 +390,15 @@ class ElectraPretrainingModel(tf.Module):
         logits = tf.nn.bias_add(tf.cast(logits, tf.float32), self.generator_output_bias)
         return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.config.vocab_size]], 0))
 
-    def generator_logits(self, input_ids, input_mask, segment_ids, training=False, seeds=None):
-        """MLM logits [B, T, vocab] at every position (float32)."""
+    def generator_logits(
+        self,
+        input_ids: tf.Tensor,
+        input_mask: tf.Tensor,
+        segment_ids: tf.Tensor,
+        training: bool = False,
+        seeds: tf.Tensor | None = None,
+    ) -> tf.Tensor:
+        """input_ids, input_mask, segment_ids [B, T] int -> MLM logits [B, T, vocab_size] at
+        every position (float32). Dropout only with training=True and seeds [B] uint32."""
         seeds = seeds if training else None
         return self.generator_head(self.generator_hidden(input_ids, input_mask, segment_ids, seeds))

@@ -31,9 +31,10 @@ from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open, read_json, write_json
 from krelectra.pretrain import FINAL_DIR
 from krelectra.pretrain import checkpoint as ckpt
-from krelectra.pretrain.config import PretrainConfig
+from krelectra.pretrain.config import PretrainConfig, TrainConfig
 from krelectra.pretrain.data import eval_dataset, train_dataset
 from krelectra.pretrain.examples import count_records, load_tokenizer, special_ids
+from krelectra.pretrain.fields import from_fields
 from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
 from krelectra.pretrain.objective import SUM_KEYS, Objective, electra_loss, local_counts, metrics_from_sums
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, learning_rate
@@ -62,46 +63,25 @@ def make_strategy(config: PretrainConfig) -> tf.distribute.Strategy:
 
 
 def build_model_config(config: PretrainConfig, vocab_size: int) -> ModelConfig:
-    m = config.model
-    return ModelConfig.from_recipe(
-        vocab_size=vocab_size,
-        embedding_size=m.embedding_size,
-        hidden_size=m.hidden_size,
-        num_hidden_layers=m.num_hidden_layers,
-        generator_hidden_size=m.generator_hidden_size,
-        generator_num_hidden_layers=m.generator_num_hidden_layers,
-        hidden_dropout_prob=m.hidden_dropout_prob,
-        attention_probs_dropout_prob=m.attention_probs_dropout_prob,
-        hidden_act=m.hidden_act,
-    )
+    """The model's sizes: the `pretrain.model` section through the recipe's rules (`ModelConfig.from_recipe`)."""
+    return ModelConfig.from_recipe(vocab_size=vocab_size, **dataclasses.asdict(config.model))
 
 
 def build_objective(config: PretrainConfig, ids: dict[str, int]) -> Objective:
-    t = config.train
-    return Objective(
-        mask_prob=t.mask_prob,
+    """The objective's settings from `pretrain.train`, with the special tokens' ids of the vocabulary."""
+    return from_fields(
+        Objective,
+        config.train,
+        "config pretrain.train",
         max_predictions_per_seq=config.max_predictions_per_seq,
-        gen_weight=t.gen_weight,
-        disc_weight=t.disc_weight,
-        temperature=t.temperature,
         mask_token_id=ids["[MASK]"],
         never_masked_ids=tuple(ids[token] for token in ("[CLS]", "[SEP]", "[MASK]", "[PAD]")),
     )
 
 
 def optimizer_config(config: PretrainConfig) -> OptimizerConfig:
-    t = config.train
-    return OptimizerConfig(
-        learning_rate=t.learning_rate,
-        num_train_steps=t.num_train_steps,
-        num_warmup_steps=t.num_warmup_steps,
-        lr_decay_power=t.lr_decay_power,
-        weight_decay_rate=t.weight_decay_rate,
-        adam_beta1=t.adam_beta1,
-        adam_beta2=t.adam_beta2,
-        adam_epsilon=t.adam_epsilon,
-        clip_norm=t.clip_norm,
-    )
+    """The optimizer's settings: the keys of `pretrain.train` that `OptimizerConfig` has."""
+    return from_fields(OptimizerConfig, config.train, "config pretrain.train")
 
 
 class Trainer:
@@ -305,29 +285,22 @@ def run_pretraining(
     progress: bool = True,
 ) -> list[dict]:
     """Pretrain (or resume) and write the work folder described above. Returns the
-    metrics records (train and eval) of the whole run."""
+    metrics records (train and eval) of the whole run.
+
+    The steps: build the model and objective for this vocabulary; restore the run's newest
+    checkpoint, or initialise (`_restore_or_initialise`); train in loops that end at every
+    log, save and evaluation step (`_train`), recording metrics as they come (`_Recorder`);
+    write `final/` (`_write_final`). Raises KrelectraError on bad input or settings."""
     work_dir = Path(work_dir)
     train_files, eval_files = [Path(f) for f in train_files], [Path(f) for f in eval_files]
     if not train_files:
         raise KrelectraError("pretrain train: no training example files given")
     tokenizer = load_tokenizer(vocab_dir)
-    ids = special_ids(tokenizer)
     model_config = build_model_config(config, len(tokenizer))
-    objective = build_objective(config, ids)
+    objective = build_objective(config, special_ids(tokenizer))
     strategy = strategy or make_strategy(config)
-    replicas = strategy.num_replicas_in_sync
-    t = config.train
-    for key in ("train_batch_size", "eval_batch_size"):
-        if getattr(t, key) % replicas:
-            raise KrelectraError(
-                f"pretrain.train.{key}={getattr(t, key)} is not a multiple of the "
-                f"{replicas} replicas of the {config.strategy!r} strategy"
-            )
-
-    train_examples = _count(train_files, "train_examples")
-    eval_examples = _count(eval_files, "eval_examples") if eval_files else 0
-    if train_examples == 0:
-        raise KrelectraError(f"{train_files[0]}: the training example files hold no example")
+    _check_batch_sizes(config, strategy.num_replicas_in_sync)
+    train_examples, eval_examples = _count_examples(train_files, eval_files)
     settings = resolve_settings(config)
     log.info("device %s: xla=%s, mixed_precision=%s", settings.device, settings.xla, settings.mixed_precision)
     hyper = resolved_hyperparameters(config, strategy, settings, train_examples, eval_examples)
@@ -339,6 +312,51 @@ def run_pretraining(
     chief = _is_chief(strategy)
     checkpoints = work_dir / "checkpoints"
     fingerprint = run_fingerprint(config, settings, vocab_dir, train_files, eval_files)
+    start = _restore_or_initialise(trainer, config, work_dir, fingerprint, chief)
+    rotation = ckpt.CheckpointRotation(checkpoints, config.train.keep_checkpoint_max) if chief else None
+    if chief:
+        fp.write_fingerprint(checkpoints, fingerprint)
+        write_json(checkpoints / "model_config.json", model_config.to_dict())
+        write_json(checkpoints / "pretrain_config.json", hyper)
+
+    recorder = _Recorder(checkpoints / "metrics.jsonl", work_dir / "tensorboard", start, chief)
+    evaluation = _evaluation_dataset(config, objective, eval_files, eval_examples)
+    with _failing_clearly_when_a_worker_is_lost(strategy, checkpoints):
+        _train(trainer, train_files, start, recorder, evaluation, rotation, progress=progress and chief)
+    recorder.close()
+    if chief:
+        _write_final(work_dir, trainer, model_config, hyper, recorder.metrics.path)
+    return recorder.metrics.records
+
+
+def _check_batch_sizes(config: PretrainConfig, replicas: int) -> None:
+    """Each global batch splits evenly over the replicas, or KrelectraError names the key."""
+    for key in ("train_batch_size", "eval_batch_size"):
+        size = getattr(config.train, key)
+        if size % replicas:
+            raise KrelectraError(
+                f"pretrain.train.{key}={size} is not a multiple of the "
+                f"{replicas} replicas of the {config.strategy!r} strategy"
+            )
+
+
+def _count_examples(train_files: list[Path], eval_files: list[Path]) -> tuple[int, int]:
+    """(training examples, held-out examples); KrelectraError when there is nothing to train on."""
+    train_examples = _count(train_files, "train_examples")
+    eval_examples = _count(eval_files, "eval_examples") if eval_files else 0
+    if train_examples == 0:
+        raise KrelectraError(f"{train_files[0]}: the training example files hold no example")
+    return train_examples, eval_examples
+
+
+def _restore_or_initialise(trainer: Trainer, config: PretrainConfig, work_dir: Path, fingerprint: dict, chief: bool):
+    """Resume from the newest working checkpoint when it belongs to this run (same
+    fingerprint, step within num_train_steps); otherwise start at step 0, from
+    `init_checkpoint` when one is set, after the chief moved another run's checkpoints and
+    event files aside (with `restart`) or refused to touch them (KrelectraError). Returns
+    the step the run starts at."""
+    t = config.train
+    checkpoints = work_dir / "checkpoints"
     latest = _latest_checkpoint(checkpoints)
     switch = "pretrain.restart: true (or `krelectra pretrain train --restart`)"
     decision = fp.check_state(checkpoints, fingerprint, latest is not None, config.restart, switch)
@@ -352,115 +370,171 @@ def run_pretraining(
                 f"continue the run, or start afresh with {switch}"
             )
         decision = fp.MOVE_ASIDE
-    if decision != fp.RESUME:
-        latest = None
     if decision == fp.MOVE_ASIDE and chief:  # the other workers start from step 0 too
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         for folder in (checkpoints, work_dir / "tensorboard"):
             fp.move_aside(folder, stamp)
-    rotation = ckpt.CheckpointRotation(checkpoints, t.keep_checkpoint_max) if chief else None
-    if latest is not None:
+    if decision == fp.RESUME and latest is not None:
         start = ckpt.restore_training_state(trainer.model, trainer.optimizer, latest)
         log.info("resuming from %s (step %d of %d)", latest, start, t.num_train_steps)
-    else:
-        start = 0
-        if config.init_checkpoint:
-            ckpt.restore_tf1(trainer.model, config.init_checkpoint)
-            log.info("initialised the model from %s", config.init_checkpoint)
-    if chief:
-        fp.write_fingerprint(checkpoints, fingerprint)
-        write_json(checkpoints / "model_config.json", model_config.to_dict())
-        write_json(checkpoints / "pretrain_config.json", hyper)
+        return start
+    if config.init_checkpoint:
+        ckpt.restore_tf1(trainer.model, config.init_checkpoint)
+        log.info("initialised the model from %s", config.init_checkpoint)
+    return 0
 
-    metrics = MetricsLog(checkpoints / "metrics.jsonl", keep_up_to_step=start, write=chief)
-    writers = {}
-    if chief:
-        writers = {
-            split: tf.summary.create_file_writer(str(work_dir / "tensorboard" / split)) for split in ("train", "eval")
-        }
-    max_len = config.examples.max_seq_length
-    evaluation = None
+
+def _evaluation_dataset(config: PretrainConfig, objective: Objective, eval_files: list[Path], eval_examples: int):
+    """The fixed held-out batches evaluated at every evaluation step, or None (no held-out
+    examples, or max_eval_batches = 0)."""
+    t = config.train
     if eval_examples and t.max_eval_batches > 0:
-        evaluation = eval_dataset(
-            eval_files, max_len, t.eval_batch_size, objective, config.seed, eval_examples, t.max_eval_batches
+        return eval_dataset(
+            eval_files,
+            config.examples.max_seq_length,
+            t.eval_batch_size,
+            objective,
+            config.seed,
+            eval_examples,
+            t.max_eval_batches,
         )
-    else:
-        log.warning("no held-out examples (or max_eval_batches = 0): evaluation is skipped")
+    log.warning("no held-out examples (or max_eval_batches = 0): evaluation is skipped")
+    return None
 
-    def record(split: str, step: int, values: dict) -> None:
-        entry = {"split": split, "step": step, **values}
-        metrics.append(entry)
-        if split in writers:
-            with writers[split].as_default(step=step):
+
+class _Recorder:
+    """Every metrics record goes to metrics.jsonl (`MetricsLog`) and, on the chief, to
+    TensorBoard's `tensorboard/{train,eval}` event files."""
+
+    def __init__(self, metrics_path: Path, tensorboard: Path, start: int, chief: bool):
+        self.metrics = MetricsLog(metrics_path, keep_up_to_step=start, write=chief)
+        self.writers = {}
+        if chief:
+            self.writers = {
+                split: tf.summary.create_file_writer(str(tensorboard / split)) for split in ("train", "eval")
+            }
+
+    def has(self, split: str, step: int) -> bool:
+        return any(r["split"] == split and r["step"] == step for r in self.metrics.records)
+
+    def record(self, split: str, step: int, values: dict) -> None:
+        self.metrics.append({"split": split, "step": step, **values})
+        if split in self.writers:
+            with self.writers[split].as_default(step=step):
                 for key, value in values.items():
                     # What tf.summary.scalar writes, without needing the tensorboard package.
                     tf.summary.write(key, tf.constant(value, tf.float32), metadata=SCALAR_METADATA)
-            writers[split].flush()
+            self.writers[split].flush()
 
-    def eval_due(step: int) -> bool:
-        return step in (0, t.num_train_steps) or (t.eval_every_steps > 0 and step % t.eval_every_steps == 0)
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
 
-    def run_eval(step: int) -> None:
+
+def _eval_due(step: int, t: TrainConfig) -> bool:
+    """Evaluation runs at step 0, at the last step and every eval_every_steps."""
+    return step in (0, t.num_train_steps) or (t.eval_every_steps > 0 and step % t.eval_every_steps == 0)
+
+
+def _loop_length(step: int, t: TrainConfig) -> int:
+    """Steps of the next compiled loop: at most iterations_per_loop, ending at the next step
+    due for a log, a checkpoint or an evaluation, or at num_train_steps."""
+    boundaries = [t.num_train_steps]
+    for every in (t.log_every_steps, t.save_checkpoints_steps, t.eval_every_steps):
+        if every > 0:
+            boundaries.append((step // every + 1) * every)
+    return min(min(boundaries) - step, t.iterations_per_loop)
+
+
+class _Throughput:
+    """Speed over the loops since the last record. The run's first loop (which traces and
+    compiles the step) counts only when nothing else was timed."""
+
+    def __init__(self):
+        self.first: dict | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.steps, self.tokens, self.seconds = 0, 0.0, 0.0
+
+    def add(self, steps: int, tokens: float, seconds: float) -> None:
+        if self.first is None:
+            self.first = {"steps": steps, "tokens": tokens, "seconds": seconds}
+        else:
+            self.steps, self.tokens, self.seconds = self.steps + steps, self.tokens + tokens, self.seconds + seconds
+
+    def rates(self, batch_size: int) -> dict:
+        """{"examples_per_sec", "tokens_per_sec" (non-padding tokens)}."""
+        timed = {"steps": self.steps, "tokens": self.tokens, "seconds": self.seconds}
+        if not self.steps:
+            timed = self.first or timed
+        return {
+            "examples_per_sec": timed["steps"] * batch_size / timed["seconds"],
+            "tokens_per_sec": timed["tokens"] / timed["seconds"],
+        }
+
+
+def _train(
+    trainer: Trainer,
+    train_files: list[Path],
+    start: int,
+    recorder: _Recorder,
+    evaluation,
+    rotation: ckpt.CheckpointRotation | None,
+    progress: bool,
+) -> None:
+    """Train from step `start` to num_train_steps: record train metrics every
+    log_every_steps, save a working checkpoint every save_checkpoints_steps (when
+    `rotation` is given) and evaluate when due, all at the last step too."""
+    config, objective = trainer.config, trainer.objective
+    t = config.train
+
+    def evaluate(step: int) -> None:
         if evaluation is not None:
-            record("eval", step, trainer.evaluate(evaluation))
+            recorder.record("eval", step, trainer.evaluate(evaluation))
 
-    with _failing_clearly_when_a_worker_is_lost(strategy, checkpoints):
-        # An evaluation due at the start (step 0, or a run killed during the evaluation that
-        # follows a checkpoint) that the metrics lack.
-        if eval_due(start) and not any(r["split"] == "eval" and r["step"] == start for r in metrics.records):
-            run_eval(start)
-        dataset = train_dataset(
-            train_files, max_len, t.train_batch_size, objective, config.seed, t.shuffle_buffer, start_step=start
-        )
-        iterator = iter(strategy.experimental_distribute_dataset(dataset))
-        step = start
-        sums = dict.fromkeys(SUM_KEYS, 0.0)
-        # Speed over the steps since the last record; the run's first call (which traces and
-        # compiles the step) counts only when nothing else was timed.
-        speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
-        first_call = None
-        bar = _progress(start, t.num_train_steps, enabled=progress and chief)
-        while step < t.num_train_steps:
-            boundaries = [t.num_train_steps]
-            for every in (t.log_every_steps, t.save_checkpoints_steps, t.eval_every_steps):
-                if every > 0:
-                    boundaries.append((step // every + 1) * every)
-            steps = min(min(boundaries) - step, t.iterations_per_loop)
-            began = time.perf_counter()
-            loop_sums = trainer.train_loop(iterator, tf.constant(steps))
-            loop_sums = {key: float(value) for key, value in loop_sums.items()}  # waits for the device
-            timing = {"steps": steps, "tokens": loop_sums["tokens"], "seconds": time.perf_counter() - began}
-            if first_call is None:
-                first_call = timing
-            else:
-                speed = {key: speed[key] + timing[key] for key in speed}
-            step += steps
-            for key in SUM_KEYS:
-                sums[key] += loop_sums[key]
-            bar.update(steps)
-            done = step == t.num_train_steps
-            if step % t.log_every_steps == 0 or done:
-                timed = speed if speed["steps"] else first_call
-                values = metrics_from_sums(sums, objective)
-                values["learning_rate"] = float(learning_rate(step - 1, trainer.optimizer.config))
-                values["examples_per_sec"] = timed["steps"] * t.train_batch_size / timed["seconds"]
-                values["tokens_per_sec"] = timed["tokens"] / timed["seconds"]  # non-padding tokens
-                record("train", step, values)
-                bar.set_postfix(
-                    loss=f"{values['loss']:.3f}", gen_acc=f"{values['generator_accuracy']:.3f}", refresh=False
-                )
-                sums = dict.fromkeys(SUM_KEYS, 0.0)
-                speed = {"steps": 0, "tokens": 0.0, "seconds": 0.0}
-            if rotation is not None and (step % t.save_checkpoints_steps == 0 or done):
-                rotation.save(trainer.model, trainer.optimizer, step)
-            if eval_due(step):
-                run_eval(step)
-        bar.close()
-    for writer in writers.values():
-        writer.close()
-    if chief:
-        _write_final(work_dir, trainer, model_config, hyper, metrics.path)
-    return metrics.records
+    # An evaluation due at the start (step 0, or a run killed during the evaluation that
+    # follows a checkpoint) that the metrics lack.
+    if _eval_due(start, t) and not recorder.has("eval", start):
+        evaluate(start)
+    dataset = train_dataset(
+        train_files,
+        config.examples.max_seq_length,
+        t.train_batch_size,
+        objective,
+        config.seed,
+        t.shuffle_buffer,
+        start_step=start,
+    )
+    iterator = iter(trainer.strategy.experimental_distribute_dataset(dataset))
+    step = start
+    sums = dict.fromkeys(SUM_KEYS, 0.0)
+    throughput = _Throughput()
+    bar = _progress(start, t.num_train_steps, enabled=progress)
+    while step < t.num_train_steps:
+        steps = _loop_length(step, t)
+        began = time.perf_counter()
+        loop_sums = trainer.train_loop(iterator, tf.constant(steps))
+        loop_sums = {key: float(value) for key, value in loop_sums.items()}  # waits for the device
+        throughput.add(steps, loop_sums["tokens"], time.perf_counter() - began)
+        step += steps
+        for key in SUM_KEYS:
+            sums[key] += loop_sums[key]
+        bar.update(steps)
+        done = step == t.num_train_steps
+        if step % t.log_every_steps == 0 or done:
+            values = metrics_from_sums(sums, objective)
+            values["learning_rate"] = float(learning_rate(step - 1, trainer.optimizer.config))
+            values.update(throughput.rates(t.train_batch_size))
+            recorder.record("train", step, values)
+            bar.set_postfix(loss=f"{values['loss']:.3f}", gen_acc=f"{values['generator_accuracy']:.3f}", refresh=False)
+            sums = dict.fromkeys(SUM_KEYS, 0.0)
+            throughput.reset()
+        if rotation is not None and (step % t.save_checkpoints_steps == 0 or done):
+            rotation.save(trainer.model, trainer.optimizer, step)
+        if _eval_due(step, t):
+            evaluate(step)
+    bar.close()
 
 
 def _checkpoint_step(prefix: Path) -> int:
