@@ -31,6 +31,9 @@ for _section in ("corpus", "vocab", "pretrain", "convert", "finetune", "paper"):
 include: "workflow/rules/common.smk"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # The pretraining side (corpus, vocabulary, pretraining, conversion) only for a config with
 # a corpus (PRETRAINING_SIDE, common.smk): config/evaluate.yaml plans none of its jobs.
 if PRETRAINING_SIDE:

@@ -24,3 +24,15 @@ def test_a_stage_that_cannot_be_imported_is_not_silently_left_out(monkeypatch):
     with pytest.raises(ModuleNotFoundError) as error:
         cli.build_parser()
     assert error.value.name == "krelectra.paper.cli"
+
+
+def test_numbers_a_config_may_leave_out_are_a_number_or_json_null():
+    import argparse
+
+    from krelectra.cli import optional_number
+
+    as_int, as_float = optional_number(int), optional_number(float)
+    assert (as_int("null"), as_int("12"), as_float("0.5"), as_float("1")) == (None, 12, 0.5, 1.0)
+    for parse, text in ((as_int, "0.5"), (as_int, "none"), (as_float, "true"), (as_float, "[1]")):
+        with pytest.raises(argparse.ArgumentTypeError, match="or null"):
+            parse(text)

@@ -145,7 +145,7 @@ def test_paper_recipe_finetunes_every_task_once_with_kr_electras_hyperparameters
         assert used == {**expected_finetuning(task), "seed": KR_ELECTRA_FINETUNING[task][-1]}, task
         # The upstream files, whole: downloaded and verified, nothing capped.
         assert job["data"].endswith("finetune/data/download"), task
-        assert job["max-train-examples"] == "none" and job["max-eval-examples"] == "none", task
+        assert job["max-train-examples"] == "null" and job["max-eval-examples"] == "null", task
 
 
 def test_paper_recipe_downloads_the_twenty_upstream_files(paper_plan):
@@ -379,7 +379,7 @@ def test_evaluate_config_finetunes_the_released_encoders_with_kr_electras_hyperp
         used = resolve_hyperparameters(TASKS[task], job["hyperparameters"], seed)
         assert used == {**expected_finetuning(task), "seed": seed}
         assert job["data"] == "results-evaluate/finetune/data/download", task
-        assert job["max-train-examples"] == "none" and job["max-eval-examples"] == "none", task
+        assert job["max-train-examples"] == "null" and job["max-eval-examples"] == "null", task
     downloads = {(job["task"][0], job["file"][0]) for job in krelectra_jobs(evaluate_plan, "finetune download")}
     assert len(downloads) == 20
 

@@ -37,6 +37,29 @@ def json_argument(expected: type):
     return parse
 
 
+def optional_number(kind: type = float):
+    """An argparse `type` for a number a config may leave out: JSON `null` (how the rules
+    write a config's missing value, through `as_json` in common.smk) or a number of `kind`
+    (int or float), with a clear message otherwise."""
+
+    def parse(text: str):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        if value is None:
+            return None
+        whole = isinstance(value, int) or (isinstance(value, float) and kind is float)
+        if isinstance(value, bool) or not whole:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'} or null, got {text!r}"
+            )
+        return kind(value)
+
+    parse.__name__ = f"{kind.__name__} or null"
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="krelectra", description=__doc__)
     parser.add_argument("--version", action="version", version=f"krelectra {__version__}")

@@ -15,7 +15,7 @@ rule corpus_partition:
     input:
         lambda w: source_spec(w.source).files,
     output:
-        partitions=expand(f"{CORPUS}/partitions/{{{{source}}}}/{{shard}}.jsonl", shard=SHARDS),
+        partitions=expand(f"{CORPUS}/partitions/{{source}}/{{shard}}.jsonl", shard=SHARDS, allow_missing=True),
         stats=f"{CORPUS}/partitions/{{source}}.json",
     log:
         f"{LOGS}/corpus/partition/{{source}}.log",
@@ -37,7 +37,7 @@ rule corpus_partition:
 rule corpus_clean:
     """Clean the documents of one shard into sentences and hash every sentence."""
     input:
-        expand(f"{CORPUS}/partitions/{{source}}/{{{{shard}}}}.jsonl", source=[s.name for s in SOURCES]),
+        expand(f"{CORPUS}/partitions/{{source}}/{{shard}}.jsonl", source=[s.name for s in SOURCES], allow_missing=True),
     output:
         cleaned=f"{CORPUS}/cleaned/{{shard}}.jsonl",
         hashes=f"{CORPUS}/cleaned/{{shard}}.npz",
@@ -71,7 +71,7 @@ rule corpus_dedup:
     resources:
         mem_mb=4000,
     params:
-        ratio="null" if config["corpus"]["spoken_ratio"] is None else config["corpus"]["spoken_ratio"],
+        ratio=as_json(config["corpus"]["spoken_ratio"]),
         buckets=config["corpus"]["dedup_buckets"],
         no_dedup="" if config["corpus"]["deduplicate"] else "--no-dedup",
     shell:

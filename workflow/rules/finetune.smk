@@ -43,10 +43,7 @@ FINETUNE_RUNS = {
 # A job's resume state (docs/finetune.md): not an output, as Snakemake removes a failed
 # job's outputs.
 FINETUNE_WORK = f"{FINETUNE}/.work/{{model}}/{{task}}/seed{{seed}}"
-FINETUNE_LIMITS = {
-    key: "none" if FINETUNE_CONFIG[key] is None else FINETUNE_CONFIG[key]
-    for key in ("max_train_examples", "max_eval_examples")
-}
+FINETUNE_LIMITS = {key: as_json(FINETUNE_CONFIG[key]) for key in ("max_train_examples", "max_eval_examples")}
 
 
 rule finetune_train:

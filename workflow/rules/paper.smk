@@ -59,9 +59,6 @@ PAPER_SUMMARIES = expand(f"{FINETUNE}/{{model}}/summary.json", model=PAPER_MODEL
 PAPER_RUNS = [run for model in PAPER_MODELS for run in FINETUNE_RUNS[model]]
 
 
-report: "../report/workflow.rst"
-
-
 rule paper_uncertainty:
     """Bootstrap confidence intervals of one task's test scores (every shown model, pooled
     over seeds) and paired bootstrap tests against the reference model."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from krelectra.cli import json_argument
+from krelectra.cli import json_argument, optional_number
 
 
 def _partition(args):
@@ -26,8 +26,14 @@ def _clean(args):
 def _dedup(args):
     from krelectra.corpus.pipeline import dedup
 
-    ratio = None if args.spoken_ratio in (None, "null") else float(args.spoken_ratio)
-    dedup(args.hashes, args.keep, args.plan, deduplicate=not args.no_dedup, buckets=args.buckets, spoken_ratio=ratio)
+    dedup(
+        args.hashes,
+        args.keep,
+        args.plan,
+        deduplicate=not args.no_dedup,
+        buckets=args.buckets,
+        spoken_ratio=args.spoken_ratio,
+    )
 
 
 def _finalize(args):
@@ -71,7 +77,9 @@ def register(stages) -> None:
     p.add_argument("--keep", type=Path, nargs="+", required=True, help="one keep-mask per --hashes file")
     p.add_argument("--plan", type=Path, required=True)
     p.add_argument("--buckets", type=int, default=16)
-    p.add_argument("--spoken-ratio", default=None)
+    p.add_argument(
+        "--spoken-ratio", type=optional_number(float), default=None, help="share of spoken sentences, or null (as is)"
+    )
     p.add_argument("--no-dedup", action="store_true")
     p.set_defaults(func=_dedup)
 

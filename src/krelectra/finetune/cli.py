@@ -7,15 +7,11 @@ import importlib
 from pathlib import Path
 
 from krelectra import kernels
-from krelectra.cli import json_argument
+from krelectra.cli import json_argument, optional_number
 from krelectra.errors import KrelectraError
 
 _json_object = json_argument(dict)
 _json_list = json_argument(list)
-
-
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() in ("", "none", "null") else int(text)
 
 
 def register(subparsers) -> None:
@@ -46,8 +42,8 @@ def register(subparsers) -> None:
         default={},
         help="JSON object of hyperparameter overrides (null: keep the task's value)",
     )
-    train.add_argument("--max-train-examples", type=_optional_int, default=None)
-    train.add_argument("--max-eval-examples", type=_optional_int, default=None)
+    train.add_argument("--max-train-examples", type=optional_number(int), default=None, help="an integer or null (all)")
+    train.add_argument("--max-eval-examples", type=optional_number(int), default=None, help="an integer or null (all)")
     train.add_argument("--protocols", type=_json_list, default=None, help='JSON list, default ["paper", "clean"]')
     train.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: PyTorch's choice)")
     train.add_argument(
