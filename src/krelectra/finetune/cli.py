@@ -3,12 +3,12 @@ The data commands (fixtures, download) are registered by cli_data.py."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from krelectra import kernels
 from krelectra.cli import json_argument, optional_number
 from krelectra.errors import KrelectraError
+from krelectra.finetune import cli_data
 
 _json_object = json_argument(dict)
 _json_list = json_argument(list)
@@ -87,13 +87,7 @@ def register(subparsers) -> None:
     summarize.add_argument("metrics", nargs="+", help="metrics.json files of the model's runs")
     summarize.set_defaults(func=run_summarize)
 
-    try:
-        cli_data = importlib.import_module("krelectra.finetune.cli_data")
-    except ModuleNotFoundError as error:
-        if error.name != "krelectra.finetune.cli_data":
-            raise
-    else:
-        cli_data.register_data_commands(commands)
+    cli_data.register_data_commands(commands)
 
 
 def _protocols(value):

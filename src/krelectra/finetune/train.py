@@ -362,26 +362,16 @@ def finetune(
     naming what changed when the state belongs to another run. `work_dir` is removed once
     the outputs are written."""
     import torch
-    import transformers
     from transformers import PrinterCallback, set_seed
 
     started = time.perf_counter()
     if threads:
         torch.set_num_threads(threads)
     hp = resolve_hyperparameters(task, overrides or {}, seed)
-    # The dev split is carved with the task's reference seed: the same data for all seeds.
-    splits = load_splits(task, data_dir, dev_fraction, task.hyperparameters["seed"])
+    splits, examples = _load_examples(task, data_dir, dev_fraction, max_train_examples, max_eval_examples)
     upstream, blobs = upstream_identity(
         task.name, {name: Path(data_dir) / task.name / name for name in task.file_names}
     )
-    examples = {
-        "train": subsample(splits["train"].examples, max_train_examples, f"{task.name}/train"),
-        "dev": subsample(splits["dev"].examples, max_eval_examples, f"{task.name}/dev"),
-        "test": subsample(splits["test"].examples, max_eval_examples, f"{task.name}/test"),
-    }
-    for name, split_examples in examples.items():
-        if not split_examples:
-            raise KrelectraError(f"task {task.name}: the {name} split is empty ({splits[name].path})")
 
     source = resolve_source(model_source)  # a hub id offline and not in the cache stops here, with how to fetch it
     tokenizer = load_tokenizer(source.location, task)
@@ -411,18 +401,11 @@ def finetune(
     fingerprint = resume.run_fingerprint(
         task.name, model_source, hp, blobs, speed, dev_fraction, max_train_examples, max_eval_examples
     )
-    checkpoint = resume.latest_checkpoint(work_dir)
-    switch = "finetune.restart: true (or `krelectra finetune train --restart`)"
-    decision = fp.check_state(work_dir, fingerprint, checkpoint is not None, restart, switch)
-    if decision == fp.MOVE_ASIDE:
-        fp.move_aside(work_dir)
-    if decision != fp.RESUME:
-        checkpoint = None
+    checkpoint = _restore_or_start(work_dir, fingerprint, restart)
     resumed_epoch = resume.checkpoint_epoch(checkpoint) if checkpoint else 0
     epochs, predictions = resume.read_epochs(work_dir, resumed_epoch)
     if checkpoint:
         log.info("%s: resumed from epoch %d of %d (%s)", task.name, resumed_epoch, hp["num_train_epochs"], checkpoint)
-    fp.write_fingerprint(work_dir, fingerprint)
     args = training_arguments(hp, len(prepared["train"].features), str(work_dir), seed, speed)
     trainer = _trainer_class(speed["precision"])(
         model=model,
@@ -434,35 +417,8 @@ def finetune(
     )
     trainer.remove_callback(PrinterCallback)  # it prints logs to stdout; we log to stderr
 
-    eval_seconds = [0.0]
-
-    def evaluate(epoch: int, train_seconds: float) -> None:
-        t0 = time.perf_counter()
-        entry: dict[str, Any] = {"epoch": epoch, "train_seconds": train_seconds}
-        predictions[epoch] = {}
-        for name in ("dev", "test"):
-            split = prepared[name]
-            raw = predict_in_length_order(trainer, split.features)
-            predicted = split.decode(raw)
-            entry[name] = task_metrics.compute(task, split.gold, predicted)
-            predictions[epoch][name] = predicted
-        entry["eval_seconds"] = time.perf_counter() - t0
-        eval_seconds[0] += entry["eval_seconds"]
-        epochs.append(entry)
-        resume.write_epochs(work_dir, epochs, predictions)  # before the epoch's checkpoint
-        headline = task.metrics[0]
-        log.info(
-            "%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)",
-            task.name,
-            epoch,
-            headline,
-            entry["dev"][headline],
-            headline,
-            entry["test"][headline],
-            train_seconds,
-        )
-
-    trainer.add_callback(_epoch_callback(evaluate))
+    scorer = _EpochScorer(task, trainer, prepared, work_dir, epochs, predictions)
+    trainer.add_callback(_epoch_callback(scorer))
     # The objects alive now (the imported libraries, the model, the features) stay alive
     # through training: exempt them from garbage collection, whose full passes (one at
     # the start of Trainer.train) would otherwise walk all of them every time.
@@ -482,7 +438,7 @@ def finetune(
     headline = task.metrics[0]
     selected = protos.report(epochs, headline, protocols)
     # this process's share: a resumed run trained the epochs after resumed_epoch
-    train_seconds = output.metrics["train_runtime"] - eval_seconds[0]
+    train_seconds = output.metrics["train_runtime"] - scorer.eval_seconds
     trained_epochs = hp["num_train_epochs"] - resumed_epoch
     n_train = len(prepared["train"].features)
     result = {
@@ -518,19 +474,11 @@ def finetune(
         "timing": {
             "tokenize_seconds": tokenized - started,
             "train_seconds": train_seconds,
-            "eval_seconds": eval_seconds[0],
+            "eval_seconds": scorer.eval_seconds,
             "total_seconds": time.perf_counter() - started,
             "train_examples_per_second": n_train * trained_epochs / train_seconds if train_seconds > 0 else None,
         },
-        "environment": {
-            "device": device,
-            "torch_threads": torch.get_num_threads(),
-            "cpu_kernels": "portable" if kernels.portable_active() else "native",
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "python": platform.python_version(),
-        },
+        "environment": _environment(device),
     }
     output_dir = Path(output_dir)
     write_predictions(output_dir / "predictions.jsonl", task, prepared["test"], predictions, selected)
@@ -546,6 +494,91 @@ def finetune(
             chosen["test"][headline],
         )
     return result
+
+
+def _load_examples(
+    task: Task,
+    data_dir: str | os.PathLike,
+    dev_fraction: float,
+    max_train_examples: int | None,
+    max_eval_examples: int | None,
+) -> tuple[dict, dict[str, list]]:
+    """(splits, {split: examples}) of `task`: the splits as read (the dev split carved with the
+    task's reference seed, so that every seed sees the same data) and their examples after
+    the limits. Raises KrelectraError for an empty split, naming its file."""
+    splits = load_splits(task, data_dir, dev_fraction, task.hyperparameters["seed"])
+    limits = {"train": max_train_examples, "dev": max_eval_examples, "test": max_eval_examples}
+    examples = {name: subsample(splits[name].examples, limit, f"{task.name}/{name}") for name, limit in limits.items()}
+    for name, split_examples in examples.items():
+        if not split_examples:
+            raise KrelectraError(f"task {task.name}: the {name} split is empty ({splits[name].path})")
+    return splits, examples
+
+
+def _restore_or_start(work_dir: Path, fingerprint: dict, restart: bool) -> Path | None:
+    """The checkpoint to resume from in `work_dir` when its state belongs to this run (the
+    fingerprint rule of krelectra.fingerprint), else None after moving another run's state
+    aside (with `restart`). Records this run's fingerprint. Raises KrelectraError naming what
+    changed when the state belongs to another run and `restart` is off."""
+    checkpoint = resume.latest_checkpoint(work_dir)
+    switch = "finetune.restart: true (or `krelectra finetune train --restart`)"
+    decision = fp.check_state(work_dir, fingerprint, checkpoint is not None, restart, switch)
+    if decision == fp.MOVE_ASIDE:
+        fp.move_aside(work_dir)
+    fp.write_fingerprint(work_dir, fingerprint)
+    return checkpoint if decision == fp.RESUME else None
+
+
+class _EpochScorer:
+    """Called after every training epoch: scores dev and test, keeps the epoch's metrics and
+    test predictions in `epochs` / `predictions` and writes them to the resume state before
+    the epoch's checkpoint is saved. `eval_seconds` sums the time spent scoring."""
+
+    def __init__(self, task: Task, trainer, prepared: dict, work_dir: Path, epochs: list, predictions: dict):
+        self.task, self.trainer, self.prepared, self.work_dir = task, trainer, prepared, work_dir
+        self.epochs, self.predictions = epochs, predictions
+        self.eval_seconds = 0.0
+
+    def __call__(self, epoch: int, train_seconds: float) -> None:
+        t0 = time.perf_counter()
+        entry: dict[str, Any] = {"epoch": epoch, "train_seconds": train_seconds}
+        self.predictions[epoch] = {}
+        for name in ("dev", "test"):
+            split = self.prepared[name]
+            predicted = split.decode(predict_in_length_order(self.trainer, split.features))
+            entry[name] = task_metrics.compute(self.task, split.gold, predicted)
+            self.predictions[epoch][name] = predicted
+        entry["eval_seconds"] = time.perf_counter() - t0
+        self.eval_seconds += entry["eval_seconds"]
+        self.epochs.append(entry)
+        resume.write_epochs(self.work_dir, self.epochs, self.predictions)  # before the epoch's checkpoint
+        headline = self.task.metrics[0]
+        log.info(
+            "%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)",
+            self.task.name,
+            epoch,
+            headline,
+            entry["dev"][headline],
+            headline,
+            entry["test"][headline],
+            train_seconds,
+        )
+
+
+def _environment(device: str) -> dict:
+    """Where the run computed: device, threads, CPU kernels and library versions."""
+    import torch
+    import transformers
+
+    return {
+        "device": device,
+        "torch_threads": torch.get_num_threads(),
+        "cpu_kernels": "portable" if kernels.portable_active() else "native",
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def write_predictions(path: Path, task: Task, test: Split, predictions: dict, selected: dict) -> None:
