@@ -71,6 +71,24 @@ def source_spec(name):
     return next(s for s in SOURCES if s.name == name)
 
 
+# -- input functions and wildcard-dependent params of the corpus rules ------------------
+
+
+def corpus_source_files(wildcards):
+    """The raw text files of the source being partitioned."""
+    return source_spec(wildcards.source).files
+
+
+def corpus_source_register(wildcards):
+    """written or spoken: the register of the source being partitioned."""
+    return source_spec(wildcards.source).register
+
+
+def corpus_source_documents(wildcards):
+    """How the source being partitioned separates documents."""
+    return source_spec(wildcards.source).documents
+
+
 wildcard_constraints:
     shard=r"\d{5}",
     source=r"[A-Za-z0-9_.-]+",
@@ -99,6 +117,27 @@ def finetune_model_files(wildcards):
     if source == CONVERTED:
         return [f"{CONVERTED_DISCRIMINATOR}/{file}" for file in CONVERTED_FILES]
     return [source] if os.path.isdir(os.path.expanduser(source)) else []
+
+
+def finetune_hyperparameters(wildcards):
+    """Every hyperparameter of the job's task (apart from the seed) as one JSON argument."""
+    return as_json(FINETUNE_HYPERPARAMETERS[wildcards.task])
+
+
+def finetune_work_dir(wildcards):
+    """The job's resume state folder (not an output: Snakemake removes a failed job's outputs)."""
+    return expand(FINETUNE_WORK, **wildcards)[0]
+
+
+def finetune_restart_flag(wildcards):
+    """--restart for a job with a state folder when finetune.restart is on: only a killed
+    job has one (it is removed on success), so switching the key reruns no completed job."""
+    return "--restart" if FINETUNE_CONFIG["restart"] and os.path.isdir(finetune_work_dir(wildcards)) else ""
+
+
+def finetune_model_runs(wildcards):
+    """The metrics.json of every task and seed of one model."""
+    return FINETUNE_RUNS[wildcards.model]
 
 
 def paper_task_runs(wildcards):

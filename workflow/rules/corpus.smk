@@ -13,7 +13,7 @@ if _errors := combination_errors(config):
 rule corpus_partition:
     """Cut one source into documents and send each document to a shard by a stable hash."""
     input:
-        lambda w: source_spec(w.source).files,
+        corpus_source_files,
     output:
         partitions=expand(f"{CORPUS}/partitions/{{source}}/{{shard}}.jsonl", shard=SHARDS, allow_missing=True),
         stats=f"{CORPUS}/partitions/{{source}}.json",
@@ -24,8 +24,8 @@ rule corpus_partition:
     conda:
         "../../envs/corpus.yaml"
     params:
-        register=lambda w: source_spec(w.source).register,
-        documents=lambda w: source_spec(w.source).documents,
+        register=corpus_source_register,
+        documents=corpus_source_documents,
         shards=len(SHARDS),
         outdir=lambda w, output: os.path.dirname(output.partitions[0]),
     shell:

@@ -70,18 +70,14 @@ rule finetune_train:
     params:
         source=finetune_model_source,
         data=FINETUNE_DATA,
-        hyperparameters=lambda w: as_json(FINETUNE_HYPERPARAMETERS[w.task]),
+        hyperparameters=finetune_hyperparameters,
         protocols=as_json(FINETUNE_CONFIG["protocols"]),
         dev_fraction=FINETUNE_CONFIG["dev_fraction"],
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
-        work_dir=lambda w: expand(FINETUNE_WORK, **w)[0],
-        # Only a job with a state folder (a killed one: it is removed on success) gets the
-        # flag, so that switching finetune.restart does not rerun completed jobs.
-        restart=lambda w: (
-            "--restart" if FINETUNE_CONFIG["restart"] and os.path.isdir(expand(FINETUNE_WORK, **w)[0]) else ""
-        ),
+        work_dir=finetune_work_dir,
+        restart=finetune_restart_flag,
         cpu_kernels=config["cpu_kernels"],
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
@@ -96,7 +92,7 @@ rule finetune_train:
 rule finetune_summary:
     """Mean and standard deviation over seeds of one model's test results, per task and protocol."""
     input:
-        lambda w: FINETUNE_RUNS[w.model],
+        finetune_model_runs,
     output:
         f"{FINETUNE}/{{model}}/summary.json",
     log:
