@@ -86,8 +86,7 @@ rule paper_figures:
         metrics=f"{PRETRAIN}/metrics.jsonl",
         summaries=PAPER_SUMMARIES,
         runs=PAPER_RUNS,
-        tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
-        heldout=expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS),
+        vocab_distributions=rules.vocab_report.output.distributions,
     output:
         pdf=expand(f"{PAPER_OUTPUT}/figures/{{figure}}.pdf", figure=PAPER_FIGURES),
         pretraining=report(
@@ -111,12 +110,11 @@ rule paper_figures:
         "../../envs/paper.yaml"
     params:
         config=as_json(PAPER),
-        vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
         output_dir=lambda w, output: os.path.dirname(output.provenance),
     shell:
         "MPLBACKEND=Agg krelectra paper figures --published {input.published} --metrics {input.metrics}"
-        " --summaries {input.summaries} --runs {input.runs} --vocab-dir {params.vocab_dir}"
-        " --heldout {input.heldout} --config {params.config} --output-dir {params.output_dir} 2> {log}"
+        " --summaries {input.summaries} --runs {input.runs} --vocab-distributions {input.vocab_distributions}"
+        " --config {params.config} --output-dir {params.output_dir} 2> {log}"
 
 
 rule paper_pdf:
