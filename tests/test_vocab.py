@@ -4,9 +4,10 @@ import pytest
 
 from krelectra.corpus.sources import konlpy_corpus_dir
 from krelectra.errors import KrelectraError
+from krelectra.io import read_json
 from krelectra.vocab.alphabet import guaranteed_alphabet, ks_x_1001_hangul
 from krelectra.vocab.morphemes import MorphemeSegmenter
-from krelectra.vocab.report import vocab_report
+from krelectra.vocab.report import piece_lengths, vocab_report
 from krelectra.vocab.tokenizer import SPECIAL_TOKENS, read_vocab, write_tokenizer_dir
 from krelectra.vocab.wordpiece import train_wordpiece
 
@@ -169,3 +170,24 @@ def test_report_measures_unk_and_boundaries(tmp_path, tokenizer_dir):
     assert 0 < report["unk_rate"] < 0.2
     assert report["boundary_recall"] > 0.5
     assert 0 <= report["exact_eojeol_agreement"] <= 1
+
+
+def test_report_writes_tokens_and_morphemes_per_eojeol_and_piece_lengths(tmp_path, tokenizer_dir):
+    heldout = tmp_path / "heldout.txt"
+    heldout.write_text("국민의 권리와 의무.\n\n🙂🙂 웃겨\n", encoding="utf-8")
+    vocab_report(tokenizer_dir, {"all": [heldout]}, tmp_path / "report.json", tmp_path / "distributions.json")
+    distributions = read_json(tmp_path / "distributions.json")
+    held = distributions["heldout"]["all"]
+    # WordPiece: 국민|##의, 권리|##와, 의무|., [UNK], 웃|##겨; the period starts inside 의무.
+    # Mecab-Ko: 국민|의, 권리|와, 의무|., 🙂🙂, 웃겨 (one inflected form).
+    assert (held["sentences"], held["eojeols"], held["tokens"]) == (2, 5, 9)
+    assert held["wordpiece_per_eojeol"] == {"1": 1, "2": 4}
+    assert held["morphemes_per_eojeol"] == {"1": 2, "2": 3}
+    lengths = distributions["piece_lengths"]
+    assert distributions["vocab_size"] == 5500
+    assert sum(lengths["word_initial"].values()) + sum(lengths["continuation"].values()) == 5500 - 5
+
+
+def test_piece_lengths_count_characters_without_the_continuation_mark():
+    pieces = [*SPECIAL_TOKENS, "가", "##가", "국민", "##의", "민주공화국", "##습니다", ""]
+    assert piece_lengths(pieces) == {"word_initial": {1: 1, 2: 1, 5: 1}, "continuation": {1: 2, 3: 1}}

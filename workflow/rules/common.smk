@@ -183,8 +183,7 @@ def paper_figures_inputs(wildcards):
     inputs = {"published": "paper/published.yaml", "summaries": PAPER_SUMMARIES, "runs": PAPER_RUNS}
     if EVALUATES_CONVERTED:
         inputs["metrics"] = f"{PRETRAIN}/metrics.jsonl"
-        inputs["tokenizer"] = expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES)
-        inputs["heldout"] = expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS)
+        inputs["vocab_distributions"] = rules.vocab_report.output.distributions
     return inputs
 
 
@@ -192,11 +191,9 @@ def pretraining_options(wildcards, input):
     """The options naming the pretraining side's outputs among a paper job's inputs (none
     for a config that evaluates released encoders only)."""
     options = []
-    for name in (*paper_pretraining_tables_inputs(), "metrics", "heldout"):
+    for name in (*paper_pretraining_tables_inputs(), "metrics", "vocab_distributions"):
         if name in input.keys():
             paths = getattr(input, name)
             paths = [paths] if isinstance(paths, str) else paths
             options.append(f"--{name.replace('_', '-')} " + " ".join(shlex.quote(path) for path in paths))
-    if "tokenizer" in input.keys():
-        options.append(f"--vocab-dir {shlex.quote(os.path.dirname(input.tokenizer[0]))}")
     return " ".join(options)

@@ -52,12 +52,14 @@ rule vocab_train:
 
 
 rule vocab_report:
-    """[UNK] rate, tokens per eojeol and morpheme-boundary agreement on held-out documents."""
+    """[UNK] rate, tokens per eojeol and morpheme-boundary agreement on held-out documents;
+    beside it the distributions the paper's vocabulary figure draws."""
     input:
         tokenizer=expand(f"{VOCAB}/tokenizer/{{file}}", file=TOKENIZER_FILES),
         heldout=expand(f"{VOCAB}/heldout/{{shard}}.txt", shard=SHARDS),
     output:
-        f"{VOCAB}/report.json",
+        report=f"{VOCAB}/report.json",
+        distributions=f"{VOCAB}/distributions.json",
     log:
         f"{LOGS}/vocab/report.log",
     benchmark:
@@ -67,4 +69,5 @@ rule vocab_report:
     params:
         vocab_dir=lambda w, input: os.path.dirname(input.tokenizer[0]),
     shell:
-        "krelectra vocab report --vocab-dir {params.vocab_dir} --output {output} {input.heldout} 2> {log}"
+        "krelectra vocab report --vocab-dir {params.vocab_dir} --output {output.report}"
+        " --distributions {output.distributions} {input.heldout} 2> {log}"

@@ -58,8 +58,7 @@ def _figures(args) -> None:
         args.metrics,
         args.runs,
         args.summaries,
-        args.vocab_dir,
-        args.heldout,
+        args.vocab_distributions,
         PaperConfig.from_dict(args.config),
         args.output_dir,
     )
@@ -141,8 +140,7 @@ def register(stages) -> None:
     p.add_argument("--metrics", type=Path, help="{RESULTS}/pretrain/metrics.jsonl")
     p.add_argument("--summaries", type=Path, nargs="+", required=True)
     p.add_argument("--runs", type=Path, nargs="+", required=True)
-    p.add_argument("--vocab-dir", type=Path, help="{RESULTS}/vocab/tokenizer")
-    p.add_argument("--heldout", type=Path, nargs="*", default=[], help="{RESULTS}/vocab/heldout/*.txt")
+    p.add_argument("--vocab-distributions", type=Path, help="{RESULTS}/vocab/distributions.json (vocab report)")
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument("--output-dir", type=Path, default=FIGURES_DIR)
     p.set_defaults(func=_figures)

@@ -27,13 +27,12 @@ class PaperConfig:
     protocols: tuple[str, ...] = ("paper", "clean")
     decimals: int = 2
     reference: str = "KR-ELECTRA"  # the published row the comparison figure subtracts
-    vocab_sample_sentences: int = 100000
     uncertainty: dict = field(default_factory=lambda: dict(UNCERTAINTY_DEFAULTS))
 
     @classmethod
     def from_dict(cls, data: dict | None) -> PaperConfig:
         data = dict(data or {})
-        known = {"models", "labels", "protocols", "decimals", "reference", "vocab_sample_sentences", "uncertainty"}
+        known = {"models", "labels", "protocols", "decimals", "reference", "uncertainty"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise KrelectraError(f"config paper: unknown key(s) {', '.join(unknown)}")
@@ -49,10 +48,9 @@ class PaperConfig:
             )
         if not isinstance(data.get("labels", {}), dict):
             raise KrelectraError(f"config paper.labels: expected a mapping, got {data['labels']!r}")
-        for key in ("decimals", "vocab_sample_sentences"):
-            value = data.get(key, 1)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise KrelectraError(f"config paper.{key}: expected a non-negative integer, got {value!r}")
+        value = data.get("decimals", 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise KrelectraError(f"config paper.decimals: expected a non-negative integer, got {value!r}")
         uncertainty = data.get("uncertainty", {})
         if not isinstance(uncertainty, dict) or set(uncertainty) - set(UNCERTAINTY_DEFAULTS):
             raise KrelectraError(
@@ -72,6 +70,5 @@ class PaperConfig:
             "protocols": list(self.protocols),
             "decimals": self.decimals,
             "reference": self.reference,
-            "vocab_sample_sentences": self.vocab_sample_sentences,
             "uncertainty": dict(self.uncertainty),
         }

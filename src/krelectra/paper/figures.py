@@ -7,7 +7,8 @@
                (a model measured on other data than the published numbers is drawn
                in outline and marked [other data]: no comparison);
 - vocabulary:  tokens per eojeol on held-out text (WordPiece against Mecab-Ko
-  morphemes) and the length of the vocabulary's pieces.
+  morphemes) and the length of the vocabulary's pieces, as the vocabulary report
+  counted them (vocab/distributions.json, krelectra.vocab.report).
 
 The numbers drawn are returned too, so tests and the audit notebook can check them.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections import Counter
 from pathlib import Path
 
 from krelectra.errors import KrelectraError
@@ -26,12 +26,11 @@ from krelectra.paper.config import PROTOCOL_LABELS, PaperConfig
 from krelectra.paper.provenance import write_provenance
 from krelectra.paper.published import Published, load_published
 from krelectra.paper.tables import data_caveats, marked_label, selected_summaries
-from krelectra.vocab.report import eojeol_spans
-from krelectra.vocab.tokenizer import TOKENIZER_FILES, load_tokenizer
 
 FIGURES = ("pretraining", "finetuning", "comparison", "vocabulary")
 FORMATS = ("pdf", "png")
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# The vocabulary report's piece-length kinds, in drawing order (bottom first), and their labels.
+PIECE_LENGTH_LABELS = {"word_initial": "word-initial", "continuation": "continuation (##)"}
 
 
 def _pyplot():
@@ -281,70 +280,49 @@ def comparison_figure(published: Published, summaries: list[tuple[Path, dict]], 
 # -- vocabulary ------------------------------------------------------------------------------
 
 
-def _per_eojeol(spans: list[tuple[int, int]], eojeols: list[tuple[int, int]]) -> list[int]:
-    """How many of `spans` (non-empty token or morpheme spans) start inside each eojeol."""
-    counts = [0] * len(eojeols)
-    j = 0
-    for start, _end in sorted(s for s in spans if s[1] > s[0]):
-        while j < len(eojeols) and eojeols[j][1] <= start:
-            j += 1
-        if j < len(eojeols) and eojeols[j][0] <= start:
-            counts[j] += 1
-    return counts
+def _counts(value, where: str) -> dict[int, int]:
+    """A JSON object {"1": n, ...} as {1: n, ...}, sorted by key."""
+    try:
+        return dict(sorted((int(k), int(v)) for k, v in value.items()))
+    except (AttributeError, TypeError, ValueError):
+        raise KrelectraError(f"{where}: expected an object of counts {{length: number}}, got {value!r}") from None
 
 
-def vocabulary_statistics(vocab_dir: Path, heldout: list[Path], max_sentences: int) -> dict:
-    """Tokens and Mecab-Ko morphemes per eojeol over the first `max_sentences` held-out
-    sentences (0: all), and piece lengths of the vocabulary."""
-    from krelectra.corpus.reading import read_shard_documents
-    from krelectra.vocab.morphemes import MorphemeSegmenter
-
-    pieces = Path(vocab_dir, "vocab.txt").read_text(encoding="utf-8").splitlines()
-    lengths: dict[str, Counter[int]] = {"word-initial": Counter(), "continuation (##)": Counter()}
-    for piece in pieces:
-        if piece in SPECIAL_TOKENS or not piece:
-            continue
-        if piece.startswith("##") and len(piece) > 2:
-            lengths["continuation (##)"][len(piece) - 2] += 1
-        else:
-            lengths["word-initial"][len(piece)] += 1
-
-    sentences = []
-    for path in sorted(heldout, key=str):
-        for document in read_shard_documents(path):
-            sentences.extend(document)
-    if max_sentences:
-        sentences = sentences[:max_sentences]
-    # Loaded as users load it (and as the vocabulary report does).
-    tokenizer = load_tokenizer(vocab_dir)
-    segmenter = MorphemeSegmenter()
-    normalised = [segmenter.normalise(s) for s in sentences]
-    wordpiece: Counter[int] = Counter()
-    morphemes: Counter[int] = Counter()
-    tokens_total = 0
-    if normalised:
-        batch = tokenizer(normalised, add_special_tokens=False, return_offsets_mapping=True)
-        for text, ids, offsets in zip(normalised, batch["input_ids"], batch["offset_mapping"]):
-            spans = eojeol_spans(text)
-            tokens_total += len(ids)
-            wordpiece.update(_per_eojeol([(s, e) for s, e in offsets], spans))
-            morphemes.update(_per_eojeol(segmenter.spans(text), spans))
-    eojeols = sum(wordpiece.values())
-    return {
-        "sentences": len(sentences),
-        "eojeols": eojeols,
-        "tokens": tokens_total,
-        "tokens_per_eojeol": tokens_total / max(1, eojeols),
-        "wordpiece_per_eojeol": dict(sorted(wordpiece.items())),
-        "morphemes_per_eojeol": dict(sorted(morphemes.items())),
-        "piece_lengths": {k: dict(sorted(v.items())) for k, v in lengths.items()},
-        "vocab_size": len(pieces),
+def vocabulary_statistics(distributions_path: Path, heldout: str = "all") -> dict:
+    """The vocabulary report's distributions (vocab/distributions.json, written by
+    `krelectra vocab report --distributions`) for the held-out set `heldout`:
+    {"sentences", "eojeols", "tokens", "tokens_per_eojeol", "wordpiece_per_eojeol",
+    "morphemes_per_eojeol", "piece_lengths", "vocab_size"}, counts keyed by int.
+    Raises KrelectraError naming the file and key when one is missing or malformed."""
+    data = read_json(distributions_path)
+    try:
+        held = data["heldout"][heldout]
+        stats: dict = {
+            "sentences": int(held["sentences"]),
+            "eojeols": int(held["eojeols"]),
+            "tokens": int(held["tokens"]),
+            "vocab_size": int(data["vocab_size"]),
+        }
+        kinds = {kind: data["piece_lengths"][kind] for kind in PIECE_LENGTH_LABELS}
+    except KeyError as error:
+        raise KrelectraError(
+            f"{distributions_path}: missing key {error} (krelectra vocab report --distributions)"
+        ) from None
+    except (TypeError, ValueError, AttributeError) as error:
+        raise KrelectraError(f"{distributions_path}: not the vocabulary report's distributions ({error})") from None
+    stats["tokens_per_eojeol"] = stats["tokens"] / max(1, stats["eojeols"])
+    for key in ("wordpiece_per_eojeol", "morphemes_per_eojeol"):
+        stats[key] = _counts(held.get(key), f"{distributions_path}: heldout.{heldout}.{key}")
+    stats["piece_lengths"] = {
+        PIECE_LENGTH_LABELS[kind]: _counts(counts, f"{distributions_path}: piece_lengths.{kind}")
+        for kind, counts in kinds.items()
     }
+    return stats
 
 
-def vocabulary_figure(vocab_dir: Path, heldout: list[Path], config: PaperConfig):
+def vocabulary_figure(distributions_path: Path):
     plt = _pyplot()
-    stats = vocabulary_statistics(vocab_dir, heldout, config.vocab_sample_sentences)
+    stats = vocabulary_statistics(distributions_path)
     figure, (left, right) = plt.subplots(1, 2, figsize=(7.0, 2.8), constrained_layout=True)
     series = [
         ("WordPiece tokens", stats["wordpiece_per_eojeol"]),
@@ -388,8 +366,7 @@ def write_figures(
     metrics: Path | None,
     runs: list[Path],
     summaries: list[Path],
-    vocab_dir: Path | None,
-    heldout: list[Path] | None,
+    vocab_distributions: Path | None,
     config: PaperConfig,
     output_dir: str | os.PathLike,
 ) -> dict:
@@ -403,11 +380,11 @@ def write_figures(
     chosen = selected_summaries(summaries, config)
     task_order = [c.task for c in published.columns]
     shown_runs = [p for p in runs if not config.models or read_json(p).get("model") in config.models]
-    pretraining = [metrics is not None, vocab_dir is not None and bool(heldout)]
+    pretraining = [metrics is not None, vocab_distributions is not None]
     if any(pretraining) and not all(pretraining):
         raise KrelectraError(
-            "paper figures: the pretraining metrics (--metrics) and the vocabulary (--vocab-dir, --heldout) "
-            "come together or not at all"
+            "paper figures: the pretraining metrics (--metrics) and the vocabulary report's distributions "
+            "(--vocab-distributions) come together or not at all"
         )
     builders = {
         "finetuning": (lambda: finetuning_figure(runs, task_order, config), shown_runs),
@@ -416,12 +393,9 @@ def write_figures(
             [published_path, *[path for path, _ in chosen]],
         ),
     }
-    if metrics is not None and vocab_dir is not None and heldout:
+    if metrics is not None and vocab_distributions is not None:
         builders["pretraining"] = (lambda: pretraining_figure(Path(metrics)), [metrics])
-        builders["vocabulary"] = (
-            lambda: vocabulary_figure(Path(vocab_dir), heldout, config),
-            [*(Path(vocab_dir, f) for f in TOKENIZER_FILES), *heldout],
-        )
+        builders["vocabulary"] = (lambda: vocabulary_figure(Path(vocab_distributions)), [vocab_distributions])
     builders = {name: builders[name] for name in FIGURES if name in builders}
     data, used = {}, {}
     for name, (build, inputs) in builders.items():

@@ -47,7 +47,7 @@ def _tokenizer(args):
 def _report(args):
     from krelectra.vocab.report import vocab_report
 
-    vocab_report(args.vocab_dir, {"all": args.heldout}, args.output)
+    vocab_report(args.vocab_dir, {"all": args.heldout}, args.output, args.distributions)
 
 
 def register(stages) -> None:
@@ -95,5 +95,10 @@ def register(stages) -> None:
     p = commands.add_parser("report", help="[UNK] rate, tokens per eojeol, morpheme-boundary agreement")
     p.add_argument("--vocab-dir", type=Path, required=True)
     p.add_argument("--output", type=Path, required=True)
+    p.add_argument(
+        "--distributions",
+        type=Path,
+        help="also write tokens and morphemes per eojeol and piece lengths here (JSON; the paper's vocabulary figure)",
+    )
     p.add_argument("heldout", type=Path, nargs="+")
     p.set_defaults(func=_report)

@@ -10,6 +10,18 @@
 - Morpheme-boundary agreement: inside each eojeol, the offsets where ElectraTokenizer
   cuts it, against the offsets where Mecab-Ko's morphemes (and punctuation) end:
   precision, recall, and the share of eojeols cut exactly at Mecab-Ko's boundaries.
+
+Beside the report, the distributions that the paper's vocabulary figure draws (JSON; object
+keys are strings there):
+
+    {"vocab_size": lines of vocab.txt,
+     "piece_lengths": {"word_initial" | "continuation": {characters: entries}},
+     "heldout": {name: {"sentences", "eojeols", "tokens",
+                        "wordpiece_per_eojeol": {tokens: eojeols},
+                        "morphemes_per_eojeol": {morphemes: eojeols}}}}
+
+A token or morpheme counts for the eojeol it starts in. The figure reads this file, so the
+paper stage needs neither Mecab-Ko nor the held-out text.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from krelectra.corpus.reading import read_shard_documents
 from krelectra.io import write_json
 from krelectra.text import normalise
 from krelectra.vocab.morphemes import CONTINUATION, MorphemeSegmenter
-from krelectra.vocab.tokenizer import load_tokenizer
+from krelectra.vocab.tokenizer import SPECIAL_TOKENS, load_tokenizer
 
 MAX_REPORTED_CHARACTERS = 50
 
@@ -42,6 +54,34 @@ def eojeol_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def per_eojeol(spans: list[tuple[int, int]], eojeols: list[tuple[int, int]]) -> list[int]:
+    """How many of `spans` (token or morpheme (start, end) offsets; empty ones ignored)
+    start inside each eojeol of `eojeols` (sorted, non-overlapping); one count per eojeol."""
+    counts = [0] * len(eojeols)
+    j = 0
+    for start, _end in sorted(s for s in spans if s[1] > s[0]):
+        while j < len(eojeols) and eojeols[j][1] <= start:
+            j += 1
+        if j < len(eojeols) and eojeols[j][0] <= start:
+            counts[j] += 1
+    return counts
+
+
+def piece_lengths(pieces: list[str]) -> dict[str, dict[int, int]]:
+    """{"word_initial": {length: entries}, "continuation": {length: entries}} of a
+    vocabulary (one entry per item of `pieces`, vocab.txt's lines), lengths in characters
+    without the `##`; special tokens and empty lines are left out."""
+    lengths: dict[str, Counter[int]] = {"word_initial": Counter(), "continuation": Counter()}
+    for piece in pieces:
+        if piece in SPECIAL_TOKENS or not piece:
+            continue
+        if piece.startswith(CONTINUATION) and len(piece) > len(CONTINUATION):
+            lengths["continuation"][len(piece) - len(CONTINUATION)] += 1
+        else:
+            lengths["word_initial"][len(piece)] += 1
+    return {kind: dict(sorted(counts.items())) for kind, counts in lengths.items()}
+
+
 def missing_characters(word: str, vocab: set[str] | dict) -> list[str]:
     """The characters of `word` that the vocabulary lacks in the form WordPiece needs
     there (the first as a plain entry, the others as `##` entries), each once."""
@@ -57,6 +97,8 @@ class BoundaryCounter:
         self.c: Counter[str] = Counter()
         self.vocab = vocab if vocab is not None else set()
         self.unk_characters: Counter = Counter()
+        self.tokens_per_eojeol: Counter[int] = Counter()  # tokens an eojeol has -> eojeols
+        self.morphemes_per_eojeol: Counter[int] = Counter()
 
     def add(self, text: str, tokens: list[str], offsets: list[tuple[int, int]], segmenter: MorphemeSegmenter):
         morpheme_spans = segmenter.spans(text)  # offsets into the (normalised) text
@@ -68,7 +110,10 @@ class BoundaryCounter:
                 missing = missing_characters(text[start:end], self.vocab)
                 self.unk_characters.update(missing)
                 self.c["unk_without_missing_character"] += not missing
-        for start, end in eojeol_spans(text):
+        eojeols = eojeol_spans(text)
+        self.tokens_per_eojeol.update(per_eojeol(list(offsets), eojeols))
+        self.morphemes_per_eojeol.update(per_eojeol(morpheme_spans, eojeols))
+        for start, end in eojeols:
             mecab = _internal_cuts(morpheme_spans, start, end)
             ours = _internal_cuts(token_spans, start, end)
             self.c["eojeols"] += 1
@@ -98,15 +143,31 @@ class BoundaryCounter:
             "unk_without_missing_character": c["unk_without_missing_character"],
         }
 
+    def distributions(self) -> dict:
+        """The eojeol, token and morpheme counts the vocabulary figure draws."""
+        return {
+            "eojeols": self.c["eojeols"],
+            "tokens": self.c["tokens"],
+            "wordpiece_per_eojeol": dict(sorted(self.tokens_per_eojeol.items())),
+            "morphemes_per_eojeol": dict(sorted(self.morphemes_per_eojeol.items())),
+        }
 
-def vocab_report(vocab_dir: Path, heldout: dict[str, list[Path]], output: Path) -> dict:
-    """`heldout` maps a name (a register, or 'all') to files of held-out documents (the
-    shard format: a sentence a line; any UTF-8 text file with one sentence a line works)."""
+
+def vocab_report(
+    vocab_dir: Path, heldout: dict[str, list[Path]], output: Path, distributions_output: Path | None = None
+) -> dict:
+    """Write the report to `output` (JSON) and return it. `heldout` maps a name (a
+    register, or 'all') to files of held-out documents (the shard format: a sentence a
+    line; any UTF-8 text file with one sentence a line works). With `distributions_output`,
+    also write the figure's distributions there (JSON, laid out as the module says).
+    Raises KrelectraError (naming the file) for a tokenizer folder that cannot be loaded."""
     # Loaded exactly as a user loads the released model: AutoTokenizer, no extra arguments.
     tokenizer = load_tokenizer(vocab_dir)
     vocab = tokenizer.get_vocab()
     segmenter = MorphemeSegmenter()
-    report = {"vocab_size": tokenizer.vocab_size, "heldout": {}}
+    report: dict = {"vocab_size": tokenizer.vocab_size, "heldout": {}}
+    pieces = Path(vocab_dir, "vocab.txt").read_text(encoding="utf-8").splitlines()
+    distributions: dict = {"vocab_size": len(pieces), "piece_lengths": piece_lengths(pieces), "heldout": {}}
     for name, files in heldout.items():
         counter = BoundaryCounter(vocab)
         sentences = [s for path in files for doc in read_shard_documents(path) for s in doc]
@@ -116,5 +177,8 @@ def vocab_report(vocab_dir: Path, heldout: dict[str, list[Path]], output: Path) 
         for text, ids, offsets in zip(normalised, batch["input_ids"], batch["offset_mapping"]):
             counter.add(text, tokenizer.convert_ids_to_tokens(ids), offsets, segmenter)
         report["heldout"][name] = {"sentences": len(sentences), **counter.summary()}
+        distributions["heldout"][name] = {"sentences": len(sentences), **counter.distributions()}
+    if distributions_output is not None:
+        write_json(distributions_output, distributions)
     write_json(output, report)
     return report
