@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from builders import CASED, TINY, recipe_variables, write_checkpoint, write_vocab_dir
 
 from krelectra.cli import main
 from krelectra.errors import KrelectraError
@@ -555,8 +556,6 @@ def checkpoint_case(change: Callable[[dict], None] | None = None, damage: Callab
     changed or damaged."""
 
     def run(ctx):
-        from test_convert_mapping import CASED, TINY, recipe_variables, write_checkpoint, write_vocab_dir
-
         shapes = recipe_variables(TINY)
         if change:
             change(shapes)
@@ -717,8 +716,6 @@ def _bare_vocab(result, ctx):
 
 
 def _convert_bare(ctx):
-    from test_convert_mapping import TINY, recipe_variables, write_checkpoint, write_vocab_dir
-
     from krelectra.convert.export import convert
 
     prefix = ctx.inp / "ckpt" / "model.ckpt"
@@ -736,8 +733,6 @@ row(
 
 
 def _convert_without_mask(ctx):
-    from test_convert_mapping import TINY, recipe_variables, write_checkpoint, write_vocab_dir
-
     prefix = ctx.inp / "ckpt" / "model.ckpt"
     prefix.parent.mkdir(parents=True)
     write_checkpoint(prefix, recipe_variables(TINY))

@@ -1,6 +1,6 @@
 """Checkpoint -> Hugging Face weights: every weight filled, every variable placed, every
 problem named. The checkpoints here are written variable by variable with the names of
-the ELECTRA recipe (listed below independently of the converter), so these tests need no
+the ELECTRA recipe (listed in tests/builders.py independently of the converter), so these tests need no
 TF model; test_convert_roundtrip.py covers the logits through the real TF model."""
 
 from __future__ import annotations
@@ -13,165 +13,12 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 torch = pytest.importorskip("torch")
+from builders import CASED, TINY, VOCAB, recipe_variables, write_checkpoint, write_vocab_dir  # noqa: E402
 from safetensors.numpy import load_file  # noqa: E402
 
 from krelectra.convert.export import convert  # noqa: E402
 from krelectra.convert.hf_config import read_model_config  # noqa: E402
 from krelectra.errors import KrelectraError  # noqa: E402
-
-HANGUL_TOKENS = [
-    "한국",
-    "##어",
-    "나",
-    "##는",
-    "학생",
-    "이",
-    "##다",
-    "형태소",
-    "분석",
-    "##기",
-    "좋",
-    "##아요",
-    "영화",
-    "재미",
-    "##있",
-    "##어요",
-    "ELECTRA",
-    "the",
-    "##s",
-    "!",
-    ".",
-    ",",
-    "?",
-    "1",
-    "2",
-    "3",
-    "가",
-    "##가",
-    "를",
-    "##를",
-    "은",
-    "##은",
-    "에",
-    "##에",
-    "서",
-]
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *HANGUL_TOKENS]
-
-# Tiny sizes with the base recipe's shape: discriminator embedding == hidden, generator
-# hidden smaller than the shared embedding (so the generator has embeddings_project).
-TINY = {
-    "vocab_size": len(VOCAB),
-    "embedding_size": 16,
-    "hidden_size": 16,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 32,
-    "generator_hidden_size": 8,
-    "generator_num_hidden_layers": 2,
-    "generator_num_attention_heads": 2,
-    "generator_intermediate_size": 16,
-    "max_position_embeddings": 64,
-    "type_vocab_size": 2,
-    "hidden_dropout_prob": 0.1,
-    "attention_probs_dropout_prob": 0.1,
-    "layer_norm_eps": 1e-12,
-}
-
-
-def recipe_variables(cfg: dict, untied_generator_embeddings: bool = False) -> dict[str, tuple[int, ...]]:
-    """Variable name -> shape of a TF1 ELECTRA checkpoint, as the recipe names them."""
-    E, V = cfg["embedding_size"], cfg["vocab_size"]
-    shapes: dict[str, tuple[int, ...]] = {}
-
-    def embeddings(scope):
-        shapes[f"{scope}/word_embeddings"] = (V, E)
-        shapes[f"{scope}/position_embeddings"] = (cfg["max_position_embeddings"], E)
-        shapes[f"{scope}/token_type_embeddings"] = (cfg["type_vocab_size"], E)
-        shapes[f"{scope}/LayerNorm/gamma"] = shapes[f"{scope}/LayerNorm/beta"] = (E,)
-
-    def dense(name, n_in, n_out):
-        shapes[f"{name}/kernel"], shapes[f"{name}/bias"] = (n_in, n_out), (n_out,)
-
-    def encoder(scope, H, layers, F):
-        if E != H:
-            dense(f"{scope}/embeddings_project", E, H)
-        for n in range(layers):
-            layer = f"{scope}/encoder/layer_{n}"
-            for part in (
-                "attention/self/query",
-                "attention/self/key",
-                "attention/self/value",
-                "attention/output/dense",
-            ):
-                dense(f"{layer}/{part}", H, H)
-            dense(f"{layer}/intermediate/dense", H, F)
-            dense(f"{layer}/output/dense", F, H)
-            for norm in ("attention/output/LayerNorm", "output/LayerNorm"):
-                shapes[f"{layer}/{norm}/gamma"] = shapes[f"{layer}/{norm}/beta"] = (H,)
-
-    embeddings("electra/embeddings")
-    if untied_generator_embeddings:
-        embeddings("generator/embeddings")
-    encoder("electra", cfg["hidden_size"], cfg["num_hidden_layers"], cfg["intermediate_size"])
-    encoder(
-        "generator",
-        cfg["generator_hidden_size"],
-        cfg["generator_num_hidden_layers"],
-        cfg["generator_intermediate_size"],
-    )
-    dense("generator_predictions/dense", cfg["generator_hidden_size"], E)
-    shapes["generator_predictions/LayerNorm/gamma"] = shapes["generator_predictions/LayerNorm/beta"] = (E,)
-    shapes["generator_predictions/output_bias"] = (V,)
-    dense("discriminator_predictions/dense", cfg["hidden_size"], cfg["hidden_size"])
-    dense("discriminator_predictions/dense_1", cfg["hidden_size"], 1)
-    return shapes
-
-
-def write_checkpoint(
-    prefix, shapes: dict, seed: int = 0, global_step: int | None = 1234, adam_slots: bool = True
-) -> dict[str, np.ndarray]:
-    """Random float32 values under the given names (plus global_step and Adam slots)."""
-    rng = np.random.default_rng(seed)
-    values = {name: rng.normal(0.0, 0.5, size=shape).astype(np.float32) for name, shape in shapes.items()}
-    tensors = dict(values)
-    if adam_slots:
-        for name, value in values.items():
-            tensors[f"{name}/adam_m"] = np.zeros_like(value)
-            tensors[f"{name}/adam_v"] = np.ones_like(value)
-    if global_step is not None:
-        tensors["global_step"] = np.int64(global_step)
-    names = sorted(tensors)
-    tf.raw_ops.SaveV2(
-        prefix=str(prefix),
-        tensor_names=names,
-        shape_and_slices=[""] * len(names),
-        tensors=[tf.constant(tensors[n]) for n in names],
-    )
-    return values
-
-
-def write_vocab_dir(folder, tokenizer_config: dict | None = None, vocab=VOCAB):
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    if tokenizer_config is not None:
-        (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
-        (folder / "special_tokens_map.json").write_text(
-            json.dumps(
-                {
-                    "pad_token": "[PAD]",
-                    "unk_token": "[UNK]",
-                    "cls_token": "[CLS]",
-                    "sep_token": "[SEP]",
-                    "mask_token": "[MASK]",
-                }
-            ),
-            encoding="utf-8",
-        )
-    return folder
-
-
-CASED = {"do_lower_case": False, "strip_accents": False, "tokenizer_class": "ElectraTokenizer"}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 torch = pytest.importorskip("torch")
 
-from test_convert_mapping import CASED, TINY, VOCAB, write_vocab_dir  # noqa: E402
+from builders import CASED, TINY, VOCAB, write_vocab_dir  # noqa: E402
 
 from krelectra.cli import main  # noqa: E402
 from krelectra.convert.hf_config import read_model_config  # noqa: E402

@@ -7,6 +7,7 @@ import json
 
 import pytest
 import yaml
+from builders import execute, outputs
 from workflow_helpers import copy_workflow, snakemake
 
 MODEL = "krelectra-ours"
@@ -169,8 +170,6 @@ def test_second_run_from_clean_gives_identical_data_and_the_same_metrics(first, 
 
 @pytest.mark.slow
 def test_audit_notebook_runs_against_the_embedded_default_run(first):
-    from test_paper_notebook import execute, outputs
-
     text = outputs(execute(first / "results", first / "paper/tables"))
     assert f"summaries agree with the runs: {MODEL}" in text
     assert "tables up to date with their inputs" in text

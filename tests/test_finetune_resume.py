@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_finetune_train import FAST, make_tiny_model, write_synthetic_data
+from builders import FAST, make_tiny_model, write_synthetic_data
 from workflow_helpers import REPO
 
 from krelectra import fingerprint as fp

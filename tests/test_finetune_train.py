@@ -3,9 +3,9 @@ and real short training runs (one per problem type) on tiny synthetic data."""
 
 import json
 import math
-import random
 
 import pytest
+from builders import FAST, make_tiny_model, write_synthetic_data
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune import features as feats
@@ -13,36 +13,6 @@ from krelectra.finetune.protocols import report, select_epoch
 from krelectra.finetune.summary import summarize
 from krelectra.finetune.tasks import TASKS, resolve_hyperparameters
 from krelectra.finetune.train import check_encoder_loaded, load_model, load_tokenizer
-
-NAMES = ["김철수", "이영희", "박민수", "최지우"]
-PLACES = ["서울", "부산", "대구", "광주"]
-GOOD = ["정말 재미있다", "너무 좋았다", "최고의 영화"]
-BAD = ["너무 지루했다", "정말 별로다", "최악의 영화"]
-FILLER = ["오늘", "어제", "친구와", "함께", "만났다", "갔다", "에서", "는", "가", "를", "누가", "어디", "왜", "어떻게"]
-TEXT = " ".join(NAMES + PLACES + GOOD + BAD + FILLER) + " 0123456789.?!,()"
-
-
-def make_tiny_model(folder, texts=()):
-    """A tiny random ElectraForPreTraining checkpoint with a character WordPiece vocabulary
-    (of TEXT and `texts`), laid out like the converter's output."""
-    from transformers import BertTokenizer, ElectraConfig, ElectraForPreTraining
-
-    chars = sorted(set(TEXT.replace(" ", "")) | {c for text in texts for c in text if not c.isspace()})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + chars + [f"##{c}" for c in chars]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    # transformers 5: the vocabulary file is the `vocab` argument (`vocab_file` is ignored).
-    BertTokenizer(vocab=str(folder / "vocab.txt"), do_lower_case=False, strip_accents=False).save_pretrained(folder)
-    config = ElectraConfig(
-        vocab_size=len(vocab),
-        embedding_size=32,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    ElectraForPreTraining(config).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -241,120 +211,9 @@ def test_summary_says_what_data_each_task_was_measured_on():
 # ------------------------------------------------------------------ training runs
 
 
-def write_tsv(path, rows, header=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ([header] if header else []) + ["\t".join(str(field) for field in row) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def write_synthetic_data(root, n_train=320, n_test=64):
-    """Small learnable datasets in the upstream formats of five tasks, one per problem type."""
-    rnd = random.Random(0)
-
-    def sentiment(n):
-        rows = []
-        for i in range(n):
-            label = rnd.randint(0, 1)
-            rows.append((i, f"{rnd.choice(FILLER)} {rnd.choice(GOOD if label else BAD)}", label))
-        return rows
-
-    write_tsv(root / "nsmc" / "ratings_train.txt", sentiment(n_train), "id\tdocument\tlabel")
-    write_tsv(root / "nsmc" / "ratings_test.txt", sentiment(n_test), "id\tdocument\tlabel")
-
-    def ner(n):
-        rows = []
-        for _ in range(n):
-            words, tags = [], []
-            for _ in range(rnd.randint(3, 6)):
-                kind = rnd.random()
-                if kind < 0.3:
-                    words.append(rnd.choice(NAMES) + rnd.choice(["가", "는", ""])), tags.append("PER-B")
-                elif kind < 0.5:
-                    words.append(rnd.choice(PLACES) + rnd.choice(["에서", ""])), tags.append("LOC-B")
-                else:
-                    words.append(rnd.choice(FILLER)), tags.append("O")
-            rows.append((" ".join(words), " ".join(tags)))
-        return rows
-
-    write_tsv(root / "naver-ner" / "train.tsv", ner(n_train))
-    write_tsv(root / "naver-ner" / "test.tsv", ner(n_test))
-
-    def sentence():
-        return f"{rnd.choice(NAMES)}가 {rnd.choice(PLACES)}에서 {rnd.choice(GOOD + BAD)}"
-
-    def paws(n):
-        rows = []
-        for i in range(n):
-            first, label = sentence(), rnd.randint(0, 1)
-            rows.append((i, first, first if label else sentence(), label))
-        return rows
-
-    header = "id\tsentence1\tsentence2\tlabel"
-    write_tsv(root / "paws" / "translated_train.tsv", paws(n_train), header)
-    write_tsv(root / "paws" / "dev_2k.tsv", paws(n_test), header)
-    write_tsv(root / "paws" / "test_2k.tsv", paws(n_test), header)
-
-    def sts(n):
-        rows = []
-        for i in range(n):
-            first, same = sentence(), rnd.random() < 0.5
-            second = first if same else sentence()
-            score = 5.0 if same else round(rnd.uniform(0.0, 2.0), 2)
-            rows.append(("main-news", "x", "2017", i, score, first, second))
-        return rows
-
-    header = "genre\tfilename\tyear\tid\tscore\tsentence1\tsentence2"
-    write_tsv(root / "korsts" / "sts-train.tsv", sts(n_train), header)
-    write_tsv(root / "korsts" / "sts-dev.tsv", sts(n_test), header)
-    write_tsv(root / "korsts" / "sts-test.tsv", sts(n_test), header)
-
-    def korquad(n, prefix):
-        data = []
-        for i in range(n):
-            name, place = rnd.choice(NAMES), rnd.choice(PLACES)
-            filler = " ".join(rnd.choice(FILLER) for _ in range(rnd.randint(4, 12)))
-            context = f"{filler} {place}에서 {name}가 만났다. {' '.join(rnd.choice(FILLER) for _ in range(6))}"
-            qas = [
-                {
-                    "id": f"{prefix}{i}-who",
-                    "question": "누가 만났다?",
-                    "answers": [{"text": name, "answer_start": context.index(name)}],
-                },
-                {
-                    "id": f"{prefix}{i}-where",
-                    "question": "어디에서 만났다?",
-                    "answers": [{"text": place, "answer_start": context.index(place)}],
-                },
-            ]
-            data.append({"title": f"t{i}", "paragraphs": [{"context": context, "qas": qas}]})
-        return {"version": "KorQuAD_v1.0", "data": data}
-
-    (root / "korquad").mkdir(parents=True, exist_ok=True)
-    (root / "korquad" / "KorQuAD_v1.0_train.json").write_text(
-        json.dumps(korquad(n_train // 2, "tr"), ensure_ascii=False), encoding="utf-8"
-    )
-    (root / "korquad" / "KorQuAD_v1.0_dev.json").write_text(
-        json.dumps(korquad(n_test // 2, "te"), ensure_ascii=False), encoding="utf-8"
-    )
-    return root
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return write_synthetic_data(tmp_path_factory.mktemp("data"))
-
-
-FAST = {
-    "learning_rate": 2e-3,
-    "num_train_epochs": 4,
-    "train_batch_size": 16,
-    "eval_batch_size": 32,
-    "max_seq_length": 48,
-    "doc_stride": 16,
-    "max_query_length": 8,
-    "max_answer_length": 10,
-    "n_best_size": 5,
-}
 
 
 def test_korquad_training_skips_only_the_answers_it_cannot_find_and_counts_them(tokenizer):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 import yaml
-from test_finetune_train import make_tiny_model
+from builders import make_tiny_model
 from workflow_helpers import copy_workflow, snakemake
 
 TASKS = ["hate-speech", "korquad"]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from builders import FAST, RUN_CONFIG, make_tiny_model, write_synthetic_data
 
 from krelectra import kernels
 from krelectra.errors import KrelectraError
@@ -89,8 +90,6 @@ def test_portable_turns_automatic_bfloat16_off(fresh_process, tmp_path):
 
 
 def pretrain_checkpoint(examples, work, cpu_kernels: str, env: dict) -> str:
-    from test_pretrain_precision import RUN_CONFIG
-
     config = {**RUN_CONFIG, "train": {**RUN_CONFIG["train"], "num_train_steps": 10}}
     command = [sys.executable, "-m", "krelectra", "pretrain", "train", "--no-progress", "--threads", "2"]
     command += ["--vocab-dir", str(examples["vocab"]), "--work-dir", str(work), "--config", json.dumps(config)]
@@ -117,8 +116,6 @@ def test_a_portable_run_ignores_the_kernels_this_machine_would_pick(pretrain_exa
 
 @pytest.mark.slow
 def test_a_portable_finetuning_run_records_the_pinned_pytorch_kernels(tmp_path):
-    from test_finetune_train import FAST, make_tiny_model, write_synthetic_data
-
     (tmp_path / "model").mkdir()
     model = make_tiny_model(tmp_path / "model")
     data = write_synthetic_data(tmp_path / "data", n_train=32, n_test=16)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_paper_synthetic_run import run_files, write_run
+from builders import run_files, write_run
 
 from krelectra.errors import KrelectraError
 from krelectra.io import read_json

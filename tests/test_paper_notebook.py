@@ -3,51 +3,13 @@ catch a summary that disagrees with the runs it summarises."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from test_paper_synthetic_run import write_run
+from builders import execute, outputs, write_run
 
 from krelectra.io import read_json, write_json
 
-nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbformat")  # `execute` needs both
 nbclient = pytest.importorskip("nbclient")
-
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "notebooks" / "audit.ipynb"
-
-
-def execute(results: Path, tables: Path):
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    env = {
-        "KRELECTRA_RESULTS": str(results),
-        "KRELECTRA_TABLES": str(tables),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-        "MPLBACKEND": "Agg",
-    }
-    old = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # the kernel inherits the environment
-    try:
-        client = nbclient.NotebookClient(
-            notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
-        )
-        client.execute()
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return notebook
-
-
-def outputs(notebook) -> str:
-    text = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            text.append(output.get("text", "") + str(output.get("data", {}).get("text/markdown", "")))
-    return "\n".join(text)
 
 
 @pytest.mark.slow

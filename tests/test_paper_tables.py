@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_paper_synthetic_run import run_files, write_run
+from builders import run_files, write_run, write_uncertainty
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune.tasks import TASKS
@@ -368,8 +368,6 @@ def test_a_single_seed_shows_no_spread(tmp_path):
 
 @pytest.fixture(scope="module")
 def uncertainty(run):
-    from test_paper_synthetic_run import write_uncertainty
-
     return write_uncertainty(run, reference_model="ours")
 
 

@@ -8,7 +8,7 @@ import re
 import shutil
 
 import pytest
-from test_paper_synthetic_run import write_run
+from builders import write_run
 from workflow_helpers import copy_workflow, snakemake
 
 PAPER_RULES = ["--allowed-rules", "paper_uncertainty", "paper_tables", "paper_figures", "paper_pdf"]

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import yaml
+from builders import RUN_CONFIG
 from jsonschema import ValidationError, validate
 from workflow_helpers import REPO
 
@@ -86,25 +87,6 @@ def test_bfloat16_step_stays_within_tolerance_of_float32():
     a, b = np.concatenate([g.ravel() for g in grads]), np.concatenate([g.ravel() for g in bf16_grads])
     assert a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.999
     assert all(g.dtype == np.float32 for g in bf16_grads), "weights and their gradients stay float32"
-
-
-RUN_CONFIG = {
-    "examples": {"max_seq_length": 64},
-    "model": {"embedding_size": 32, "hidden_size": 64, "num_hidden_layers": 2, "generator_hidden_size": 0.5},
-    "train": {
-        "train_batch_size": 8,
-        "num_train_steps": 30,
-        "num_warmup_steps": 3,
-        "learning_rate": 1e-4,  # the embedded default's; at 1e-3 runs drift apart within 25 steps
-        "log_every_steps": 5,
-        "iterations_per_loop": 5,
-        "save_checkpoints_steps": 30,
-        "eval_every_steps": 30,
-        "eval_batch_size": 8,
-        "max_eval_batches": 2,
-        "shuffle_buffer": 100,
-    },
-}
 
 
 def pretrain(examples: dict, work, xla, mixed_precision) -> list[dict]:
