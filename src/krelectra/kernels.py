@@ -15,15 +15,19 @@ tiny model and a 3-epoch PAWS finetuning run, comparing checkpoint bytes and los
 - `TF_ENABLE_ONEDNN_OPTS=0` changed nothing here: TensorFlow turns its oneDNN graph ops on
   by default only on CPUs with AVX512_VNNI, AVX512_BF16 or AMX (TensorFlow 2.9 release
   notes), i.e. on the Intel machine but not on this one.
-- The pretraining thread count changes the checkpoint bytes (1 against 2 threads); the
-  finetuning thread count (1 or 2) did not.
-- PyTorch: `ATEN_CPU_CAPABILITY=default` and `MKL_CBWR` (COMPATIBLE, AVX2, AUTO) left the
-  finetuning run unchanged on this AMD CPU.
+- The pretraining thread count changes the checkpoint bytes (1 against 2 threads).
+- PyTorch, one thread: `ATEN_CPU_CAPABILITY=default` and `MKL_CBWR` (COMPATIBLE, AVX2,
+  AUTO) left the finetuning run unchanged on this AMD CPU, and a 40-step AdamW run of a
+  256-512-10 MLP with GELU and LayerNorm gave the same weights with and without the pins.
+- PyTorch, two threads: that MLP's weights differ from the one-thread run, and
+  `MKL_CBWR=AVX2` changes them (MKL's multi-threaded products then take the reproducible
+  branch), so there portable and native differ on this CPU too.
 
 `portable` therefore pins each library to the AVX2 + FMA kernels every x86-64 CPU since
 2015 has (the variables below, set before TensorFlow or PyTorch is imported); `native`
 leaves the libraries' own choice (fastest: AVX-512, AMX and bfloat16 where the CPU has
-them). On this AMD machine both give the same bytes. That an AVX-512 machine with
+them). On this AMD machine both give the same bytes for TensorFlow and for one-thread
+PyTorch (the embedded default finetunes with one thread). That an AVX-512 machine with
 `portable` gives the bytes of this one is what the pins are for, but it is not verified
 here (no such machine was available): the README says which results are byte-identical
 where.
