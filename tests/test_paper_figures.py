@@ -44,6 +44,7 @@ def figures(results: Path, output: Path, config: PaperConfig | None = None) -> d
     )
 
 
+@pytest.mark.slow  # 7-15 s: kept out of the two-minute development loop
 def test_every_figure_is_written_as_pdf_and_png_identically_on_rerun(run, tmp_path):
     figures(run, tmp_path / "first", PaperConfig(labels={"ours": "Ours"}))
     for name in FIGURES:
@@ -84,6 +85,7 @@ def test_the_vocabulary_figure_draws_the_vocabulary_reports_counts(run):
     assert stats["tokens_per_eojeol"] == pytest.approx(report["tokens_per_eojeol"])
 
 
+@pytest.mark.slow  # 7-15 s: kept out of the two-minute development loop
 def test_the_paper_stage_runs_without_mecab_ko_or_a_tokenizer_library(run, tmp_path):
     """envs/paper.yaml holds neither Mecab-Ko nor transformers/tokenizers: tables and figures
     come from the rule outputs alone. Those modules are made unimportable in the child process."""

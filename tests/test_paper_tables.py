@@ -371,6 +371,7 @@ def uncertainty(run):
     return write_uncertainty(run, reference_model="ours")
 
 
+@pytest.mark.slow  # 7-15 s: kept out of the two-minute development loop
 def test_results_table_shows_intervals_and_marks_significant_differences(run, uncertainty, tmp_path):
     config = PaperConfig(labels={"ours": "KR-ELECTRA (this run)"})
     table = build_tables(TableInputs(published=PUBLISHED, **run_files(run), uncertainty=uncertainty), config)["results"]

@@ -70,6 +70,7 @@ def one_step(xla: bool, compute_dtype: str):
     return float(loss), {k: float(v) for k, v in sums.items()}, [tf.convert_to_tensor(g).numpy() for g in grads]
 
 
+@pytest.mark.slow  # 7-15 s: kept out of the two-minute development loop
 def test_xla_step_gives_the_loss_and_gradients_of_eager():
     loss, sums, grads = one_step(xla=False, compute_dtype="float32")
     xla_loss, xla_sums, xla_grads = one_step(xla=True, compute_dtype="float32")

@@ -361,6 +361,7 @@ def finished_run(pretrain_examples, tmp_path):
     return files, tmp_path / "work"
 
 
+@pytest.mark.slow  # 7-15 s: kept out of the two-minute development loop
 def test_a_changed_training_setting_refuses_to_resume_and_names_it(finished_run):
     from krelectra.errors import KrelectraError
 
@@ -377,6 +378,7 @@ def test_a_changed_training_setting_refuses_to_resume_and_names_it(finished_run)
     assert final["learning_rate"] == 2e-4, "the final config still tells the run that was trained"
 
 
+@pytest.mark.slow  # 7-15 s: kept out of the two-minute development loop
 def test_a_changed_example_file_refuses_to_resume_and_names_it(finished_run, tmp_path):
     from krelectra.errors import KrelectraError
 
@@ -394,6 +396,7 @@ def test_a_changed_example_file_refuses_to_resume_and_names_it(finished_run, tmp
     assert copies[0].name not in str(error.value), "only the changed file is named"
 
 
+@pytest.mark.slow  # 7-15 s: kept out of the two-minute development loop
 def test_a_larger_num_train_steps_continues_the_run(finished_run):
     from krelectra.errors import KrelectraError
 
