@@ -733,3 +733,19 @@ def outputs(notebook) -> str:
         for output in cell.get("outputs", []):
             text.append(output.get("text", "") + str(output.get("data", {}).get("text/markdown", "")))
     return "\n".join(text)
+
+
+# -- the spec's values -------------------------------------------------------------------
+
+# spec tasks.md, "Hyperparameters KR-ELECTRA used (per task)":
+# task: (lr, epochs, train batch, eval batch, max len, adam eps, seed)
+KR_ELECTRA_FINETUNING = {
+    "nsmc": (5e-5, 10, 32, 128, 128, 1e-6, 41),
+    "naver-ner": (5e-5, 20, 32, 128, 128, 1e-6, 41),
+    "paws": (3e-5, 15, 32, 64, 128, 1e-5, 41),
+    "kornli": (3e-5, 15, 64, 256, 128, 1e-6, 41),
+    "korsts": (5e-5, 10, 32, 64, 128, 1e-5, 41),
+    "question-pair": (5e-5, 10, 32, 64, 128, 1e-5, 42),
+    "korquad": (5e-5, 7, 8, 32, 512, 1e-6, 42),
+    "hate-speech": (5e-5, 10, 32, 64, 128, 1e-5, 41),
+}

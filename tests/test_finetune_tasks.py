@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from builders import KR_ELECTRA_FINETUNING
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune import readers
@@ -17,17 +18,6 @@ from krelectra.finetune.tasks import TASKS, UPSTREAM_BASE_URL, carve_dev, data_d
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "resources" / "finetune"
 
-# KR-ELECTRA's per-task hyperparameters: lr, epochs, train / eval batch, max length, adam epsilon, seed.
-PAPER_HYPERPARAMETERS = {
-    "nsmc": (5e-5, 10, 32, 128, 128, 1e-6, 41),
-    "naver-ner": (5e-5, 20, 32, 128, 128, 1e-6, 41),
-    "paws": (3e-5, 15, 32, 64, 128, 1e-5, 41),
-    "kornli": (3e-5, 15, 64, 256, 128, 1e-6, 41),
-    "korsts": (5e-5, 10, 32, 64, 128, 1e-5, 41),
-    "question-pair": (5e-5, 10, 32, 64, 128, 1e-5, 42),
-    "korquad": (5e-5, 7, 8, 32, 512, 1e-6, 42),
-    "hate-speech": (5e-5, 10, 32, 64, 128, 1e-5, 41),
-}
 KEYS = (
     "learning_rate",
     "num_train_epochs",
@@ -59,10 +49,10 @@ def test_registry_lists_the_eight_tasks_in_the_papers_column_order():
         get_task("klue")
 
 
-@pytest.mark.parametrize("name", list(PAPER_HYPERPARAMETERS))
+@pytest.mark.parametrize("name", list(KR_ELECTRA_FINETUNING))
 def test_default_hyperparameters_are_kr_electras(name):
     hyper = TASKS[name].hyperparameters
-    assert tuple(hyper[key] for key in KEYS) == PAPER_HYPERPARAMETERS[name]
+    assert tuple(hyper[key] for key in KEYS) == KR_ELECTRA_FINETUNING[name]
     assert (hyper["warmup_proportion"], hyper["weight_decay"], hyper["max_grad_norm"]) == (0.0, 0.0, 1.0)
     if name == "korquad":
         assert (hyper["doc_stride"], hyper["max_query_length"], hyper["max_answer_length"], hyper["n_best_size"]) == (

@@ -14,22 +14,11 @@ import shlex
 
 import pytest
 import yaml
+from builders import KR_ELECTRA_FINETUNING
 from workflow_helpers import copy_workflow, snakemake
 
 from krelectra.finetune.tasks import TASKS, resolve_hyperparameters
 
-# spec tasks.md, "Hyperparameters KR-ELECTRA used (per task)":
-# task: (lr, epochs, train batch, eval batch, max len, adam eps, seed)
-KR_ELECTRA_FINETUNING = {
-    "nsmc": (5e-5, 10, 32, 128, 128, 1e-6, 41),
-    "naver-ner": (5e-5, 20, 32, 128, 128, 1e-6, 41),
-    "paws": (3e-5, 15, 32, 64, 128, 1e-5, 41),
-    "kornli": (3e-5, 15, 64, 256, 128, 1e-6, 41),
-    "korsts": (5e-5, 10, 32, 64, 128, 1e-5, 41),
-    "question-pair": (5e-5, 10, 32, 64, 128, 1e-5, 42),
-    "korquad": (5e-5, 7, 8, 32, 512, 1e-6, 42),
-    "hate-speech": (5e-5, 10, 32, 64, 128, 1e-5, 41),
-}
 # "All: warmup proportion 0, weight decay 0.0, max grad norm 1.0"
 ALL_TASKS = {"warmup_proportion": 0.0, "weight_decay": 0.0, "max_grad_norm": 1.0}
 # "QA features in the reference: ... doc_stride 128, max_query_length 64, max_answer_length 30, n_best_size 20"
