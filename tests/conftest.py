@@ -4,15 +4,35 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-
-# -- pretraining fixtures (prefix pretrain_) -----------------------------------------------
-
 import re as _re
 from pathlib import Path as _Path
 
 import pytest as _pytest
 
 from krelectra.vocab.tokenizer import write_tokenizer_dir
+
+# -- which tests share a pytest-xdist worker -------------------------------------------------
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Groups for `--dist loadgroup` (pyproject's addopts): every test of the session's
+    embedded-default run shares one worker, so the run is built once; a slow module's tests
+    share one worker, so its module-scoped fixtures (a SLURM cluster, a finished
+    pretraining run, the evaluation harness's run) are built once. Other tests go to
+    whichever worker is free. A module's own `xdist_group` mark wins."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue  # the module chose its group
+        if "embedded_default_run" in item.fixturenames:
+            group = "embedded_default_run"
+        elif item.get_closest_marker("slow"):
+            group = item.module.__name__
+        else:
+            continue
+        item.add_marker(_pytest.mark.xdist_group(group))
+
+
+# -- pretraining fixtures (prefix pretrain_) -----------------------------------------------
 
 
 def _pretrain_konlpy_documents() -> list[list[str]]:
@@ -82,8 +102,8 @@ def pretrain_examples(pretrain_corpus, tmp_path_factory) -> dict:
 def embedded_default_run(tmp_path_factory) -> _Path:
     """A copy of the project in which `snakemake --cores 2 paper/tables` ran the embedded
     default from raw text to tables (about 4 minutes on 2 cores). One run per session feeds
-    every assertion on a real run (end to end, pretraining): nothing is pretrained twice.
-    Tests read it and may rerun targets that are up to date; they never change it."""
+    every assertion on a real run (end to end, pretraining, SLURM): nothing is pretrained
+    twice. Tests read it and may rerun targets that are up to date; they never change it."""
     from workflow_helpers import copy_workflow, snakemake
 
     work = copy_workflow(tmp_path_factory.mktemp("embedded_default_run"))
