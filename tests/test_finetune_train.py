@@ -427,6 +427,18 @@ def test_padding_share_and_the_automatic_speed_settings(monkeypatch):
         train.speed_settings("auto", "yes", even, 16)
 
 
+@pytest.mark.parametrize("bf16_cpu", [False, True])
+def test_on_a_cpu_finetuning_asks_the_same_bf16_question_as_pretraining(monkeypatch, bf16_cpu):
+    import torch
+
+    from krelectra import kernels
+    from krelectra.finetune import train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(kernels, "cpu_has_bf16", lambda: bf16_cpu)
+    assert train.native_bf16() is bf16_cpu
+
+
 def test_predictions_in_length_order_come_back_in_feature_order():
     import numpy as np
 

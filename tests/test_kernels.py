@@ -12,7 +12,6 @@ from builders import FAST, RUN_CONFIG, make_tiny_model, write_synthetic_data
 
 from krelectra import kernels
 from krelectra.errors import KrelectraError
-from krelectra.pretrain import runtime
 
 AVX2_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
 AMX_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512_bf16 amx_bf16\n"
@@ -81,9 +80,9 @@ def test_portable_after_the_libraries_loaded_is_refused(fresh_process, tmp_path)
 def test_portable_turns_automatic_bfloat16_off(fresh_process, tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(AMX_CPU)
-    assert runtime.cpu_has_bf16(cpuinfo)
+    assert kernels.cpu_has_bf16(cpuinfo)
     kernels.use("portable", cpuinfo)
-    assert not runtime.cpu_has_bf16(cpuinfo), "oneDNN capped at AVX2 cannot use AMX"
+    assert not kernels.cpu_has_bf16(cpuinfo), "oneDNN capped at AVX2 cannot use AMX"
 
 
 # -- a real run: the kernels the environment would pick do not reach a portable run -----

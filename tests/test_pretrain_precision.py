@@ -20,12 +20,14 @@ from builders import RUN_CONFIG
 from jsonschema import ValidationError, validate
 from workflow_helpers import REPO
 
+from krelectra import kernels
 from krelectra.errors import KrelectraError
+from krelectra.kernels import cpu_has_bf16
 from krelectra.pretrain import runtime
 from krelectra.pretrain.config import PretrainConfig
 from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
 from krelectra.pretrain.objective import Objective, default_max_predictions, electra_loss, local_counts, mask_batch
-from krelectra.pretrain.runtime import Settings, cpu_has_bf16, resolve_settings
+from krelectra.pretrain.runtime import Settings, resolve_settings
 
 PAD, CLS, SEP, MASK = 0, 2, 3, 4
 VOCAB, LENGTH, SIZE = 60, 24, 4
@@ -143,7 +145,7 @@ def test_bfloat16_support_is_read_from_the_cpu_flags(tmp_path, flags, expected):
 
 @pytest.mark.parametrize("bf16_cpu", [False, True])
 def test_auto_turns_mixed_precision_on_only_where_the_cpu_computes_bfloat16(monkeypatch, bf16_cpu):
-    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: bf16_cpu)
+    monkeypatch.setattr(kernels, "cpu_has_bf16", lambda: bf16_cpu)
     monkeypatch.setattr(runtime, "device_kind", lambda strategy: "CPU")
     auto = resolve_settings(PretrainConfig())
     assert auto == Settings(xla=False, mixed_precision=bf16_cpu, device="CPU")

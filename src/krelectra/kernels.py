@@ -48,6 +48,7 @@ PORTABLE = "portable"
 NATIVE = "native"
 CHOICES = (PORTABLE, NATIVE)
 REQUIRED_FLAGS = ("avx2", "fma")  # /proc/cpuinfo names
+BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo names of bfloat16 arithmetic
 
 # Environment variable -> value; each library reads it when it loads.
 PORTABLE_ENV = {
@@ -79,6 +80,14 @@ def portable_active() -> bool:
     """Whether this process runs with the portable kernels (every `PORTABLE_ENV` variable set
     to its value)."""
     return all(os.environ.get(name) == value for name, value in PORTABLE_ENV.items())
+
+
+def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU has bfloat16 arithmetic (AMX-BF16 or AVX512-BF16) that this process
+    may use: False where the flags cannot be read (not Linux) and under `cpu_kernels:
+    portable`, which caps the kernels at AVX2. Both stages' `auto` precision asks this."""
+    flags = cpu_flags(cpuinfo) or set()
+    return not portable_active() and any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
 def use(choice: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:

@@ -200,17 +200,14 @@ GROUP_BY_LENGTH_MIN_PADDING = 0.2
 def native_bf16() -> bool:
     """Whether bfloat16 matrix products run in hardware where the Trainer trains: a CUDA GPU
     that supports bf16 (torch.cuda.is_bf16_supported, emulation not counted), or a CPU with
-    AMX-BF16 or AVX512-BF16 (torch.cpu.get_capabilities) outside `cpu_kernels: portable`
-    (which caps the CPU kernels at AVX2, krelectra.kernels). Elsewhere, e.g. on CPUs with
-    AVX2 only, bf16 autocast is emulated and slower than fp32."""
+    AMX-BF16 or AVX512-BF16 outside `cpu_kernels: portable` (krelectra.kernels.cpu_has_bf16,
+    the pretraining stage's test too). Elsewhere, e.g. on CPUs with AVX2 only, bf16
+    autocast is emulated and slower than fp32."""
     import torch
 
     if torch.cuda.is_available():
         return torch.cuda.is_bf16_supported(including_emulation=False)
-    if kernels.portable_active():
-        return False
-    capabilities = torch.cpu.get_capabilities()
-    return bool(capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"))
+    return kernels.cpu_has_bf16()
 
 
 def padding_share(lengths: list[int], batch_size: int) -> float:

@@ -22,14 +22,12 @@ import logging
 import os
 import shutil
 import sys
-from pathlib import Path
 
 from krelectra import kernels
 from krelectra.errors import KrelectraError
 
 log = logging.getLogger(__name__)
 AUTO = "auto"
-BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")  # Linux /proc/cpuinfo names
 MIN_BF16_GPU_CAPABILITY = (8, 0)  # Ampere: bfloat16 tensor cores
 SLURM_PORT_BASE = 23456  # a task's gRPC port under srun: this + its index on the node
 
@@ -68,14 +66,6 @@ def configure(threads: int, inter_op_threads: int | None = None) -> None:
         )
 
 
-def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether the CPU has bfloat16 arithmetic (AMX-BF16 or AVX512-BF16) that this process
-    may use: False where the flags cannot be read (not Linux) and under `cpu_kernels:
-    portable`, which caps oneDNN at AVX2 (krelectra.kernels)."""
-    flags = kernels.cpu_flags(cpuinfo) or set()
-    return not kernels.portable_active() and any(flag in flags for flag in BF16_CPU_FLAGS)
-
-
 def device_kind(strategy_name: str) -> str:
     """ "TPU" for the tpu strategy, "GPU" when TensorFlow sees a GPU, else "CPU"."""
     if strategy_name == "tpu":
@@ -99,7 +89,7 @@ def resolve_settings(config) -> Settings:
     the device of `config.strategy` (rules in the module docstring)."""
     device = device_kind(config.strategy)
     if config.mixed_precision == AUTO:
-        bf16 = {"TPU": True, "GPU": device == "GPU" and gpus_have_bf16(), "CPU": cpu_has_bf16()}[device]
+        bf16 = {"TPU": True, "GPU": device == "GPU" and gpus_have_bf16(), "CPU": kernels.cpu_has_bf16()}[device]
     else:
         bf16 = bool(config.mixed_precision)
     xla = device != "CPU" if config.xla == AUTO else bool(config.xla)
