@@ -8,28 +8,45 @@ import re as _re
 from pathlib import Path as _Path
 
 import pytest as _pytest
+from xdist.scheduler import LoadFileScheduling
 
 from krelectra.vocab.tokenizer import write_tokenizer_dir
 
 # -- which tests share a pytest-xdist worker -------------------------------------------------
 
+# `--dist loadfile` (pyproject's addopts) runs a module's tests on one worker, so its
+# module-scoped fixtures (a SLURM cluster, a finished pretraining run, the evaluation
+# harness's run) are built once. These modules use the session's embedded-default run
+# (`embedded_default_run` below) and share one worker, so that run is built once too.
+# (pytest-xdist's `xdist_group` marks would say this per test, but `--dist loadgroup`
+# ignores them under pytest 9.2: pytest-xdist issue 1386.)
+EMBEDDED_RUN_MODULES = ("tests/test_end_to_end.py", "tests/test_slurm.py")
+EMBEDDED_RUN_SCOPE = "embedded_default_run"
 
-def pytest_collection_modifyitems(items) -> None:
-    """Groups for `--dist loadgroup` (pyproject's addopts): every test of the session's
-    embedded-default run shares one worker, so the run is built once; a slow module's tests
-    share one worker, so its module-scoped fixtures (a SLURM cluster, a finished
-    pretraining run, the evaluation harness's run) are built once. Other tests go to
-    whichever worker is free. A module's own `xdist_group` mark wins."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue  # the module chose its group
-        if "embedded_default_run" in item.fixturenames:
-            group = "embedded_default_run"
-        elif item.get_closest_marker("slow"):
-            group = item.module.__name__
-        else:
-            continue
-        item.add_marker(_pytest.mark.xdist_group(group))
+
+class _LoadFileSharingTheEmbeddedRun(LoadFileScheduling):
+    """`--dist loadfile`, with the modules of EMBEDDED_RUN_MODULES as one unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = super()._split_scope(nodeid)
+        return EMBEDDED_RUN_SCOPE if module in EMBEDDED_RUN_MODULES else module
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadfile":
+        return _LoadFileSharingTheEmbeddedRun(config, log)
+    return None
+
+
+@_pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    """A test of the embedded-default run outside EMBEDDED_RUN_MODULES would build the run
+    again on another worker: it fails before it starts, naming the fix."""
+    if "embedded_default_run" in item.fixturenames and item.nodeid.split("::")[0] not in EMBEDDED_RUN_MODULES:
+        _pytest.fail(
+            f"{item.nodeid} uses embedded_default_run: add its module to EMBEDDED_RUN_MODULES in tests/conftest.py",
+            pytrace=False,
+        )
 
 
 # -- pretraining fixtures (prefix pretrain_) -----------------------------------------------

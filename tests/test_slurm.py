@@ -23,10 +23,6 @@ import yaml
 from slurm_cluster import SlurmCluster
 from workflow_helpers import REPO, copy_workflow, snakemake
 
-# The SLURM run is compared with the session's embedded-default run (conftest.py), and
-# the cluster is started once: both tests run on that run's pytest-xdist worker.
-pytestmark = pytest.mark.xdist_group("embedded_default_run")
-
 PROFILE = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
 
 # Targets run through SLURM (in one Snakemake run) and compared with a local run: the
