@@ -9,7 +9,10 @@ tasks with the recipe's seeds, on this machine, on N nodes like it, and on one a
 
     python benchmarks/scale_model.py [--nodes 16] [--sample-mb 3] [--output docs/scale-table.md]
 
-Accelerator time is computed, not measured: analytic FLOPs / (peak x assumed MFU).
+Accelerator time is computed, not measured: analytic FLOPs / (peak x MFU), with an
+assumed MFU of 0.3-0.4 for pretraining and, for finetuning, the utilisations that
+benchmarks/finetune_gpu_rate.py measured on one H200 (evaluate_cost.py: 0.07-0.09 in
+training steps, 0.31 in scoring).
 Takes about 3 minutes on a 2-core CPU; the machine may be shared, so rates vary.
 """
 
@@ -573,6 +576,12 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
     ft_total = sum(all_jobs)
     ft_cpu1 = sum(SEEDS[name] * seconds for name, seconds in job_cpu.items())
     ft_cpuN = makespan([job_cpu[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS[name])], nodes)
+    # On the accelerator, the same FLOPs at the utilisations measured on one H200
+    # (evaluate_cost.py; not the pretraining's assumed MFU range: finetuning steps are small).
+    from evaluate_cost import MFU_SCORE, MFU_TRAIN, task_cost, task_seconds
+
+    ft_acc = sum(SEEDS[name] * task_seconds(task_cost(name), peak) for name in FINETUNE_EXAMPLES)
+    measured_mfu = f"measured MFU {min(MFU_TRAIN.values())}–{max(MFU_TRAIN.values())} training, {MFU_SCORE} scoring"
     rows.append(
         (
             f"finetune ({len(SEEDS)} tasks, {sum(SEEDS.values())} jobs)",
@@ -581,14 +590,14 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
             f"{len(all_jobs)} jobs, {ft_total:.2e} FLOPs (padded)",
             human(ft_cpu1),
             human(ft_cpuN),
-            f"{human(ft_total / (peak * MFU_RANGE[1]))}–{human(ft_total / (peak * MFU_RANGE[0]))}",
+            f"{human(ft_acc)} ({measured_mfu})",
         )
     )
 
     cpu_prep1 = sum(totals1.values())
     cpu_prepN = sum(totalsN.values())
-    acc_all_lo = cpu_prepN + acc_lo + ft_total / (peak * MFU_RANGE[1])
-    acc_all_hi = cpu_prepN + acc_hi + ft_total / (peak * MFU_RANGE[0])
+    acc_all_lo = cpu_prepN + acc_lo + ft_acc
+    acc_all_hi = cpu_prepN + acc_hi + ft_acc
     rows.append(
         (
             "**all stages**",
@@ -603,7 +612,8 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
 
     head = (
         "| stage | unit measured | rate here | total work at 34 GB | this machine "
-        f"({cores} cores) | {nodes} nodes like it | {MAIN_ACCELERATOR} (MFU {MFU_RANGE[0]}–{MFU_RANGE[1]}) |"
+        f"({cores} cores) | {nodes} nodes like it | {MAIN_ACCELERATOR} (pretraining at MFU "
+        f"{MFU_RANGE[0]}–{MFU_RANGE[1]}) |"
     )
     lines = [head, "|" + "---|" * 7]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
