@@ -24,7 +24,7 @@ fi
 [ -x .venv-tools/bin/python ] || "$PYTHON" -m venv .venv-tools
 .venv-tools/bin/python -m pip install --quiet cffconvert==2.0.0
 export HF_HUB_OFFLINE=1 CFFCONVERT="$PWD/.venv-tools/bin/cffconvert" PATH="$PWD/.venv/bin:$PATH"
-# With arguments: pytest with exactly those arguments. Without: the two lanes, the fast
+# With arguments: pytest with those arguments (and pyproject's addopts). Without: the two lanes, the fast
 # lane first (unit tests and linters, about 2 minutes on 2 cores: a broken import or a
 # lint error fails in seconds), then the slow lane (real Snakemake runs and training); a
 # failing lane stops the script before the next one starts.

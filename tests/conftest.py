@@ -8,7 +8,6 @@ import re as _re
 from pathlib import Path as _Path
 
 import pytest as _pytest
-from xdist.scheduler import LoadFileScheduling
 
 from krelectra.vocab.tokenizer import write_tokenizer_dir
 
@@ -16,33 +15,45 @@ from krelectra.vocab.tokenizer import write_tokenizer_dir
 
 # `--dist loadfile` (pyproject's addopts) runs a module's tests on one worker, so its
 # module-scoped fixtures (a SLURM cluster, a finished pretraining run, the evaluation
-# harness's run) are built once. These modules use the session's embedded-default run
-# (`embedded_default_run` below) and share one worker, so that run is built once too.
-# (pytest-xdist's `xdist_group` marks would say this per test, but `--dist loadgroup`
-# ignores them under pytest 9.2: pytest-xdist issue 1386.)
-EMBEDDED_RUN_MODULES = ("tests/test_end_to_end.py", "tests/test_slurm.py")
+# harness's run) are built once; session-scoped ones are built once per worker. These
+# modules use the session's embedded-default run (`embedded_default_run` below) and share
+# one worker, so that run is built once too. (pytest-xdist's `xdist_group` marks would say
+# this per test, but `--dist loadgroup` ignores them under pytest 9.2: pytest-xdist#1386.)
+_TESTS = _Path(__file__).resolve().parent
+EMBEDDED_RUN_MODULES = frozenset({_TESTS / "test_end_to_end.py", _TESTS / "test_slurm.py"})
 EMBEDDED_RUN_SCOPE = "embedded_default_run"
+# Handed out first: a lint error fails in seconds, and a cold mypy cache (about a minute)
+# overlaps the other tests instead of ending the lane.
+FIRST_MODULE = _TESTS / "test_lint.py"
 
 
-class _LoadFileSharingTheEmbeddedRun(LoadFileScheduling):
-    """`--dist loadfile`, with the modules of EMBEDDED_RUN_MODULES as one unit."""
-
-    def _split_scope(self, nodeid: str) -> str:
-        module = super()._split_scope(nodeid)
-        return EMBEDDED_RUN_SCOPE if module in EMBEDDED_RUN_MODULES else module
-
-
+@_pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    if config.getvalue("dist") == "loadfile":
-        return _LoadFileSharingTheEmbeddedRun(config, log)
-    return None
+    """`--dist loadfile` with the modules of EMBEDDED_RUN_MODULES as one unit and
+    FIRST_MODULE handed out first. Other `--dist` modes are pytest-xdist's own (under them
+    each worker that gets a test of the embedded run builds the run)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileSharingTheEmbeddedRun(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = (config.rootpath / super()._split_scope(nodeid)).resolve()
+            return EMBEDDED_RUN_SCOPE if module in EMBEDDED_RUN_MODULES else str(module)
+
+        def _assign_work_unit(self, node) -> None:
+            if str(FIRST_MODULE) in self.workqueue:
+                self.workqueue.move_to_end(str(FIRST_MODULE), last=False)
+            super()._assign_work_unit(node)
+
+    return LoadFileSharingTheEmbeddedRun(config, log)
 
 
 @_pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item) -> None:
     """A test of the embedded-default run outside EMBEDDED_RUN_MODULES would build the run
     again on another worker: it fails before it starts, naming the fix."""
-    if "embedded_default_run" in item.fixturenames and item.nodeid.split("::")[0] not in EMBEDDED_RUN_MODULES:
+    if "embedded_default_run" in item.fixturenames and item.path.resolve() not in EMBEDDED_RUN_MODULES:
         _pytest.fail(
             f"{item.nodeid} uses embedded_default_run: add its module to EMBEDDED_RUN_MODULES in tests/conftest.py",
             pytrace=False,

@@ -1,6 +1,8 @@
 """The whole embedded-default pipeline, raw text to paper/tables, run for real twice
 from clean in temporary copies of the project (about 4 minutes a run on 2 cores): the first
-is the session's shared run (`embedded_default_run` in conftest.py), the second this module's."""
+is the session's shared run (`embedded_default_run` in conftest.py), the second this module's.
+Asserted on the first: tables, scores, hyperparameters, pretraining's learning curves and
+checkpoint, the audit notebook; on both: identical data and metrics."""
 
 import hashlib
 import json
@@ -205,13 +207,13 @@ def test_embedded_default_pretrains_and_visibly_learns(first):
     steps = pretrain_section["train"]["num_train_steps"]
     evals = [m for m in metrics if m["split"] == "eval"]
     assert evals[0]["step"] == 0 and evals[-1]["step"] == steps
-    first, last = evals[0], evals[-1]
-    assert last["discriminator_loss"] < 0.75 * first["discriminator_loss"]
-    assert last["generator_accuracy"] > first["generator_accuracy"]
-    assert last["generator_loss"] < first["generator_loss"] - 1.0
+    initial, final = evals[0], evals[-1]
+    assert final["discriminator_loss"] < 0.75 * initial["discriminator_loss"]
+    assert final["generator_accuracy"] > initial["generator_accuracy"]
+    assert final["generator_loss"] < initial["generator_loss"] - 1.0
     # The discriminator detects replaced tokens it has not seen: it has not collapsed into
     # predicting "original" everywhere (what a too-large learning rate did).
-    assert last["discriminator_precision"] > 0.3 and last["discriminator_recall"] > 0.15, last
+    assert final["discriminator_precision"] > 0.3 and final["discriminator_recall"] > 0.15, final
     train = [m for m in metrics if m["split"] == "train"]
     assert [m["step"] for m in train] == list(range(25, steps + 1, 25))
     for key in (

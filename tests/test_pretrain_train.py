@@ -1,4 +1,5 @@
-"""Real pretraining runs: the embedded default learns, a run killed with SIGKILL resumes
+"""Real pretraining runs (the embedded default's own run is asserted in
+test_end_to_end.py, on the session's run): a run killed with SIGKILL resumes
 from its latest checkpoint when the rule is rerun, init_checkpoint continues from a TF1
 checkpoint, MirroredStrategy over two devices gives the losses of one device, and the
 config schema's defaults are the code's."""
