@@ -558,29 +558,29 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
         )
     )
 
-    # Finetuning: the recipe's tasks x seeds, each job padded to its max length (an upper bound).
+    # Finetuning: the recipe's tasks x seeds, each job padded to its max length (an upper
+    # bound); a job's FLOPs and its GPU time at the utilisations measured on one H200 come
+    # from evaluate_cost.py (not the pretraining's assumed MFU range: finetuning steps are small).
+    from evaluate_cost import MFU_SCORE, MFU_TRAIN, task_cost, task_seconds
+
     from krelectra.finetune.tasks import TASKS
 
     # Step time = fixed (the optimizer update) + per_example * batch at sequence 128; an
     # example of length s costs its FLOPs ratio to one of length 128.
     ft_per_example, ft_fixed = m["finetune"]["per_example"], m["finetune"]["fixed"]
     ft_cpu_flops = finetune_flops_per_token(SEQ) * SEQ / ft_per_example
+    costs = {name: task_cost(name) for name in FINETUNE_EXAMPLES}
     job_flops, job_cpu = {}, {}
-    for name, (train, evaluated) in FINETUNE_EXAMPLES.items():
+    for name, (train, _) in FINETUNE_EXAMPLES.items():
         h = TASKS[name].hyperparameters
-        seq, epochs_ft, batch = h["max_seq_length"], h["num_train_epochs"], h["train_batch_size"]
-        per_token = finetune_flops_per_token(seq)
-        job_flops[name] = epochs_ft * seq * (train * per_token + evaluated * per_token / 3)
+        epochs_ft, batch = h["num_train_epochs"], h["train_batch_size"]
+        job_flops[name] = costs[name]["flops"]
         job_cpu[name] = job_flops[name] / ft_cpu_flops + epochs_ft * math.ceil(train / batch) * ft_fixed
     all_jobs = [job_flops[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS[name])]
     ft_total = sum(all_jobs)
     ft_cpu1 = sum(SEEDS[name] * seconds for name, seconds in job_cpu.items())
     ft_cpuN = makespan([job_cpu[name] for name in FINETUNE_EXAMPLES for _ in range(SEEDS[name])], nodes)
-    # On the accelerator, the same FLOPs at the utilisations measured on one H200
-    # (evaluate_cost.py; not the pretraining's assumed MFU range: finetuning steps are small).
-    from evaluate_cost import MFU_SCORE, MFU_TRAIN, task_cost, task_seconds
-
-    ft_acc = sum(SEEDS[name] * task_seconds(task_cost(name), peak) for name in FINETUNE_EXAMPLES)
+    ft_acc = sum(SEEDS[name] * task_seconds(costs[name], peak) for name in FINETUNE_EXAMPLES)
     measured_mfu = f"measured MFU {min(MFU_TRAIN.values())}–{max(MFU_TRAIN.values())} training, {MFU_SCORE} scoring"
     rows.append(
         (
