@@ -8,6 +8,7 @@ import sys
 
 from snakemake.settings.types import DeploymentMethod
 
+from krelectra.corpus.public import download_path, public_dataset, record_path, text_path
 from krelectra.corpus.sources import resolve_sources
 from krelectra.errors import KrelectraError
 from krelectra.vocab.tokenizer import TOKENIZER_FILES
@@ -56,11 +57,25 @@ if EVALUATES_CONVERTED and not PRETRAINING_SIDE:
         "(config/evaluate.yaml)"
     )
 
+# The corpus stage's outputs (corpus.smk), and the public data it downloads (corpus_data.smk).
+CORPUS = f"{RESULTS}/corpus"
+# {name: PublicDataset} of every public data set a source names (corpus.sources[].public).
+PUBLIC_DATASETS = {}
+
+
+def public_text_files(name, where):
+    """The text files corpus_partition reads for the public data set `name` (rule outputs)."""
+    dataset = public_dataset(name, config["corpus"]["download"]["wikimedia_dump"], where)
+    PUBLIC_DATASETS[name] = dataset
+    return [text_path(CORPUS, dataset, file) for file in dataset.files]
+
+
 # Corpus sources are resolved (globs expanded, package paths located) once, when the
-# workflow is parsed, so a missing file stops the run before any job starts.
+# workflow is parsed, so a missing file stops the run before any job starts; the files of
+# public data sets are the outputs of their download and extraction rules.
 if PRETRAINING_SIDE:
     try:
-        SOURCES = resolve_sources(config["corpus"]["sources"])
+        SOURCES = resolve_sources(config["corpus"]["sources"], public_files=public_text_files)
     except KrelectraError as error:
         raise WorkflowError(f"config corpus.sources: {error}")
     SHARDS = [f"{i:05d}" for i in range(config["corpus"]["num_shards"])]
@@ -87,6 +102,15 @@ def corpus_source_register(wildcards):
 def corpus_source_documents(wildcards):
     """How the source being partitioned separates documents."""
     return source_spec(wildcards.source).documents
+
+
+def corpus_source_provenance(wildcards):
+    """The download records of the public data sets of the source being partitioned."""
+    return [
+        record_path(download_path(CORPUS, PUBLIC_DATASETS[name], file.name))
+        for name in source_spec(wildcards.source).public
+        for file in PUBLIC_DATASETS[name].files
+    ]
 
 
 wildcard_constraints:

@@ -1,29 +1,25 @@
 """Fetch the upstream task files from their pinned address and verify them.
 
 Each file is checked against the git blob SHA-1 of `resources/finetune/manifest.tsv`
-(and its byte size and SHA-256 where those are known). The bytes go to a temporary
-file that is renamed into place only once verified, so a mismatch or a broken transfer
-never leaves a file behind; the error names the task file and the address.
+(and its byte size and SHA-256 where those are known) by `krelectra.download.fetch`,
+the verified download every download rule uses: the bytes go to a temporary file that
+is renamed into place only once verified, so a mismatch or a broken transfer never
+leaves a file behind; the error names the task file and the address.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import logging
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from krelectra.download import Expected, fetch, git_blob_sha1
 from krelectra.errors import KrelectraError
-from krelectra.io import atomic_open
 
 log = logging.getLogger(__name__)
 
 MANIFEST_COLUMNS = ["task", "file", "url", "git_blob_sha1", "bytes", "sha256"]
-CHUNK = 1 << 20
 
 # The manifest shipped with the project (src/krelectra/finetune -> repository root).
 PROJECT_MANIFEST = Path(__file__).resolve().parents[3] / "resources" / "finetune" / "manifest.tsv"
@@ -41,6 +37,11 @@ class UpstreamFile:
     @property
     def name(self) -> str:
         return f"{self.task}/{self.file}"
+
+    @property
+    def expected(self) -> Expected:
+        """What `krelectra.download.fetch` checks the download against."""
+        return Expected(self.name, git_blob_sha1=self.git_blob_sha1, sha256=self.sha256, bytes=self.bytes)
 
 
 def read_manifest(path: str | os.PathLike) -> dict[tuple[str, str], UpstreamFile]:
@@ -69,63 +70,6 @@ def read_manifest(path: str | os.PathLike) -> dict[tuple[str, str], UpstreamFile
     return entries
 
 
-def git_blob_sha1(path: str | os.PathLike) -> str:
-    """The id git gives the file's content: SHA-1 of `blob <size>\\0` followed by the bytes."""
-    path = Path(path)
-    digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def fetch(url: str, output: str | os.PathLike, expected: UpstreamFile, timeout: float = 60.0) -> Path:
-    """Download `url` to `output` and verify it against `expected`; on any failure no
-    file is left at `output` and the error names the file."""
-    output = Path(output)
-    output.unlink(missing_ok=True)  # a stale copy is not a verified one
-    where = f"{expected.name} (from {url})"
-    with atomic_open(output, "wb") as handle:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                announced = response.headers.get("Content-Length")
-                received = 0
-                for chunk in iter(lambda: response.read(CHUNK), b""):
-                    handle.write(chunk)
-                    received += len(chunk)
-        except urllib.error.HTTPError as error:
-            raise KrelectraError(f"{where}: server answered HTTP {error.code} {error.reason}") from None
-        except urllib.error.URLError as error:
-            raise KrelectraError(f"{where}: cannot connect: {error.reason}") from None
-        except (OSError, http.client.HTTPException) as error:
-            raise KrelectraError(f"{where}: transfer broken: {error!r}") from None
-        if announced is not None and announced.isdigit() and received != int(announced):
-            raise KrelectraError(f"{where}: transfer broken: received {received} of {announced} bytes")
-        handle.flush()
-        _verify(Path(handle.name), expected, where)
-    log.info("%s: %d bytes, git blob SHA-1 %s verified", expected.name, received, expected.git_blob_sha1)
-    return output
-
-
-def _verify(path: Path, expected: UpstreamFile, where: str) -> None:
-    size = path.stat().st_size
-    if expected.bytes is not None and size != expected.bytes:
-        raise KrelectraError(f"{where}: {size} bytes, expected {expected.bytes}")
-    sha1 = git_blob_sha1(path)
-    if sha1 != expected.git_blob_sha1:
-        raise KrelectraError(f"{where}: git blob SHA-1 mismatch: got {sha1}, expected {expected.git_blob_sha1}")
-    if expected.sha256 is not None and (sha256 := _sha256(path)) != expected.sha256:
-        raise KrelectraError(f"{where}: SHA-256 mismatch: got {sha256}, expected {expected.sha256}")
-
-
 def download(
     task: str,
     file: str,
@@ -140,9 +84,10 @@ def download(
     if (task, file) not in entries:
         known = ", ".join(f"{t}/{f}" for t, f in entries)
         raise KrelectraError(f"{manifest}: no entry for {task}/{file} (known: {known})")
-    expected = entries[(task, file)]
-    url = f"{base_url.rstrip('/')}/{task}/{file}" if base_url else expected.url
-    return fetch(url, output, expected, timeout=timeout)
+    upstream = entries[(task, file)]
+    url = f"{base_url.rstrip('/')}/{task}/{file}" if base_url else upstream.url
+    fetch(url, output, upstream.expected, timeout=timeout)
+    return Path(output)
 
 
 def upstream_identity(
