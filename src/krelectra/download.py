@@ -49,6 +49,59 @@ class Expected:
     bytes: int | None = None
 
 
+# A manifest of pinned files is a TSV: a grouping column (the finetuning task, the public
+# data set), then these (bytes and sha256 may be empty when unknown).
+MANIFEST_FACTS = ["file", "url", "git_blob_sha1", "bytes", "sha256"]
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """One file of a manifest: its pinned address and what it must be."""
+
+    group: str
+    file: str
+    url: str
+    git_blob_sha1: str
+    bytes: int | None
+    sha256: str | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.group}/{self.file}"
+
+    @property
+    def expected(self) -> Expected:
+        """What `fetch` checks the download against."""
+        return Expected(self.name, git_blob_sha1=self.git_blob_sha1, sha256=self.sha256, bytes=self.bytes)
+
+
+def read_pinned_files(path: str | os.PathLike, group_column: str) -> dict[tuple[str, str], PinnedFile]:
+    """{(group, file): facts} from a manifest TSV whose header is `group_column` then
+    MANIFEST_FACTS. Raises KrelectraError naming the file and line of a malformed row."""
+    path = Path(path)
+    columns = [group_column, *MANIFEST_FACTS]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise KrelectraError(f"{path}: cannot read the download manifest: {error.strerror or error}") from error
+    if not lines or lines[0].split("\t") != columns:
+        raise KrelectraError(f"{path}:1: manifest header should be {' '.join(columns)}")
+    entries = {}
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != len(columns):
+            raise KrelectraError(f"{path}:{number}: {len(fields)} columns, expected {len(columns)}")
+        group, file, url, sha1, size, sha256 = fields
+        if len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
+            raise KrelectraError(f"{path}:{number}: git_blob_sha1 {sha1!r} is not 40 lower-case hex digits")
+        if size and not size.isdigit():
+            raise KrelectraError(f"{path}:{number}: bytes {size!r} is not a whole number")
+        if (group, file) in entries:
+            raise KrelectraError(f"{path}:{number}: {group}/{file} is listed twice")
+        entries[(group, file)] = PinnedFile(group, file, url, sha1, int(size) if size else None, sha256 or None)
+    return entries
+
+
 class _Transient(Exception):
     """A failure that another try may not meet (the message says what happened)."""
 

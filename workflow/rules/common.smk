@@ -63,9 +63,16 @@ CORPUS = f"{RESULTS}/corpus"
 PUBLIC_DATASETS = {}
 
 
+# The pinned addresses and git blob SHA-1s of the public data sets' GitHub files.
+CORPUS_MANIFEST = f"{workflow.basedir}/resources/corpus/manifest.tsv"
+
+
 def public_text_files(name, where):
     """The text files corpus_partition reads for the public data set `name` (rule outputs)."""
-    dataset = public_dataset(name, config["corpus"]["download"]["wikimedia_dump"], where)
+    download = config["corpus"]["download"]
+    dataset = public_dataset(
+        name, download["wikimedia_dump"], download["wikimedia_base_url"], manifest=CORPUS_MANIFEST, where=where
+    )
     PUBLIC_DATASETS[name] = dataset
     return [text_path(CORPUS, dataset, file) for file in dataset.files]
 

@@ -12,9 +12,8 @@ CORPUS_DOWNLOAD = config["corpus"]["download"]
 PUBLIC_FILES = [
     download_path(CORPUS, dataset, name)
     for dataset in PUBLIC_DATASETS.values()
-    for name in [file.name for file in dataset.files] + ([dataset.checksums] if dataset.checksums else [])
+    for name in [file.name for file in dataset.files] + ([dataset.checksums[0]] if dataset.checksums else [])
 ]
-PUBLIC_BASE_URLS = {"github": CORPUS_DOWNLOAD["github_base_url"], "wikimedia": CORPUS_DOWNLOAD["wikimedia_base_url"]}
 
 
 def _alternatives(names):
@@ -34,7 +33,7 @@ def _datasets(kind=None, extraction=None):
 def public_checksums(wildcards):
     """The checksum list a dump file is verified against (none for GitHub files)."""
     dataset = PUBLIC_DATASETS[wildcards.dataset]
-    return [download_path(CORPUS, dataset, dataset.checksums)] if dataset.checksums else []
+    return [download_path(CORPUS, dataset, dataset.checksums[0])] if dataset.checksums else []
 
 
 def public_download_options(wildcards, input):
@@ -42,7 +41,7 @@ def public_download_options(wildcards, input):
     file, the checksum list of a dump file (and the dump date of a Wikimedia data set)."""
     dataset = PUBLIC_DATASETS[wildcards.dataset]
     name = getattr(wildcards, "file", None) or wildcards.checksums
-    options = ["--url", dataset.url(name, PUBLIC_BASE_URLS)]
+    options = ["--url", dataset.url(name)]
     file = next((f for f in dataset.files if f.name == name), None)
     if file is not None and file.git_blob_sha1:
         options += ["--git-blob-sha1", file.git_blob_sha1]
@@ -62,6 +61,7 @@ rule corpus_download:
     """Fetch one file of a public data set; keep it only if its pinned git blob SHA-1, or
     the SHA-1 in its dump's checksum list, matches, and record where it came from."""
     input:
+        manifest=CORPUS_MANIFEST,
         checksums=public_checksums,
     output:
         file=f"{CORPUS}/download/{{dataset}}/{{file}}",
@@ -82,7 +82,7 @@ rule corpus_download:
         timeout=CORPUS_DOWNLOAD["timeout"],
     shell:
         "krelectra corpus download --dataset {wildcards.dataset} --file {wildcards.file} {params.options}"
-        " --timeout {params.timeout} --output {output.file} --record {output.record} 2> {log}"
+        " --manifest {input.manifest} --timeout {params.timeout} --output {output.file} --record {output.record} 2> {log}"
 
 
 rule corpus_download_checksums:
@@ -96,7 +96,7 @@ rule corpus_download_checksums:
         f"{BENCHMARKS}/corpus/download/{{dataset}}/{{checksums}}.tsv"
     wildcard_constraints:
         dataset=_alternatives(_datasets("wikimedia")),
-        checksums=_alternatives({d.checksums for d in PUBLIC_DATASETS.values() if d.checksums}),
+        checksums=_alternatives({d.checksums[0] for d in PUBLIC_DATASETS.values() if d.checksums}),
     conda:
         "../../envs/corpus.yaml"
     resources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from krelectra.cli import json_argument, optional_number
+from krelectra.corpus.public import PROJECT_MANIFEST
 
 
 def _partition(args):
@@ -22,7 +23,7 @@ def _partition(args):
 def _download(args):
     from krelectra.corpus.public import download_public_file, public_dataset
 
-    dataset = public_dataset(args.dataset, args.wikimedia_dump, where="--dataset")
+    dataset = public_dataset(args.dataset, args.wikimedia_dump, manifest=args.manifest, where="--dataset")
     download_public_file(
         dataset,
         args.file,
@@ -99,6 +100,9 @@ def register(stages) -> None:
     p.add_argument("--dataset", required=True, help="a public data set (krelectra.corpus.public)")
     p.add_argument("--file", required=True, help="its file name, or the name of a dump's checksum list")
     p.add_argument("--wikimedia-dump", help="dump date YYYYMMDD of a Wikimedia data set")
+    p.add_argument(
+        "--manifest", type=Path, default=PROJECT_MANIFEST, help="the GitHub files' manifest (resources/corpus)"
+    )
     p.add_argument("--url", required=True, help="where to fetch it (the pinned address, or a mirror's)")
     p.add_argument("--git-blob-sha1", help="the git blob SHA-1 it must have (GitHub files)")
     p.add_argument("--checksums", type=Path, help="the dump's sha1sums.txt, which lists its SHA-1 (Wikimedia files)")

@@ -21,16 +21,20 @@ licences, sizes) from the data sets' repositories and the Wikimedia dump layout:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from krelectra.download import Expected, fetch
+from krelectra.download import Expected, fetch, read_pinned_files
 from krelectra.errors import KrelectraError
 from krelectra.io import write_json
 
-GITHUB_BASE_URL = "https://raw.githubusercontent.com"
 WIKIMEDIA_BASE_URL = "https://dumps.wikimedia.org"
+# The pinned addresses and git blob SHA-1s of the GitHub files (src/krelectra/corpus ->
+# repository root); the workflow reads <workflow>/resources/corpus/manifest.tsv.
+PROJECT_MANIFEST = Path(__file__).resolve().parents[3] / "resources" / "corpus" / "manifest.tsv"
+MANIFEST_GROUP = "dataset"
 
 CC_BY_SA_4 = "CC BY-SA 4.0"
 CC_BY_SA_4_URL = "https://creativecommons.org/licenses/by-sa/4.0/"
@@ -43,11 +47,11 @@ MEDIAWIKI = "mediawiki"  # a pages-articles XML dump: extract articles as plain 
 
 @dataclass(frozen=True)
 class PublicFile:
-    """One file of a data set: its name in the download folder, the path below the base
-    URL, what verifies it, and how it becomes text."""
+    """One file of a data set: its name in the download folder, its address, what
+    verifies it, and how it becomes text."""
 
     name: str
-    url_path: str
+    url: str
     git_blob_sha1: str | None  # None: verified against the dump's sha1sums.txt
     extraction: str = AS_IS
     text_column: int | None = None  # 0-based column of a TEXT_COLUMN file
@@ -59,21 +63,19 @@ class PublicDataset:
 
     name: str
     title: str
-    kind: str  # "github" or "wikimedia": which base URL its files are under
+    kind: str  # "github" or "wikimedia"
     homepage: str
     licence: str
     licence_url: str
     version: str  # a pinned commit, or the dump date
     files: tuple[PublicFile, ...]
-    checksums: str | None = None  # the dump's sha1sums.txt (name in the download folder)
+    checksums: tuple[str, str] | None = None  # a dump's sha1sums.txt: (name, URL)
 
-    def url(self, file_name: str, base_urls: dict[str, str]) -> str:
-        """Where `file_name` (one of its files, or its checksum list) is below the base
-        URL of its kind ({"github": ..., "wikimedia": ...})."""
-        file = next((f for f in self.files if f.name == file_name), None)
-        folder = self.files[0].url_path.rsplit("/", 1)[0]
-        path = file.url_path if file is not None else f"{folder}/{file_name}"
-        return f"{base_urls[self.kind].rstrip('/')}/{path}"
+    def url(self, file_name: str) -> str:
+        """The address of one of its files or of its checksum list."""
+        if self.checksums is not None and file_name == self.checksums[0]:
+            return self.checksums[1]
+        return next(f.url for f in self.files if f.name == file_name)
 
     def attribution(self) -> dict[str, str]:
         """What a user of text from this data set must credit (CC BY-SA's attribution)."""
@@ -87,63 +89,44 @@ class PublicDataset:
         }
 
 
-def _github(name, title, repository, commit, licence, licence_url, files) -> PublicDataset:
-    return PublicDataset(
-        name=name,
-        title=title,
-        kind="github",
-        homepage=f"https://github.com/{repository}",
-        licence=licence,
-        licence_url=licence_url,
-        version=f"commit {commit}",
-        files=tuple(
-            PublicFile(path.rsplit("/", 1)[-1], f"{repository}/{commit}/{path}", blob, extraction, column)
-            for path, blob, extraction, column in files
-        ),
-    )
+@dataclass(frozen=True)
+class GitHubFacts:
+    title: str
+    repository: str
+    commit: str
+    licence: str
+    licence_url: str
+    extraction: str = AS_IS
+    text_column: int | None = None
 
 
-HATE_SPEECH_COMMIT = "f8d05dce2b22007bb149e5139c0060c68ad8f94b"
-BAB2MIN_COMMIT = "62f3097b6c6974cecda5571f2cd2b64aa3b7f01e"
 BAB2MIN_LICENCE = "public domain (repository README)"
-
 GITHUB_DATASETS = {
-    dataset.name: dataset
-    for dataset in (
-        _github(
-            "korean-hate-speech",
-            "Korean Hate Speech, unlabeled comments (Moon et al., 2020)",
-            "kocohub/korean-hate-speech",
-            HATE_SPEECH_COMMIT,
-            CC_BY_SA_4,
-            CC_BY_SA_4_URL,
-            [
-                ("unlabeled/unlabeled_comments_1.txt", "67f65966c71da0a12a38c1e583a18a71230b9064", AS_IS, None),
-                ("unlabeled/unlabeled_comments_2.txt", "300e2b1d86c104d16a9dd8bd9658ce1318bb93e6", AS_IS, None),
-                ("unlabeled/unlabeled_comments_3.txt", "bc7093d383eaab2979caa6c3f1a75c72a9df3e91", AS_IS, None),
-                ("unlabeled/unlabeled_comments_4.txt", "54adbac768bdf00985c177ecc762a194daa717b7", AS_IS, None),
-                ("unlabeled/unlabeled_comments_5.txt", "0b68bd07ce849b933f6a67d4cf07c1eefcb623bb", AS_IS, None),
-            ],
-        ),
-        _github(
-            "naver-shopping",
-            "Naver Shopping reviews (bab2min/corpus)",
-            "bab2min/corpus",
-            BAB2MIN_COMMIT,
-            BAB2MIN_LICENCE,
-            "https://github.com/bab2min/corpus",
-            [("sentiment/naver_shopping.txt", "25afff322fd86ee54d7813acedafe4990d83b18c", TEXT_COLUMN, 1)],
-        ),
-        _github(
-            "steam",
-            "Steam game reviews (bab2min/corpus)",
-            "bab2min/corpus",
-            BAB2MIN_COMMIT,
-            BAB2MIN_LICENCE,
-            "https://github.com/bab2min/corpus",
-            [("sentiment/steam.txt", "358da9142ab212ed3018e5bf53d099a166a31395", TEXT_COLUMN, 1)],
-        ),
-    )
+    "korean-hate-speech": GitHubFacts(
+        "Korean Hate Speech, unlabeled comments (Moon et al., 2020)",
+        "kocohub/korean-hate-speech",
+        "f8d05dce2b22007bb149e5139c0060c68ad8f94b",
+        CC_BY_SA_4,
+        CC_BY_SA_4_URL,
+    ),
+    "naver-shopping": GitHubFacts(
+        "Naver Shopping reviews (bab2min/corpus)",
+        "bab2min/corpus",
+        "62f3097b6c6974cecda5571f2cd2b64aa3b7f01e",
+        BAB2MIN_LICENCE,
+        "https://github.com/bab2min/corpus",
+        TEXT_COLUMN,
+        1,
+    ),
+    "steam": GitHubFacts(
+        "Steam game reviews (bab2min/corpus)",
+        "bab2min/corpus",
+        "62f3097b6c6974cecda5571f2cd2b64aa3b7f01e",
+        BAB2MIN_LICENCE,
+        "https://github.com/bab2min/corpus",
+        TEXT_COLUMN,
+        1,
+    ),
 }
 
 WIKIMEDIA_PROJECTS = {
@@ -154,38 +137,66 @@ WIKIMEDIA_PROJECTS = {
 DATASET_NAMES = (*GITHUB_DATASETS, *WIKIMEDIA_PROJECTS)
 
 
-def wikimedia_dump(project: str, date: str) -> PublicDataset:
-    """The pages-articles dump of a Wikimedia project on a dump date (YYYYMMDD)."""
+def github_dataset(name: str, manifest: str | os.PathLike = PROJECT_MANIFEST) -> PublicDataset:
+    """A data set of GitHub files: its facts, and its files' addresses and git blob SHA-1s
+    from `manifest` (a `dataset file url git_blob_sha1 bytes sha256` TSV)."""
+    facts = GITHUB_DATASETS[name]
+    files = tuple(
+        PublicFile(entry.file, entry.url, entry.git_blob_sha1, facts.extraction, facts.text_column)
+        for (group, _), entry in read_pinned_files(manifest, MANIFEST_GROUP).items()
+        if group == name
+    )
+    if not files:
+        raise KrelectraError(f"{manifest}: lists no file of the public data set {name}")
+    return PublicDataset(
+        name=name,
+        title=facts.title,
+        kind="github",
+        homepage=f"https://github.com/{facts.repository}",
+        licence=facts.licence,
+        licence_url=facts.licence_url,
+        version=f"commit {facts.commit}",
+        files=files,
+    )
+
+
+def wikimedia_dump(project: str, date: str, base_url: str = WIKIMEDIA_BASE_URL) -> PublicDataset:
+    """The pages-articles dump of a Wikimedia project on a dump date (YYYYMMDD), at
+    `<base_url>/<project>/<date>/` (dumps.wikimedia.org or a mirror with its layout)."""
     stem = f"{project}-{date}"
+    folder = f"{base_url.rstrip('/')}/{project}/{date}"
+    dump = f"{stem}-pages-articles.xml.bz2"
     return PublicDataset(
         name=project,
         title=f"{WIKIMEDIA_PROJECTS[project]} ({project}), pages-articles dump",
         kind="wikimedia",
-        homepage=f"https://dumps.wikimedia.org/{project}/",
+        homepage=f"{WIKIMEDIA_BASE_URL}/{project}/",
         licence=f"{CC_BY_SA_4} (and GFDL)",
         licence_url=CC_BY_SA_4_URL,
         version=f"dump {date}",
-        files=(
-            PublicFile(
-                f"{stem}-pages-articles.xml.bz2", f"{project}/{date}/{stem}-pages-articles.xml.bz2", None, MEDIAWIKI
-            ),
-        ),
-        checksums=f"{stem}-sha1sums.txt",
+        files=(PublicFile(dump, f"{folder}/{dump}", None, MEDIAWIKI),),
+        checksums=(f"{stem}-sha1sums.txt", f"{folder}/{stem}-sha1sums.txt"),
     )
 
 
-def public_dataset(name: str, wikimedia_date: str | None, where: str = "corpus.sources") -> PublicDataset:
+def public_dataset(
+    name: str,
+    wikimedia_dump_date: str | None,
+    wikimedia_base_url: str = WIKIMEDIA_BASE_URL,
+    manifest: str | os.PathLike = PROJECT_MANIFEST,
+    where: str = "corpus.sources",
+) -> PublicDataset:
     """The data set called `name`; a Wikimedia project needs the dump date. Raises
     KrelectraError naming `where` and the known names."""
     if name in GITHUB_DATASETS:
-        return GITHUB_DATASETS[name]
+        return github_dataset(name, manifest)
     if name in WIKIMEDIA_PROJECTS:
-        if not wikimedia_date:
+        if not wikimedia_dump_date:
             raise KrelectraError(
                 f"{where}: public data set {name!r} is a Wikimedia dump, but corpus.download.wikimedia_dump "
                 "(the dump date, YYYYMMDD) is not set"
             )
-        return wikimedia_dump(name, wikimedia_date)
+        return wikimedia_dump(name, wikimedia_dump_date, wikimedia_base_url)
     raise KrelectraError(f"{where}: unknown public data set {name!r} (known: {', '.join(DATASET_NAMES)})")
 
 
@@ -256,7 +267,7 @@ def download_public_file(
     expected and the actual checksum; when the server cannot be reached, also the target
     that downloads the public corpus."""
     name = f"{dataset.name}/{file_name}"
-    if file_name == dataset.checksums:
+    if dataset.checksums is not None and file_name == dataset.checksums[0]:
         expected = Expected(name)
         verified_by = "transfer only (the dump's own checksum list)"
     elif file_name not in {f.name for f in dataset.files}:

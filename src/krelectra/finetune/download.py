@@ -11,63 +11,23 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from krelectra.download import Expected, fetch, git_blob_sha1
+from krelectra.download import MANIFEST_FACTS, PinnedFile, fetch, git_blob_sha1, read_pinned_files
 from krelectra.errors import KrelectraError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_COLUMNS = ["task", "file", "url", "git_blob_sha1", "bytes", "sha256"]
+MANIFEST_COLUMNS = ["task", *MANIFEST_FACTS]
 
 # The manifest shipped with the project (src/krelectra/finetune -> repository root).
 PROJECT_MANIFEST = Path(__file__).resolve().parents[3] / "resources" / "finetune" / "manifest.tsv"
 
 
-@dataclass(frozen=True)
-class UpstreamFile:
-    task: str
-    file: str
-    url: str
-    git_blob_sha1: str
-    bytes: int | None
-    sha256: str | None
-
-    @property
-    def name(self) -> str:
-        return f"{self.task}/{self.file}"
-
-    @property
-    def expected(self) -> Expected:
-        """What `krelectra.download.fetch` checks the download against."""
-        return Expected(self.name, git_blob_sha1=self.git_blob_sha1, sha256=self.sha256, bytes=self.bytes)
-
-
-def read_manifest(path: str | os.PathLike) -> dict[tuple[str, str], UpstreamFile]:
+def read_manifest(path: str | os.PathLike) -> dict[tuple[str, str], PinnedFile]:
     """{(task, file): facts} from a manifest TSV (header `task file url git_blob_sha1 bytes sha256`;
     bytes and sha256 may be empty when unknown)."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise KrelectraError(f"{path}: cannot read the download manifest: {error.strerror or error}") from error
-    if not lines or lines[0].split("\t") != MANIFEST_COLUMNS:
-        raise KrelectraError(f"{path}:1: manifest header should be {' '.join(MANIFEST_COLUMNS)}")
-    entries = {}
-    for number, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        if len(fields) != len(MANIFEST_COLUMNS):
-            raise KrelectraError(f"{path}:{number}: {len(fields)} columns, expected {len(MANIFEST_COLUMNS)}")
-        task, file, url, sha1, size, sha256 = fields
-        if len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
-            raise KrelectraError(f"{path}:{number}: git_blob_sha1 {sha1!r} is not 40 lower-case hex digits")
-        if size and not size.isdigit():
-            raise KrelectraError(f"{path}:{number}: bytes {size!r} is not a whole number")
-        if (task, file) in entries:
-            raise KrelectraError(f"{path}:{number}: {task}/{file} is listed twice")
-        entries[(task, file)] = UpstreamFile(task, file, url, sha1, int(size) if size else None, sha256 or None)
-    return entries
+    return read_pinned_files(path, "task")
 
 
 def download(
