@@ -524,3 +524,108 @@ def test_corpus_statistics_name_every_public_source_with_licence_version_and_siz
         ("kowiki", ["wikipedia"], 100, "CC BY-SA 4.0 (and GFDL)"),
     ]
     assert attribution[3]["version"] == f"dump {DATE}" and len(attribution[0]["files"]) == 2
+
+
+# -- the rules, run by Snakemake ---------------------------------------------------------------
+
+GITHUB_FILES = {  # (data set, file name): content in the upstream format
+    ("korean-hate-speech", f"unlabeled_comments_{i}.txt"): COMMENTS.replace(
+        b"\xeb\xb0\xb0\xec\x9a\xb0", f"{i}".encode()
+    )
+    for i in range(1, 6)
+} | {("naver-shopping", "naver_shopping.txt"): NAVER_SHOPPING, ("steam", "steam.txt"): STEAM}
+PUBLIC_SOURCES = [
+    {"name": "wikipedia", "public": ["kowiki"], "register": "written", "documents": "paragraph"},
+    {"name": "legal", "public": ["kowikisource"], "register": "written", "documents": "paragraph"},
+    {"name": "news", "public": ["kowikinews"], "register": "written", "documents": "paragraph"},
+    {"name": "comments", "public": ["korean-hate-speech"], "register": "spoken", "documents": "line"},
+    {"name": "reviews", "public": ["naver-shopping", "steam"], "register": "spoken", "documents": "line"},
+]
+
+
+def write_config(work: Path, name: str, results: str, wikimedia_base_url: str, sources=PUBLIC_SOURCES) -> str:
+    import yaml
+
+    config = {
+        "results": results,
+        "corpus": {
+            "sources": sources,
+            "download": {"wikimedia_dump": DATE, "wikimedia_base_url": wikimedia_base_url, "timeout": 10},
+            "spoken_ratio": None,
+            "num_shards": 2,
+        },
+    }
+    (work / name).write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return name
+
+
+@pytest.mark.slow
+def test_the_download_and_extraction_rules_feed_the_corpus_and_its_attribution(tmp_path, server):
+    """Every download and extraction rule, run by Snakemake against the local server: the
+    GitHub files (from the workflow's manifest), the three dumps and their checksum
+    lists; then the corpus statistics credit every data set. A corrupted dump and a
+    machine without network stop the run with the error in the job's log, leaving no file."""
+    from workflow_helpers import copy_workflow, snakemake
+
+    work = copy_workflow(tmp_path / "work")
+    rows = ["dataset\tfile\turl\tgit_blob_sha1\tbytes\tsha256"]
+    for (dataset, file), data in GITHUB_FILES.items():
+        server.files[f"/github/{dataset}/{file}"] = data
+        rows.append(f"{dataset}\t{file}\t{server.url}/github/{dataset}/{file}\t{blob_sha1(data)}\t{len(data)}\t")
+    (work / "resources" / "corpus" / "manifest.tsv").write_text("\n".join(rows) + "\n")
+    corrupted = bytearray(DUMP)
+    corrupted[len(DUMP) // 2] ^= 0x01
+    for project in ("kowiki", "kowikisource", "kowikinews"):
+        for root, dump in (("dumps", DUMP), ("corrupt", bytes(corrupted))):
+            server.files[f"/{root}/{project}/{DATE}/{project}-{DATE}-sha1sums.txt"] = sha1sums(project)
+            server.files[f"/{root}/{project}/{DATE}/{project}-{DATE}-pages-articles.xml.bz2"] = dump
+
+    good = write_config(work, "good.yaml", "results", f"{server.url}/dumps")
+    snakemake(work, "--cores", "2", "results/corpus/stats.json", "--configfile", good)
+    corpus = work / "results" / "corpus"
+    for project in ("kowiki", "kowikisource", "kowikinews"):
+        text = corpus / "extracted" / project / f"{project}-{DATE}-pages-articles.txt"
+        assert text.read_text(encoding="utf-8") == EXPECTED_TEXT
+    reviews = (corpus / "extracted" / "naver-shopping" / "naver_shopping.txt").read_text(encoding="utf-8")
+    assert reviews == "배송 빠르고 좋아요\n생각보다 별로예요. 포장이 엉망\n"
+    stats = json.loads((corpus / "stats.json").read_text())
+    attribution = {a["dataset"]: a for a in stats["attribution"]}
+    assert list(attribution) == [
+        "kowiki",
+        "kowikisource",
+        "kowikinews",
+        "korean-hate-speech",
+        "naver-shopping",
+        "steam",
+    ]
+    assert attribution["kowiki"]["licence"] == "CC BY-SA 4.0 (and GFDL)"
+    assert attribution["kowiki"]["version"] == f"dump {DATE}" and attribution["kowiki"]["bytes"] == len(DUMP)
+    assert attribution["kowiki"]["files"][0]["sha1"] == hashlib.sha1(DUMP).hexdigest()
+    assert attribution["korean-hate-speech"]["bytes"] == sum(
+        len(data) for (dataset, _), data in GITHUB_FILES.items() if dataset == "korean-hate-speech"
+    )
+    assert attribution["steam"]["sources"] == ["reviews"] and attribution["steam"]["licence"].startswith(
+        "public domain"
+    )
+    assert stats["sources"]["reviews"]["documents"] == 4  # two Naver Shopping and two Steam reviews
+
+    # A corrupted dump: the job fails, its log names the file, the expected and the actual SHA-1.
+    bad = write_config(work, "bad.yaml", "results-corrupt", f"{server.url}/corrupt", sources=PUBLIC_SOURCES[:1])
+    run = snakemake(work, "--cores", "1", "results-corrupt/corpus/stats.json", "--configfile", bad, check=False)
+    assert run.returncode != 0
+    name = f"kowiki-{DATE}-pages-articles.xml.bz2"
+    log = (work / "results-corrupt" / "logs" / "corpus" / "download" / "kowiki" / f"{name}.log").read_text()
+    assert f"kowiki/{name} (from {server.url}/corrupt/kowiki/{DATE}/{name}): SHA-1 mismatch" in log
+    assert f"got {hashlib.sha1(corrupted).hexdigest()}, expected {hashlib.sha1(DUMP).hexdigest()}" in log
+    assert sorted(p.name for p in (work / "results-corrupt" / "corpus" / "download" / "kowiki").iterdir()) == [
+        f"kowiki-{DATE}-sha1sums.txt",
+        f"kowiki-{DATE}-sha1sums.txt.json",
+    ]
+
+    # No network: the first download fails with the target that fetches the public corpus.
+    offline = write_config(work, "offline.yaml", "results-offline", closed_port_url(), sources=PUBLIC_SOURCES[:1])
+    run = snakemake(work, "--cores", "1", "results-offline/corpus/stats.json", "--configfile", offline, check=False)
+    assert run.returncode != 0
+    log = work / "results-offline" / "logs" / "corpus" / "download" / "kowiki" / f"kowiki-{DATE}-sha1sums.txt.log"
+    assert "cannot connect" in log.read_text() and "snakemake corpus_data" in log.read_text()
+    assert not list((work / "results-offline" / "corpus").rglob("*.txt"))
