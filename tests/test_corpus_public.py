@@ -629,3 +629,57 @@ def test_the_download_and_extraction_rules_feed_the_corpus_and_its_attribution(t
     log = work / "results-offline" / "logs" / "corpus" / "download" / "kowiki" / f"kowiki-{DATE}-sha1sums.txt.log"
     assert "cannot connect" in log.read_text() and "snakemake corpus_data" in log.read_text()
     assert not list((work / "results-offline" / "corpus").rglob("*.txt"))
+
+
+def _attribution() -> list[dict]:
+    from krelectra.corpus.pipeline import public_attribution
+
+    return public_attribution(
+        [
+            {"source": "comments", "public": [_record("korean-hate-speech", "a.txt", 2_000_000)]},
+            {"source": "wikipedia", "public": [_record("kowiki", "kowiki.xml.bz2", 1_000_000_000)]},
+        ]
+    )
+
+
+def test_the_model_card_credits_every_public_data_set():
+    from krelectra.convert.model_card import _corpus_lines
+
+    card = "\n".join(_corpus_lines({"documents": 1, "attribution": _attribution()}))
+    assert "### Attribution" in card
+    assert (
+        "| [Korean Hate Speech, unlabeled comments (Moon et al., 2020)](https://github.com/kocohub/korean-hate-speech)"
+        " | comments | [CC BY-SA 4.0](https://creativecommons.org/licenses/by-sa/4.0/)"
+        " | commit f8d05dce2b22007bb149e5139c0060c68ad8f94b | 2,000,000 |"
+    ) in card
+    assert (
+        "| [Korean Wikipedia (kowiki), pages-articles dump](https://dumps.wikimedia.org/kowiki/) | wikipedia"
+        " | [CC BY-SA 4.0 (and GFDL)](https://creativecommons.org/licenses/by-sa/4.0/) | dump 20261101 "
+        "| 1,000,000,000 |"
+    ) in card
+
+
+def test_the_papers_corpus_table_names_source_licence_version_and_size():
+    from krelectra.paper.layout import plain
+    from krelectra.paper.tables import attribution_panel
+
+    panel = attribution_panel(_attribution())
+    assert panel is not None and panel.title == "Public data sets"
+    rows = [[plain(cell) for cell in row] for section in panel.sections for row in section.rows]
+    assert rows == [
+        [
+            "Korean Hate Speech, unlabeled comments (Moon et al., 2020)",
+            "comments",
+            "CC BY-SA 4.0",
+            "commit f8d05dce2b22007bb149e5139c0060c68ad8f94b",
+            "2.0 MB",
+        ],
+        [
+            "Korean Wikipedia (kowiki), pages-articles dump",
+            "wikipedia",
+            "CC BY-SA 4.0 (and GFDL)",
+            "dump 20261101",
+            "1.0 GB",
+        ],
+    ]
+    assert attribution_panel([]) is None
