@@ -285,6 +285,29 @@ def _spoken_without_source(config):
     config["corpus"]["sources"] = [s for s in config["corpus"]["sources"] if s["register"] == "written"]
 
 
+def _public_source(name: str, download: dict | None = None):
+    def mutate(config):
+        config["corpus"]["sources"].append({"name": "public", "public": [name], "register": "written"})
+        if download is not None:
+            config["corpus"]["download"] = download
+
+    return lambda c: validated(mutate)
+
+
+row("config", "Wikimedia dump date not YYYYMMDD", error=r"'2026-11-01' does not match .*\['wikimedia_dump'\]")(
+    _public_source("kowiki", {"wikimedia_dump": "2026-11-01"})
+)
+row(
+    "config",
+    "Wikimedia data set without a dump date",
+    error=r"corpus\.sources\[\d\] \('public'\): public data set 'kowiki' is a Wikimedia dump, but "
+    r"corpus\.download\.wikimedia_dump",
+)(_public_source("kowiki"))
+row("config", "unknown public data set", error=r"unknown public data set 'namuwiki' \(known: korean-hate-speech")(
+    _public_source("namuwiki", {"wikimedia_dump": "20261101"})
+)
+
+
 row("config", "spoken_ratio without a spoken source", error=r"corpus\.spoken_ratio is 0\.3, but no source .* spoken")(
     lambda c: validated(_spoken_without_source)
 )
