@@ -303,6 +303,12 @@ row(
     error=r"corpus\.sources\[\d\] \('public'\): public data set 'kowiki' is a Wikimedia dump, but "
     r"corpus\.download\.wikimedia_dump",
 )(_public_source("kowiki"))
+row("config", "Wikimedia mirror that is not a URL", error=r"'dumps\.example\.org' does not match .*wikimedia_base_url")(
+    _public_source("kowiki", {"wikimedia_dump": "20261101", "wikimedia_base_url": "dumps.example.org"})
+)
+row("config", "download timeout of zero", error=r"0 is less than or equal to the minimum of 0.*\['timeout'\]")(
+    _public_source("kowiki", {"wikimedia_dump": "20261101", "timeout": 0})
+)
 row("config", "unknown public data set", error=r"unknown public data set 'namuwiki' \(known: korean-hate-speech")(
     _public_source("namuwiki", {"wikimedia_dump": "20261101"})
 )
