@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -123,6 +124,52 @@ def corpus_source_provenance(wildcards):
 wildcard_constraints:
     shard=r"\d{5}",
     source=r"[A-Za-z0-9_.-]+",
+
+
+# -- input functions and wildcard constraints of the public corpus rules (corpus_data.smk) --
+
+
+def alternatives(names):
+    """A wildcard constraint matching exactly `names` (none: nothing)."""
+    return "|".join(re.escape(name) for name in sorted(names)) or "(?!)"
+
+
+def public_datasets_of(kind=None, extraction=None):
+    """Names of the public data sets of a kind ("github", "wikimedia") or with a file of an extraction."""
+    return [
+        name
+        for name, dataset in PUBLIC_DATASETS.items()
+        if (kind is None or dataset.kind == kind)
+        and (extraction is None or any(f.extraction == extraction for f in dataset.files))
+    ]
+
+
+def public_checksums(wildcards):
+    """The checksum list a dump file is verified against (none for GitHub files)."""
+    dataset = PUBLIC_DATASETS[wildcards.dataset]
+    return [download_path(CORPUS, dataset, dataset.checksums[0])] if dataset.checksums else []
+
+
+def public_download_options(wildcards, input):
+    """The address and the check of one download: the pinned git blob SHA-1 of a GitHub
+    file, the checksum list of a dump file (and the dump date of a Wikimedia data set)."""
+    dataset = PUBLIC_DATASETS[wildcards.dataset]
+    name = getattr(wildcards, "file", None) or wildcards.checksums
+    options = ["--url", dataset.url(name)]
+    file = next((f for f in dataset.files if f.name == name), None)
+    if file is not None and file.git_blob_sha1:
+        options += ["--git-blob-sha1", file.git_blob_sha1]
+    if input.get("checksums"):
+        options += ["--checksums", input.checksums]
+    if dataset.kind == "wikimedia":
+        options += ["--wikimedia-dump", config["corpus"]["download"]["wikimedia_dump"]]
+    return " ".join(shlex.quote(str(option)) for option in options)
+
+
+def public_text_column(wildcards):
+    """The column of a tab-separated file that holds its text."""
+    dataset = PUBLIC_DATASETS[wildcards.dataset]
+    return next(f.text_column for f in dataset.files if f.name == wildcards.file)
 
 
 # -- input functions of the finetuning and paper rules ----------------------------------

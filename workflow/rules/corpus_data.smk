@@ -3,10 +3,9 @@
 # plain text where it is not (Wikimedia dumps: articles; reviews: the text field).
 # `snakemake corpus_data` only downloads: run it where there is network, the rest offline.
 
-import re
-
 from krelectra.corpus.public import MEDIAWIKI, TEXT_COLUMN, download_path
 
+# Input functions and wildcard constraints of these rules: common.smk.
 CORPUS_DOWNLOAD = config["corpus"]["download"]
 # Every file to download: the data sets' files and the dumps' checksum lists.
 PUBLIC_FILES = [
@@ -14,47 +13,6 @@ PUBLIC_FILES = [
     for dataset in PUBLIC_DATASETS.values()
     for name in [file.name for file in dataset.files] + ([dataset.checksums[0]] if dataset.checksums else [])
 ]
-
-
-def _alternatives(names):
-    """A wildcard constraint matching exactly `names` (none: nothing)."""
-    return "|".join(re.escape(name) for name in sorted(names)) or "(?!)"
-
-
-def _datasets(kind=None, extraction=None):
-    return [
-        name
-        for name, dataset in PUBLIC_DATASETS.items()
-        if (kind is None or dataset.kind == kind)
-        and (extraction is None or any(f.extraction == extraction for f in dataset.files))
-    ]
-
-
-def public_checksums(wildcards):
-    """The checksum list a dump file is verified against (none for GitHub files)."""
-    dataset = PUBLIC_DATASETS[wildcards.dataset]
-    return [download_path(CORPUS, dataset, dataset.checksums[0])] if dataset.checksums else []
-
-
-def public_download_options(wildcards, input):
-    """The address and the check of one download: the pinned git blob SHA-1 of a GitHub
-    file, the checksum list of a dump file (and the dump date of a Wikimedia data set)."""
-    dataset = PUBLIC_DATASETS[wildcards.dataset]
-    name = getattr(wildcards, "file", None) or wildcards.checksums
-    options = ["--url", dataset.url(name)]
-    file = next((f for f in dataset.files if f.name == name), None)
-    if file is not None and file.git_blob_sha1:
-        options += ["--git-blob-sha1", file.git_blob_sha1]
-    if input.get("checksums"):
-        options += ["--checksums", input.checksums]
-    if dataset.kind == "wikimedia":
-        options += ["--wikimedia-dump", CORPUS_DOWNLOAD["wikimedia_dump"]]
-    return " ".join(shlex.quote(str(option)) for option in options)
-
-
-def public_text_column(wildcards):
-    dataset = PUBLIC_DATASETS[wildcards.dataset]
-    return next(f.text_column for f in dataset.files if f.name == wildcards.file)
 
 
 rule corpus_download:
@@ -71,8 +29,8 @@ rule corpus_download:
     benchmark:
         f"{BENCHMARKS}/corpus/download/{{dataset}}/{{file}}.tsv"
     wildcard_constraints:
-        dataset=_alternatives(PUBLIC_DATASETS),
-        file=_alternatives({f.name for d in PUBLIC_DATASETS.values() for f in d.files}),
+        dataset=alternatives(PUBLIC_DATASETS),
+        file=alternatives({f.name for d in PUBLIC_DATASETS.values() for f in d.files}),
     conda:
         "../../envs/corpus.yaml"
     resources:
@@ -95,8 +53,8 @@ rule corpus_download_checksums:
     benchmark:
         f"{BENCHMARKS}/corpus/download/{{dataset}}/{{checksums}}.tsv"
     wildcard_constraints:
-        dataset=_alternatives(_datasets("wikimedia")),
-        checksums=_alternatives({d.checksums[0] for d in PUBLIC_DATASETS.values() if d.checksums}),
+        dataset=alternatives(public_datasets_of("wikimedia")),
+        checksums=alternatives({d.checksums[0] for d in PUBLIC_DATASETS.values() if d.checksums}),
     conda:
         "../../envs/corpus.yaml"
     resources:
@@ -121,7 +79,7 @@ rule corpus_extract_wiki:
     benchmark:
         f"{BENCHMARKS}/corpus/extract/{{dataset}}/{{stem}}.tsv"
     wildcard_constraints:
-        dataset=_alternatives(_datasets(extraction=MEDIAWIKI)),
+        dataset=alternatives(public_datasets_of(extraction=MEDIAWIKI)),
     conda:
         "../../envs/corpus.yaml"
     shell:
@@ -140,8 +98,8 @@ rule corpus_extract_column:
     benchmark:
         f"{BENCHMARKS}/corpus/extract/{{dataset}}/{{file}}.tsv"
     wildcard_constraints:
-        dataset=_alternatives(_datasets(extraction=TEXT_COLUMN)),
-        file=_alternatives({f.name for d in PUBLIC_DATASETS.values() for f in d.files if f.extraction == TEXT_COLUMN}),
+        dataset=alternatives(public_datasets_of(extraction=TEXT_COLUMN)),
+        file=alternatives({f.name for d in PUBLIC_DATASETS.values() for f in d.files if f.extraction == TEXT_COLUMN}),
     conda:
         "../../envs/corpus.yaml"
     params:
