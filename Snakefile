@@ -4,6 +4,8 @@
 
 from snakemake.utils import min_version, validate
 
+from krelectra.config_errors import schema_error_line
+
 min_version("9.0")
 
 
@@ -22,10 +24,18 @@ if not workflow.config_settings.configfiles:
 # which fills that section's defaults: inside a $ref to another file that declares its
 # own $schema, jsonschema validates with the plain validator, which sets no defaults.
 # `corpus` has no defaults: a config that evaluates released encoders only has none.
-validate(config, "workflow/schemas/config.schema.yaml")
+# A bad value stops the run with one line naming the key (not jsonschema's whole report).
+def _validate(data, schema, prefix=()):
+    try:
+        validate(data, schema)
+    except WorkflowError as error:
+        raise WorkflowError(schema_error_line(error, prefix, schema)) from None
+
+
+_validate(config, "workflow/schemas/config.schema.yaml")
 for _section in ("corpus", "vocab", "pretrain", "convert", "finetune", "paper"):
     if _section in config:
-        validate(config[_section], f"workflow/schemas/{_section}.schema.yaml")
+        _validate(config[_section], f"workflow/schemas/{_section}.schema.yaml", (_section,))
 
 
 include: "workflow/rules/common.smk"
