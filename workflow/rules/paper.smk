@@ -153,14 +153,6 @@ rule paper_figures:
 # Snakefile before it knows the targets, so the message cannot come earlier.)
 if PAPER_OUTPUT != DEFAULT_PAPER_OUTPUT:
 
-    def paper_tables_of_another_config(wildcards):
-        raise WorkflowError(
-            f"{DEFAULT_PAPER_OUTPUT}/tables is where the embedded default (results: {DEFAULT_RESULTS}) "
-            f"puts its tables; this config's results folder is {RESULTS}, so its tables go to "
-            f"{PAPER_OUTPUT}/tables: ask for the target paper_tables (or {PAPER_OUTPUT}/tables; "
-            "paper_figures and paper_pdf likewise)"
-        )
-
     rule paper_tables_of_the_default:
         """Not a job: stops a request for the embedded default's paper/tables under another
         config with the name of this config's tables folder and target."""
