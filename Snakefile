@@ -4,6 +4,8 @@
 
 from snakemake.utils import min_version, validate
 
+from krelectra.config_errors import schema_error_line
+
 min_version("9.0")
 
 
@@ -22,10 +24,17 @@ if not workflow.config_settings.configfiles:
 # which fills that section's defaults: inside a $ref to another file that declares its
 # own $schema, jsonschema validates with the plain validator, which sets no defaults.
 # `corpus` has no defaults: a config that evaluates released encoders only has none.
-validate(config, "workflow/schemas/config.schema.yaml")
-for _section in ("corpus", "vocab", "pretrain", "convert", "finetune", "paper"):
-    if _section in config:
-        validate(config[_section], f"workflow/schemas/{_section}.schema.yaml")
+# A bad value stops the run with one line naming the key (not jsonschema's whole report):
+# _where is the part being validated, its place in the config and its schema.
+_where = ((), "workflow/schemas/config.schema.yaml")
+try:
+    validate(config, _where[1])
+    for _section in ("corpus", "vocab", "pretrain", "convert", "finetune", "paper"):
+        if _section in config:
+            _where = ((_section,), f"workflow/schemas/{_section}.schema.yaml")
+            validate(config[_section], _where[1])
+except WorkflowError as _error:
+    raise WorkflowError(schema_error_line(_error, *_where)) from None
 
 
 include: "workflow/rules/common.smk"

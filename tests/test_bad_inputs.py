@@ -225,19 +225,24 @@ row("corpus source", "a shard given by hand that is not UTF-8", error=r"{in}/sha
 
 
 def validated(mutate: Callable[[dict], None]) -> dict:
-    """The embedded default config, changed, through the workflow's schema validation and
-    its check of combinations (what the Snakefile and corpus.smk run when parsing)."""
+    """The embedded default config, changed, through the workflow's schema validation (with
+    the one-line message the Snakefile makes of it) and its check of combinations (what the
+    Snakefile and corpus.smk run when parsing)."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     from krelectra.config_checks import combination_errors
+    from krelectra.config_errors import schema_error_line
 
     config = yaml.safe_load((REPO / "config/config.yaml").read_text("utf-8"))
     mutate(config)
+    schema = str(REPO / "workflow/schemas/config.schema.yaml")
     try:
-        validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+        validate(config, schema)
     except WorkflowError as error:
-        raise Failed(str(error)) from None
+        line = schema_error_line(error, (), schema)
+        assert "\n" not in line, line  # one line, not jsonschema's dump of the schema
+        raise Failed(line) from None
     if errors := combination_errors(config):
         raise Failed("; ".join(errors))
     return config
@@ -255,18 +260,27 @@ def setting(*path_and_value):
 
 
 for name, args, error in [
-    ("wrong type", ("vocab", "size", "big"), r"'big' is not of type 'integer'.*\['vocab'\]\['properties'\]\['size'\]"),
+    ("wrong type", ("vocab", "size", "big"), r"^config vocab\.size: 'big' is not of type 'integer' \(documented in "),
     (
         "wrong type, nested",
         ("pretrain", "train", "learning_rate", "fast"),
-        r"'fast' is not of type 'number'.*\['train'\]\['properties'\]\['learning_rate'\]",
+        r"^config pretrain\.train\.learning_rate: 'fast' is not of type 'number' .*pretrain\.schema\.yaml\)$",
     ),
-    ("unknown key", ("vocab", "lowercase", True), r"'lowercase' was unexpected.*\['vocab'\]"),
-    ("unknown section", ("vocabulary", {}), r"'vocabulary' was unexpected"),
-    ("unknown alphabet", ("vocab", "alphabet", ["hangul"]), r"'hangul' is not one of .*\['alphabet'\]"),
-    ("unknown task", ("finetune", "tasks", ["nsmc", "squad"]), r"'squad' is not one of .*\['tasks'\]"),
-    ("out of range", ("corpus", "num_shards", 0), r"0 is less than the minimum of 1.*\['num_shards'\]"),
-    ("NFC switched off", ("corpus", "cleaning", "nfc", False), r"True was expected.*\['nfc'\]"),
+    ("unknown key", ("vocab", "lowercase", True), r"^config vocab\.lowercase: unknown key; vocab takes size, "),
+    (
+        "misspelt key",
+        ("pretrain", "model", "hiden_size", 128),
+        r"^config pretrain\.model\.hiden_size: unknown key \(did you mean pretrain\.model\.hidden_size\?\)",
+    ),
+    (
+        "unknown section",
+        ("vocabulary", {}),
+        r"^config vocabulary: unknown key \(did you mean vocab\?\); the config takes",
+    ),
+    ("unknown alphabet", ("vocab", "alphabet", ["hangul"]), r"^config vocab\.alphabet\[0\]: 'hangul' is not one of "),
+    ("unknown task", ("finetune", "tasks", ["nsmc", "squad"]), r"^config finetune\.tasks\[1\]: 'squad' is not one of"),
+    ("out of range", ("corpus", "num_shards", 0), r"^config corpus\.num_shards: 0 is less than the minimum of 1"),
+    ("NFC switched off", ("corpus", "cleaning", "nfc", False), r"^config corpus\.cleaning\.nfc: True was expected"),
     (
         "min longer than max sentence",
         ("corpus", "cleaning", "min_sentence_chars", 2000),
@@ -294,21 +308,27 @@ def _public_source(name: str, download: dict | None = None):
     return lambda c: validated(mutate)
 
 
-row("config", "Wikimedia dump date not YYYYMMDD", error=r"'2026-11-01' does not match .*\['wikimedia_dump'\]")(
-    _public_source("kowiki", {"wikimedia_dump": "2026-11-01"})
-)
+row(
+    "config",
+    "Wikimedia dump date not YYYYMMDD",
+    error=r"config corpus\.download\.wikimedia_dump: '2026-11-01' does not match",
+)(_public_source("kowiki", {"wikimedia_dump": "2026-11-01"}))
 row(
     "config",
     "Wikimedia data set without a dump date",
     error=r"corpus\.sources\[\d\] \('public'\): public data set 'kowiki' is a Wikimedia dump, but "
     r"corpus\.download\.wikimedia_dump",
 )(_public_source("kowiki"))
-row("config", "Wikimedia mirror that is not a URL", error=r"'dumps\.example\.org' does not match .*wikimedia_base_url")(
-    _public_source("kowiki", {"wikimedia_dump": "20261101", "wikimedia_base_url": "dumps.example.org"})
-)
-row("config", "download timeout of zero", error=r"0 is less than or equal to the minimum of 0.*\['timeout'\]")(
-    _public_source("kowiki", {"wikimedia_dump": "20261101", "timeout": 0})
-)
+row(
+    "config",
+    "Wikimedia mirror that is not a URL",
+    error=r"config corpus\.download\.wikimedia_base_url: 'dumps\.example\.org' does not match",
+)(_public_source("kowiki", {"wikimedia_dump": "20261101", "wikimedia_base_url": "dumps.example.org"}))
+row(
+    "config",
+    "download timeout of zero",
+    error=r"config corpus\.download\.timeout: 0 is less than or equal to the minimum of 0",
+)(_public_source("kowiki", {"wikimedia_dump": "20261101", "timeout": 0}))
 row("config", "unknown public data set", error=r"unknown public data set 'namuwiki' \(known: korean-hate-speech")(
     _public_source("namuwiki", {"wikimedia_dump": "20261101"})
 )
@@ -339,6 +359,29 @@ row(
     error=r"vocab\.size is 6500, but the special tokens .* take 22537 entries",
     slow=True,
 )(_dry_run)
+
+
+def _misspelt_key_dry_run(ctx: Ctx):
+    from workflow_helpers import copy_workflow, snakemake
+
+    work = copy_workflow(ctx.tmp / "work")
+    config = yaml.safe_load((work / "config" / "config.yaml").read_text())
+    config["vocab"]["siez"] = config["vocab"].pop("size")
+    (work / "bad.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    result = snakemake(work, "-n", "--configfile", "bad.yaml", check=False)
+    # Issue 22: the line naming the key, without jsonschema's dump of the schema and the value.
+    assert "Failed validating" not in result.stderr and "On instance" not in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) < 10, result.stderr
+    if result.returncode:
+        raise Failed(result.stdout + result.stderr)
+
+
+row(
+    "config",
+    "misspelt key through Snakemake itself",
+    error=r"config vocab\.siez: unknown key \(did you mean vocab\.size\?\); vocab takes size, .*vocab\.schema\.yaml",
+    slow=True,
+)(_misspelt_key_dry_run)
 row("config", "cleaning option of the wrong type (stage CLI)", error=r"corpus\.cleaning\.max_char_repeat: '2' is not")(
     lambda c: cli(
         "corpus", "clean", "--options", '{"max_char_repeat": "2"}', "--output", c.out / "x.jsonl",

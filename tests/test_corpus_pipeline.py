@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import stat
 
 import numpy as np
@@ -13,18 +14,18 @@ from krelectra.errors import KrelectraError
 
 
 def run_corpus(tmp_path, sources, num_shards=3, spoken_ratio=None, buckets=4, options=None):
-    """The corpus stage end to end, as the rules chain it."""
+    """The corpus stage end to end, as the rules chain it (in the rules' folder names)."""
     partitions, partition_stats = {}, []
     for source in sources:
-        outputs = [tmp_path / "part" / source.name / f"{i}.jsonl" for i in range(num_shards)]
-        stats = tmp_path / "part" / f"{source.name}.json"
+        outputs = [tmp_path / "partitions" / source.name / f"{i}.jsonl" for i in range(num_shards)]
+        stats = tmp_path / "partitions" / f"{source.name}.json"
         partition(source.name, source.register, source.documents, list(source.files), outputs, stats)
         partitions[source.name] = outputs
         partition_stats.append(stats)
     hashes, keeps, cleaned = [], [], []
     for i in range(num_shards):
         paths = [partitions[s.name][i] for s in sources]
-        c, h, s = (tmp_path / "clean" / f"{i}.{ext}" for ext in ("jsonl", "npz", "json"))
+        c, h, s = (tmp_path / "cleaned" / f"{i}.{ext}" for ext in ("jsonl", "npz", "json"))
         clean_shard(paths, options or {}, c, h, s)
         hashes.append(h)
         cleaned.append((c, s))
@@ -136,9 +137,26 @@ def test_empty_corpus_after_filtering_is_an_error_and_writes_no_keep_files(tmp_p
     raw = tmp_path / "raw.txt"
     raw.write_text("짧다\n아니\n", encoding="utf-8")
     source = resolve_sources([{"name": "s", "paths": [str(raw)], "register": "written", "documents": "line"}])
-    with pytest.raises(KrelectraError, match="empty after cleaning"):
+    cleaned = re.escape(str(tmp_path / "cleaned"))
+    cause = r"cleaning dropped every sentence of the 2 documents \(empty document 2, too short 2\)"
+    with pytest.raises(
+        KrelectraError, match=rf"empty after cleaning: {cause}; see the clean stats in {cleaned}/\*.json"
+    ):
         run_corpus(tmp_path, source, num_shards=2)
     assert not list((tmp_path / "dedup").glob("*"))
+
+
+@pytest.mark.parametrize("text", ["", "\n \n\t\n"])
+def test_sources_without_text_are_named_as_the_cause_of_an_empty_corpus(tmp_path, text):
+    raw = tmp_path / "raw.txt"
+    raw.write_text(text, encoding="utf-8")
+    source = resolve_sources([{"name": "s", "paths": [str(raw)], "register": "written"}])
+    partitions = re.escape(str(tmp_path / "partitions"))
+    with pytest.raises(
+        KrelectraError, match=rf"the corpus is empty: the sources gave no text .* {partitions}/\*.json"
+    ) as error:
+        run_corpus(tmp_path, source, num_shards=2)
+    assert "cleaning" not in str(error.value)
 
 
 def test_missing_source_names_the_source_and_pattern(tmp_path):

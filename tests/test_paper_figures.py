@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -145,22 +146,49 @@ def test_comparison_subtracts_the_published_reference(run):
 
 
 @pytest.mark.parametrize("upstream", [True, False])
-def test_comparison_marks_a_model_measured_on_other_data(tmp_path, upstream):
+def test_comparison_draws_only_models_measured_on_the_upstream_data(tmp_path, upstream):
+    """Issue 22: a figure that must not be read as a comparison is not drawn as one. A model
+    on other data (here the stand-in fixtures) gets no bars; with no model on the upstream
+    data the figure holds only a statement saying so, and no axes."""
     from krelectra.paper.figures import comparison_figure
 
     data = {"upstream": upstream, "max_train_examples": None, "max_eval_examples": None}
     results = write_run(tmp_path, models=("ours",), seeds=(41,), data=data)
     published = load_published(PUBLISHED)
     config = PaperConfig(protocols=("clean",))
-    figure, _ = comparison_figure(published, selected_summaries(run_files(results)["summaries"], config), config)
-    (ax,) = figure.axes
-    legend = [text.get_text() for text in figure.legends[0].get_texts()]
-    filled = [patch.get_facecolor()[3] > 0 for patch in ax.patches]
+    figure, drawn = comparison_figure(published, selected_summaries(run_files(results)["summaries"], config), config)
     if upstream:
+        (ax,) = figure.axes
+        legend = [text.get_text() for text in figure.legends[0].get_texts()]
+        filled = [patch.get_facecolor()[3] > 0 for patch in ax.patches]
         assert legend == ["ours, clean protocol (dev-selected epoch)"] and all(filled) and ax.get_title() == ""
+        assert list(drawn) == [("ours", "clean")] and len(ax.patches) == 9
     else:
-        assert legend == ["ours [other data: stand-in data], clean protocol (dev-selected epoch)"]
-        assert not any(filled) and "not a comparison" in ax.get_title()
+        assert figure.axes == [] and drawn == {}
+        (text,) = [t.get_text() for t in figure.texts]
+        assert "no score difference is drawn" in text
+        assert "Not drawn, measured on other data than the published numbers" in text
+        assert "ours [other data: stand-in data]" in text
+
+
+def test_comparison_leaves_out_the_models_on_other_data_and_names_them(run, tmp_path):
+    from krelectra.io import write_json
+    from krelectra.paper.figures import comparison_figure
+
+    results = tmp_path / "results"
+    shutil.copytree(run, results)
+    path = results / "finetune/released/summary.json"
+    summary = read_json(path)
+    for entry in summary["tasks"].values():
+        entry["data"]["upstream"] = False
+    write_json(path, summary)
+    published = load_published(PUBLISHED)
+    config = PaperConfig(protocols=("clean",))
+    figure, drawn = comparison_figure(published, selected_summaries(run_files(results)["summaries"], config), config)
+    (ax,) = figure.axes
+    assert list(drawn) == [("ours", "clean")] and len(ax.patches) == 9
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["ours, clean protocol (dev-selected epoch)"]
+    assert "Not drawn" in ax.get_title() and "released [other data: stand-in data]" in ax.get_title()
 
 
 def test_finetuning_curves_average_the_seeds_per_epoch(run):

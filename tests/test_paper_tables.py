@@ -24,6 +24,9 @@ from krelectra.paper.published import load_published
 from krelectra.paper.tables import TableInputs, build_tables, fmt_published, fmt_seeds, write_tables
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "paper" / "published.yaml"
+# The results table's decimal places per column with paper.decimals 2: NSMC has KR-ELECTRA's
+# 91.168 (three places, as published); every other column two.
+NSMC_PLACES = 3
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +45,11 @@ def copy_run(run: Path, tmp_path: Path) -> Path:
     return tmp_path / "results"
 
 
-def body(table) -> dict[str, list[str]]:
-    """First cell -> the row's cells as plain text, over every section of the first panel."""
-    return {plain(row[0]): [plain(c) for c in row[1:]] for section in table.panels[0].sections for row in section.rows}
+def body(table, panel: int = 0) -> dict[str, list[str]]:
+    """First cell -> the row's cells as plain text, over every section of one panel."""
+    return {
+        plain(row[0]): [plain(c) for c in row[1:]] for section in table.panels[panel].sections for row in section.rows
+    }
 
 
 def test_published_file_matches_the_tasks_the_finetune_stage_reports():
@@ -92,7 +97,7 @@ def test_results_table_has_published_rows_and_a_row_per_model_and_protocol(run):
         assert labels == ["KR-ELECTRA (this run)", "released"]
         ours = [plain(c) for c in section.rows[0]]
         nsmc = summary["tasks"]["nsmc"]["protocols"][protocol]["test"]["accuracy"]
-        assert ours[1] == f"{nsmc['mean']:.2f} ± {nsmc['std']:.2f}"
+        assert ours[1] == f"{nsmc['mean']:.3f} ± {nsmc['std']:.3f}"  # NSMC_PLACES
         em = summary["tasks"]["korquad"]["protocols"][protocol]["test"]["exact_match"]
         f1 = summary["tasks"]["korquad"]["protocols"][protocol]["test"]["f1"]
         assert ours[7] == f"{em['mean']:.2f} ± {em['std']:.2f} / {f1['mean']:.2f} ± {f1['std']:.2f}"
@@ -127,7 +132,8 @@ def test_best_value_per_column_is_computed_not_copied(run, tmp_path):
 def _best_cells(table) -> dict[str, list[int]]:
     return {
         plain(row[0]): [i for i, c in enumerate(row) for v in c.values if v.best]
-        for s in table.panels[0].sections
+        for panel in table.panels
+        for s in panel.sections
         for row in s.rows
     }
 
@@ -141,7 +147,7 @@ def _best_cells(table) -> dict[str, list[int]]:
         (None, ("nsmc", "paws", "hate-speech"), "3 of 8 tasks"),
     ],
 )
-def test_rows_on_other_data_are_marked_and_never_the_best(tmp_path, data, tasks, caveat):
+def test_rows_on_other_data_stand_apart_marked_and_never_the_best(tmp_path, data, tasks, caveat):
     results = write_run(tmp_path, models=("ours",), seeds=(41,), tasks=tasks or tuple(TASKS), data=data)
     path = results / "finetune/ours/summary.json"
     summary = read_json(path)
@@ -151,21 +157,54 @@ def test_rows_on_other_data_are_marked_and_never_the_best(tmp_path, data, tasks,
     write_json(path, summary)
     table = build_tables(inputs(results), PaperConfig(labels={"ours": "KR-ELECTRA (this run)"}))["results"]
     label = f"KR-ELECTRA (this run) [other data: {caveat}]"
-    rows = body(table)
-    assert label in rows and rows[label][0] == "100.00"
+    # A panel of their own, under the published rows, never among them (issue 22).
+    assert len(table.panels) == 2 and "NOT comparable" in table.panels[1].title
+    compared, other = body(table, 0), body(table, 1)
+    assert label not in compared and "KR-ELECTRA" in compared
+    assert list(other) == [label] and other[label][0] == "100.000"
+    assert [s.title for s in table.panels[1].sections] == [
+        "This run, paper protocol (best test epoch)",
+        "This run, clean protocol (dev-selected epoch)",
+    ]
     best = _best_cells(table)
     assert best[label] == []  # not compared, so never bold
     assert 1 in best["KR-ELECTRA"] and 8 in best["KR-ELECTRA"]  # 91.168 and 74.50 stay the best
-    assert "[other data]" in table.caption and any("not compared" in note for note in table.notes)
+    assert "[other data]" in table.caption and "separate panel" in table.caption
+    assert any("not compared with the published rows" in note for note in table.notes)
     write_tables(inputs(results), PaperConfig(labels={"ours": "KR-ELECTRA (this run)"}), tmp_path / "t")
     md = (tmp_path / "t/results.md").read_text(encoding="utf-8")
-    assert f"| {label} |" in md and "**100.00**" not in md and "**91.168**" in md
+    assert f"| {label} |" in md and "**100.000**" not in md and "**91.168**" in md
+    # The published rows and this run's rows are two Markdown tables, the second titled.
+    published_part, other_part = md.split("*This run on other data than the published numbers")
+    assert "| KR-ELECTRA |" in published_part and label not in published_part
+    assert label in other_part and "| KR-ELECTRA |" not in other_part
+    tex = (tmp_path / "t/results.tex").read_text(encoding="utf-8")
+    assert tex.count(r"\begin{tabular}") == 2
+
+
+def test_every_column_is_printed_to_the_places_of_its_published_scores(run):
+    """Published scores keep their places (91.168), and each column is printed to one number
+    of places, this run's rows included; the notes say which column has more and why."""
+    table = build_tables(inputs(run), PaperConfig(labels={"ours": "KR-ELECTRA (this run)"}))["results"]
+    rows = body(table)
+    assert rows["KoBERT"][0] == "89.590" and rows["KR-ELECTRA"][0] == "91.168"
+    assert rows["KoBERT"][1] == "87.92" and rows["KR-ELECTRA"][2] == "82.05" and rows["KR-ELECTRA"][7] == "74.50"
+    for panel in table.panels:
+        for section in panel.sections:
+            for row in section.rows:
+                for index, cell in enumerate(row[1:-1]):
+                    for value in cell.values:
+                        if value.text != "—":
+                            places = NSMC_PLACES if index == 0 else 2
+                            assert re.fullmatch(rf"\d+\.\d{{{places}}}", value.text), (plain(row[0]), index)
+    note = next(note for note in table.notes if "decimal place" in note)
+    assert "NSMC to 3 (KR-ELECTRA's 91.168)" in note and "2 decimals" in note
 
 
 def test_rows_on_the_upstream_data_are_compared_and_unmarked(tmp_path):
     results = write_run(tmp_path, models=("ours",), seeds=(41,))
     table = build_tables(inputs(results), PaperConfig())["results"]
-    assert "ours" in body(table) and "[other data]" not in table.caption
+    assert "ours" in body(table) and "[other data]" not in table.caption and len(table.panels) == 1
     assert not any("not compared" in note for note in table.notes)
 
 
@@ -174,7 +213,11 @@ def test_protocols_and_models_follow_the_config(run):
     sections = table.panels[0].sections
     assert len(sections) == 2 and "clean protocol" in sections[1].title
     assert [plain(r[0]) for r in sections[1].rows] == ["released"]
-    assert re.fullmatch(r"\d+\.\d ± \d+\.\d", plain(sections[1].rows[0][1]))
+    # One decimal asked for: every column keeps its published places (NSMC 3, the others 2).
+    assert re.fullmatch(r"\d+\.\d{3} ± \d+\.\d{3}", plain(sections[1].rows[0][1]))
+    assert re.fullmatch(r"\d+\.\d{2} ± \d+\.\d{2}", plain(sections[1].rows[0][2]))
+    table = build_tables(inputs(run), PaperConfig(protocols=("clean",), decimals=4))["results"]
+    assert plain(table.panels[0].sections[0].rows[0][1]) == "89.5900"  # KoBERT's NSMC, published 89.59
     with pytest.raises(KrelectraError, match="no finetuning summary of nope"):
         build_tables(inputs(run), PaperConfig(models=("nope",)))
 
@@ -357,9 +400,9 @@ def test_nan_scores_are_shown_as_a_dash(run, tmp_path):
 def test_a_single_seed_shows_no_spread(tmp_path):
     results = write_run(tmp_path, models=("ours",), seeds=(41,), tasks=("nsmc",))
     table = build_tables(inputs(results), PaperConfig(protocols=("clean",)))["results"]
-    row = [plain(c) for c in table.panels[0].sections[1].rows[0]]
+    row = [plain(c) for c in table.panels[1].sections[0].rows[0]]  # 1 of 8 tasks: other data
     summary = read_json(results / "finetune/ours/summary.json")
-    assert row[1] == f"{summary['tasks']['nsmc']['protocols']['clean']['test']['accuracy']['mean']:.2f}"
+    assert row[1] == f"{summary['tasks']['nsmc']['protocols']['clean']['test']['accuracy']['mean']:.3f}"
     assert row[2] == "—" and row[-1] == "1"
 
 
@@ -387,7 +430,8 @@ def test_results_table_shows_intervals_and_marks_significant_differences(run, un
                 entry = data[column.task]["protocols"][protocol]
                 for metric, value, bounds in zip(column.metrics, cell.values, interval.values):
                     score = entry["models"][model]["metrics"][metric]
-                    assert bounds.text == f"[{score['low']:.2f}, {score['high']:.2f}]", (model, column.task)
+                    places = NSMC_PLACES if column.task == "nsmc" else 2
+                    assert bounds.text == f"[{score['low']:.{places}f}, {score['high']:.{places}f}]", column.task
                     # the reference is never marked; another model exactly where its test is significant
                     test = entry["comparisons"].get(model, {}).get("metrics", {}).get(metric)
                     assert value.mark == ("†" if test and test["significant"] else "")

@@ -112,3 +112,41 @@ def test_paper_config_errors_name_the_key(tmp_path):
     result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml", check=False)
     assert result.returncode != 0
     assert "config paper.models: koelectra not in finetune.models" in result.stdout + result.stderr
+
+
+def test_the_default_tables_folder_under_another_config_names_the_target_to_use(tmp_path):
+    """`snakemake paper/tables` (the README's main command) with a config whose results
+    folder is another: one message naming that config's tables folder and paper_tables,
+    not Snakemake's MissingRuleException (issue 22)."""
+    work = copy_workflow(tmp_path)
+    (work / "other.yaml").write_text("results: results-other\n")
+    result = snakemake(
+        work, "-n", "--cores", "2", "paper/tables", "--configfile", "config/config.yaml", "other.yaml", check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "MissingRuleException" not in output
+    message = "this config's results folder is results-other, so its tables go to results-other/paper/tables"
+    assert message in output and "ask for the target paper_tables" in output
+
+
+def test_a_config_can_finetune_another_runs_converted_model(tmp_path):
+    """A finetune.models entry naming the converted discriminator of another results folder
+    (README, Configuration): the plan in the new folder finetunes that folder and has no
+    corpus, vocabulary, pretraining or conversion job."""
+    work = copy_workflow(tmp_path)
+    model = work / "results/models/discriminator"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text("{}\n")
+    (work / "seeds.yaml").write_text(
+        "results: results-seeds\n"
+        "finetune:\n  models: {krelectra-ours: results/models/discriminator}\n  seeds: [41, 42, 43]\n"
+    )
+    args = ("-n", "-p", "--cores", "2", "paper_tables", "--configfile", "config/config.yaml", "seeds.yaml")
+    out = snakemake(work, *args).stdout
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
+    assert int(jobs["finetune_train"]) == 8 * 3 and "paper_tables" in jobs
+    assert not [rule for rule in jobs if rule.split("_")[0] in ("corpus", "vocab", "pretrain", "convert")]
+    commands = [line for line in out.splitlines() if "finetune train" in line]
+    assert len(commands) == 8 * 3
+    assert all("--model results/models/discriminator " in line for line in commands)
+    assert all("results-seeds/finetune/krelectra-ours/" in line for line in commands)

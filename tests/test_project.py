@@ -43,6 +43,23 @@ def test_the_version_is_written_once_and_citation_cff_repeats_it():
     assert str(cff["version"]) == krelectra.__version__
 
 
+def test_pyproject_reads_without_setuptools_warnings():
+    """The license is an SPDX expression (PEP 639): the table form `{ text = ... }` made
+    every `pip install` print a 13-line SetuptoolsDeprecationWarning (issue 22). The build
+    requires a setuptools that reads the SPDX form (77 or later), and reading the file as
+    setuptools does at build time raises no warning."""
+    import warnings
+
+    from setuptools.config.pyprojecttoml import read_configuration
+
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert data["project"]["license"] == "Apache-2.0"
+    assert "setuptools>=77" in data["build-system"]["requires"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_configuration(REPO / "pyproject.toml")["project"]["license"] == "Apache-2.0"
+
+
 def pinned(requirement: str) -> tuple[str, str]:
     name, version = re.split(r"==", requirement.split(";")[0].strip())
     return name.lower().replace("_", "-"), version.strip()
@@ -149,3 +166,49 @@ def test_every_stage_env_holds_the_libraries_its_code_imports():
                 f"envs/{env}.yaml: the {stage} stage imports {module} ({', '.join(sorted(provided_by))}) "
                 "but the environment does not pin it"
             )
+
+
+def _run_test_script(tmp_path: Path, *args: str) -> list[str]:
+    """scripts/test.sh run in a copy of the repository as root, with every command it
+    calls replaced by one that logs its arguments (python, pip, pytest, apt-get) and none
+    of the system packages on PATH; returns the log."""
+    (tmp_path / "repo/scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts/test.sh", tmp_path / "repo/scripts/test.sh")
+    log = tmp_path / "log"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    logging_command = f'#!/bin/sh\necho "$(basename "$0") $*" >> {log}\n'
+    for name in ("apt-get", "python"):
+        (bin_dir / name).write_text(logging_command)
+    (bin_dir / "id").write_text("#!/bin/sh\necho 0\n")
+    for folder in (".venv", ".venv-tools"):
+        (tmp_path / "repo" / folder / "bin").mkdir(parents=True)
+        os.symlink(bin_dir / "python", tmp_path / "repo" / folder / "bin/python")
+    for path in bin_dir.iterdir():
+        path.chmod(0o755)
+    for name in ("dirname", "basename"):
+        os.symlink(shutil.which(name), bin_dir / name)
+    env = {"PATH": str(bin_dir), "PYTHON": sys.executable, "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [shutil.which("bash"), "scripts/test.sh", *args],
+        cwd=tmp_path / "repo",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return [line for line in log.read_text().splitlines() if " pip install " not in line]
+
+
+def test_test_script_installs_system_packages_only_for_the_slow_lane(tmp_path):
+    """scripts/test.sh (the README's test command, CI's .ci/run) installs TeX and SLURM
+    only when tests that may use them run: after the fast lane, before the slow one, and
+    not at all for a run of the fast lane alone (issue 22: 239 packages for the fast lane)."""
+    log = _run_test_script(tmp_path / "both")
+    assert [line.split()[0] for line in log] == ["python", "apt-get", "apt-get", "python"]
+    assert log[0].endswith("-m pytest -m not slow") and log[-1].endswith("-m pytest -m slow")
+    assert "install" in log[2] and "texlive-xetex" in log[2] and "slurm-wlm" in log[2]
+
+    assert _run_test_script(tmp_path / "fast", "-m", "not slow", "-q") == ["python -m pytest -m not slow -q"]
+    log = _run_test_script(tmp_path / "one", "tests/test_slurm.py")
+    assert [line.split()[0] for line in log] == ["apt-get", "apt-get", "python"]

@@ -218,6 +218,18 @@ def finetune_model_runs(wildcards):
     return FINETUNE_RUNS[wildcards.model]
 
 
+def paper_tables_of_another_config(wildcards):
+    """Input function of paper_tables_of_the_default (paper.smk), a rule only under a config
+    with another results folder: a request for the embedded default's paper/tables stops
+    here with this config's tables folder and the target to use."""
+    raise WorkflowError(
+        f"{DEFAULT_PAPER_OUTPUT}/tables is where the embedded default (results: {DEFAULT_RESULTS}) "
+        f"puts its tables; this config's results folder is {RESULTS}, so its tables go to "
+        f"{PAPER_OUTPUT}/tables: ask for the target paper_tables (or {PAPER_OUTPUT}/tables; "
+        "paper_figures and paper_pdf likewise)"
+    )
+
+
 def paper_task_runs(wildcards):
     """metrics.json of every run of the shown models on the task of a paper_uncertainty job."""
     return [

@@ -24,10 +24,11 @@ import os
 import re
 
 from krelectra.paper.figures import FIGURES
-from krelectra.paper.outputs import paper_output_dir
+from krelectra.paper.outputs import DEFAULT_RESULTS, paper_output_dir
 
 PAPER = config["paper"]
 PAPER_OUTPUT = paper_output_dir(RESULTS)
+DEFAULT_PAPER_OUTPUT = paper_output_dir(DEFAULT_RESULTS)
 PAPER_MODELS = PAPER["models"] or list(FINETUNE_CONFIG["models"])
 # The pretraining and vocabulary figures describe this workflow's own pretraining.
 PAPER_FIGURES = [f for f in FIGURES if EVALUATES_CONVERTED or f not in ("pretraining", "vocabulary")]
@@ -144,6 +145,23 @@ rule paper_figures:
         "MPLBACKEND=Agg krelectra paper figures --published {input.published} {params.pretraining}"
         " --summaries {input.summaries} --runs {input.runs}"
         " --config {params.config} --output-dir {params.output_dir} 2> {log}"
+
+
+# `paper/tables`, the README's main target, is the embedded default's folder. With another
+# results folder no rule makes it, and Snakemake would only say MissingRuleException: this
+# rule claims it instead and stops the plan with the target to use. (Snakemake parses the
+# Snakefile before it knows the targets, so the message cannot come earlier.)
+if PAPER_OUTPUT != DEFAULT_PAPER_OUTPUT:
+
+    rule paper_tables_of_the_default:
+        """Not a job: stops a request for the embedded default's paper/tables under another
+        config with the name of this config's tables folder and target."""
+        input:
+            paper_tables_of_another_config,
+        output:
+            directory(f"{DEFAULT_PAPER_OUTPUT}/tables"),
+        shell:
+            "false"
 
 
 rule paper_pdf:

@@ -103,7 +103,9 @@ def register(stages) -> None:
         required=True,
         help="folder with vocab.txt (and tokenizer_config.json, special_tokens_map.json)",
     )
-    p.add_argument("--output-dir", type=Path, required=True)
+    p.add_argument(
+        "--output-dir", type=Path, required=True, help="writes the discriminator and generator folders and the check"
+    )
     p.add_argument("--pretrain-config", type=Path, help="pretrain_config.json, for the model card")
     p.add_argument("--metrics", type=Path, help="metrics.jsonl of pretraining, for the model card")
     p.add_argument("--corpus-stats", type=Path, help="corpus stats.json, for the model card")

@@ -84,12 +84,17 @@ def register(stages) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("partition", help="split one source into documents and send each to its shard")
-    p.add_argument("--name", required=True)
-    p.add_argument("--register", required=True, choices=["written", "spoken"])
-    p.add_argument("--documents", default="paragraph", choices=["file", "paragraph", "line"])
-    p.add_argument("--num-shards", type=int, required=True)
+    p.add_argument("--name", required=True, help="the source's name (config corpus.sources[].name)")
+    p.add_argument("--register", required=True, choices=["written", "spoken"], help="the register of its text")
+    p.add_argument(
+        "--documents",
+        default="paragraph",
+        choices=["file", "paragraph", "line"],
+        help="one document per file, per blank-line paragraph or per line (default: paragraph)",
+    )
+    p.add_argument("--num-shards", type=int, required=True, help="shards of the corpus (config corpus.num_shards)")
     p.add_argument("--output-dir", type=Path, required=True, help="writes <shard>.jsonl for every shard")
-    p.add_argument("--stats", type=Path, required=True)
+    p.add_argument("--stats", type=Path, required=True, help="JSON to write: documents, bytes, invalid UTF-8 replaced")
     p.add_argument(
         "--provenance", type=Path, nargs="*", default=[], help="download records of the public data in the files"
     )
@@ -107,7 +112,7 @@ def register(stages) -> None:
     p.add_argument("--git-blob-sha1", help="the git blob SHA-1 it must have (GitHub files)")
     p.add_argument("--checksums", type=Path, help="the dump's sha1sums.txt, which lists its SHA-1 (Wikimedia files)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a try fails")
-    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True, help="the verified file to write")
     p.add_argument("--record", type=Path, required=True, help="JSON provenance: URL, size, SHA-1, licence")
     p.set_defaults(func=_download)
 
@@ -119,40 +124,55 @@ def register(stages) -> None:
 
     p = commands.add_parser("extract-column", help="the text column of a tab-separated file, one text per line")
     p.add_argument("--column", type=int, required=True, help="0-based column that holds the text")
-    p.add_argument("--output", type=Path, required=True)
-    p.add_argument("--stats", type=Path, required=True)
-    p.add_argument("input", type=Path)
+    p.add_argument("--output", type=Path, required=True, help="text to write, one per line")
+    p.add_argument("--stats", type=Path, required=True, help="JSON to write: lines kept and dropped, by reason")
+    p.add_argument("input", type=Path, help="the tab-separated UTF-8 file")
     p.set_defaults(func=_extract_column)
 
     p = commands.add_parser("clean", help="clean the documents of one shard into sentences")
     p.add_argument(
         "--options", type=json_argument(dict), required=True, help="cleaning options as JSON (config corpus.cleaning)"
     )
-    p.add_argument("--output", type=Path, required=True)
-    p.add_argument("--hashes", type=Path, required=True)
-    p.add_argument("--stats", type=Path, required=True)
-    p.add_argument("partitions", type=Path, nargs="+")
+    p.add_argument("--output", type=Path, required=True, help="JSON lines to write: one cleaned document a line")
+    p.add_argument("--hashes", type=Path, required=True, help=".npz to write: hash, length, register of each sentence")
+    p.add_argument("--stats", type=Path, required=True, help="JSON to write: documents, sentences, drops, edits")
+    p.add_argument("partitions", type=Path, nargs="+", help="the shard's partition of each source (JSON lines)")
     p.set_defaults(func=_clean)
 
     p = commands.add_parser("dedup", help="corpus-wide exact sentence deduplication and register balance")
-    p.add_argument("--hashes", type=Path, nargs="+", required=True)
+    p.add_argument(
+        "--hashes", type=Path, nargs="+", required=True, help="every shard's sentence hashes (clean --hashes)"
+    )
     p.add_argument("--keep", type=Path, nargs="+", required=True, help="one keep-mask per --hashes file")
-    p.add_argument("--plan", type=Path, required=True)
-    p.add_argument("--buckets", type=int, default=16)
+    p.add_argument(
+        "--plan", type=Path, required=True, help="JSON to write: sentence counts and register keep-fractions"
+    )
+    p.add_argument(
+        "--buckets", type=int, default=16, help="hash buckets, memory about 1/buckets of the hashes (default 16)"
+    )
     p.add_argument(
         "--spoken-ratio", type=optional_number(float), default=None, help="share of spoken sentences, or null (as is)"
     )
-    p.add_argument("--no-dedup", action="store_true")
+    p.add_argument("--no-dedup", action="store_true", help="keep duplicate sentences (only balance the registers)")
     p.set_defaults(func=_dedup)
 
     p = commands.add_parser("finalize", help="write one shard: a sentence per line, blank line between documents")
-    for name in ("cleaned", "keep", "plan", "clean-stats", "output", "stats"):
-        p.add_argument(f"--{name}", type=Path, required=True)
+    for name, text in (
+        ("cleaned", "the shard's cleaned documents (clean --output)"),
+        ("keep", "the shard's keep-mask (dedup --keep)"),
+        ("plan", "the dedup plan (dedup --plan)"),
+        ("clean-stats", "the shard's clean stats (clean --stats)"),
+        ("output", "the shard to write: a sentence a line, an empty line between documents"),
+        ("stats", "JSON to write: the shard's sizes per register and dropped sentences"),
+    ):
+        p.add_argument(f"--{name}", type=Path, required=True, help=text)
     p.set_defaults(func=_finalize)
 
     p = commands.add_parser("summarize", help="corpus totals over all shards")
-    p.add_argument("--shard-stats", type=Path, nargs="+", required=True)
-    p.add_argument("--partition-stats", type=Path, nargs="+", required=True)
-    p.add_argument("--plan", type=Path, required=True)
-    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--shard-stats", type=Path, nargs="+", required=True, help="every shard's stats (finalize --stats)")
+    p.add_argument(
+        "--partition-stats", type=Path, nargs="+", required=True, help="every source's stats (partition --stats)"
+    )
+    p.add_argument("--plan", type=Path, required=True, help="the dedup plan (dedup --plan)")
+    p.add_argument("--output", type=Path, required=True, help="JSON to write: the corpus statistics")
     p.set_defaults(func=_summarize)

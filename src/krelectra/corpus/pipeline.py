@@ -119,6 +119,34 @@ def balance_fractions(chars: dict[str, int], spoken_ratio: float | None) -> dict
     return fractions
 
 
+def empty_corpus_message(hash_files: list[Path]) -> str:
+    """Why the corpus has no sentence, from the clean stats that `clean_shard` writes beside
+    each shard's hash file (`<shard>.json` beside `<shard>.npz`, outputs of the same job):
+    the sources gave no document at all (an empty source adds nothing, so every source was
+    empty or matched no text), or cleaning dropped every sentence. Names the folders of the
+    stats to read (`<corpus>/partitions`, `<corpus>/cleaned`, in the run's results folder)."""
+    cleaned = hash_files[0].parent
+    partitions = cleaned.parent / "partitions"
+    clean_stats = [path.with_suffix(".json") for path in hash_files if path.with_suffix(".json").is_file()]
+    documents, dropped = 0, Counter[str]()
+    for path in clean_stats:
+        stats = read_json(path)
+        documents += stats["documents"] + stats["dropped"]["empty_document"]
+        dropped.update(stats["dropped"])
+    if clean_stats and documents == 0:
+        return (
+            "the corpus is empty: the sources gave no text (every file of corpus.sources is empty or holds "
+            f"only white space); see the documents per source in {partitions}/*.json and check corpus.sources"
+        )
+    reasons = ", ".join(f"{reason.replace('_', ' ')} {n}" for reason, n in sorted(dropped.items()) if n)
+    return (
+        f"the corpus is empty after cleaning: cleaning dropped every sentence of the "
+        f"{documents if clean_stats else 'given'} documents"
+        + (f" ({reasons})" if reasons else "")
+        + f"; see the clean stats in {cleaned}/*.json and loosen corpus.cleaning"
+    )
+
+
 def dedup(
     hash_files: list[Path],
     keep_outputs: list[Path],
@@ -128,6 +156,12 @@ def dedup(
     buckets: int,
     spoken_ratio: float | None,
 ) -> dict:
+    """Corpus-wide exact sentence deduplication (first occurrence kept) and the register
+    balance: one keep-mask per shard's hash file, and the plan.
+
+    Raises KrelectraError when the hash files and keep outputs differ in number, or when
+    no sentence is left (naming the folder of the stats and whether the sources gave no
+    text at all or cleaning dropped every sentence)."""
     if len(hash_files) != len(keep_outputs):
         raise KrelectraError(
             f"dedup: {len(hash_files)} hash files but {len(keep_outputs)} keep outputs; "
@@ -145,11 +179,7 @@ def dedup(
             chars[register] += int(a["chars"][k & (a["register"] == index)].sum())
     kept = int(sum(k.sum() for k in keep))
     if kept == 0:
-        raise KrelectraError(
-            f"the corpus is empty after cleaning ({sum(len(h) for h in hashes)} sentences "
-            "before deduplication); see the clean stats in results/corpus/cleaned/*.json "
-            "and loosen corpus.cleaning"
-        )
+        raise KrelectraError(empty_corpus_message([Path(path) for path in hash_files]))
     fractions = balance_fractions(chars, spoken_ratio)
     for path, k in zip(keep_outputs, keep):
         with atomic_open(path, "wb") as handle:

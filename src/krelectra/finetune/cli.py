@@ -24,7 +24,13 @@ def register(subparsers) -> None:
         required=True,
         help="task name (nsmc, naver-ner, paws, kornli, korsts, question-pair, korquad, hate-speech)",
     )
-    train.add_argument("--seed", type=int, required=True)
+    train.add_argument(
+        "--seed",
+        type=int,
+        required=True,
+        help="random seed of the run: head initialisation, dropout, data order (KR-ELECTRA's: 41; 42 for "
+        "question-pair and korquad)",
+    )
     train.add_argument("--model", required=True, help="model directory or Hugging Face hub id")
     train.add_argument("--model-name", default="model", help="the model's name in the results (default: model)")
     train.add_argument(
@@ -81,7 +87,7 @@ def register(subparsers) -> None:
     train.set_defaults(func=run_train)
 
     summarize = commands.add_parser("summarize", help="mean and standard deviation over seeds of one model's runs")
-    summarize.add_argument("--model-name", required=True)
+    summarize.add_argument("--model-name", required=True, help="the model's name in the summary (train --model-name)")
     summarize.add_argument("--protocols", type=_json_list, default=None, help='JSON list, default ["paper", "clean"]')
     summarize.add_argument("--output", required=True, help="summary JSON to write")
     summarize.add_argument("metrics", nargs="+", help="metrics.json files of the model's runs")

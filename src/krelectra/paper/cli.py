@@ -130,7 +130,9 @@ def register(stages) -> None:
         help="{RESULTS}/paper/uncertainty/{task}.json (bootstrap intervals and tests; default: none)",
     )
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
-    p.add_argument("--output-dir", type=Path, default=TABLES_DIR)
+    p.add_argument(
+        "--output-dir", type=Path, default=TABLES_DIR, help=f"the tables folder to write (default: {TABLES_DIR})"
+    )
     p.set_defaults(func=_tables)
 
     p = commands.add_parser("figures", help="pretraining, finetuning, comparison and vocabulary figures (PDF, PNG)")
@@ -138,11 +140,15 @@ def register(stages) -> None:
     # The pretraining side's outputs (metrics, vocabulary): for the pretraining and vocabulary
     # figures; without them (a run of released encoders) only finetuning and comparison.
     p.add_argument("--metrics", type=Path, help="{RESULTS}/pretrain/metrics.jsonl")
-    p.add_argument("--summaries", type=Path, nargs="+", required=True)
-    p.add_argument("--runs", type=Path, nargs="+", required=True)
+    p.add_argument("--summaries", type=Path, nargs="+", required=True, help="{RESULTS}/finetune/{model}/summary.json")
+    p.add_argument(
+        "--runs", type=Path, nargs="+", required=True, help="{RESULTS}/finetune/{model}/{task}/seed{seed}/metrics.json"
+    )
     p.add_argument("--vocab-distributions", type=Path, help="{RESULTS}/vocab/distributions.json (vocab report)")
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
-    p.add_argument("--output-dir", type=Path, default=FIGURES_DIR)
+    p.add_argument(
+        "--output-dir", type=Path, default=FIGURES_DIR, help=f"the figures folder to write (default: {FIGURES_DIR})"
+    )
     p.set_defaults(func=_figures)
 
     p = commands.add_parser(
@@ -167,11 +173,11 @@ def register(stages) -> None:
     p.set_defaults(func=_uncertainty)
 
     p = commands.add_parser("pdf", help="typeset the manuscript with latexmk (XeLaTeX and kotex)")
-    p.add_argument("--tex", type=Path, default=Path("paper/main.tex"))
+    p.add_argument("--tex", type=Path, default=Path("paper/main.tex"), help="the manuscript (default: paper/main.tex)")
     p.add_argument("--tables-dir", type=Path, default=TABLES_DIR, help="the generated tables main.tex inputs")
     p.add_argument("--figures-dir", type=Path, default=FIGURES_DIR, help="the generated figures main.tex includes")
-    p.add_argument("--output", type=Path, default=Path("paper/main.pdf"))
-    p.add_argument("--engine", choices=["xelatex", "lualatex"], default="xelatex")
+    p.add_argument("--output", type=Path, default=Path("paper/main.pdf"), help="the PDF (default: paper/main.pdf)")
+    p.add_argument("--engine", choices=["xelatex", "lualatex"], default="xelatex", help="TeX engine (default: xelatex)")
     p.set_defaults(func=_pdf)
 
     p = commands.add_parser("show", help="print generated tables (Markdown) to the terminal")

@@ -3,9 +3,11 @@
 - pretraining: generator and discriminator loss, discriminator precision and recall,
   learning rate, over steps (pretrain/metrics.jsonl; eval records as markers);
 - finetuning:  dev and test score per epoch for every task (mean over seeds, ± sd band);
-- comparison:  this run's mean score minus the published KR-ELECTRA score, per task
-               (a model measured on other data than the published numbers is drawn
-               in outline and marked [other data]: no comparison);
+- comparison:  this run's mean score minus the published KR-ELECTRA score, per task,
+               for the models measured on the upstream data only: a model measured on
+               other data than the published numbers is not drawn (the figure names
+               it), and without any model on the upstream data the figure holds only
+               a statement saying so;
 - vocabulary:  tokens per eojeol on held-out text (WordPiece against Mecab-Ko
   morphemes) and the length of the vocabulary's pieces, as the vocabulary report
   counted them (vocab/distributions.json, krelectra.vocab.report).
@@ -234,15 +236,38 @@ def score_differences(published: Published, summaries: list[tuple[Path, dict]], 
 
 
 def comparison_figure(published: Published, summaries: list[tuple[Path, dict]], config: PaperConfig):
+    """The score differences of the models measured on the upstream data (see
+    `score_differences`); the models measured on other data are left out and named under
+    the axes. Without any model on the upstream data, a figure with a statement and no
+    axes. Returns (figure, the differences drawn: {} when none)."""
     plt = _pyplot()
-    differences = score_differences(published, summaries, config)
+    tasks = list(dict.fromkeys(column.task for column in published.columns))
+    caveats = {summary["model"]: data_caveats(summary, tasks) for _, summary in summaries}
+    compared = [(path, summary) for path, summary in summaries if not caveats[summary["model"]]]
+    left_out = [marked_label(config.label(model), found) for model, found in caveats.items() if found]
+    not_drawn = (
+        "Not drawn, measured on other data than the published numbers (no comparison): " + "; ".join(left_out) + "."
+        if left_out
+        else None
+    )
+    if not compared:
+        figure = plt.figure(figsize=(5.0, 1.6))
+        figure.text(
+            0.5,
+            0.5,
+            f"No model of this run was measured on the upstream data of the published\n"
+            f"{config.reference} scores, so no score difference is drawn.\n\n{not_drawn}",
+            ha="center",
+            va="center",
+            wrap=True,
+        )
+        return figure, {}
+    differences = score_differences(published, compared, config)
     labels = list(dict.fromkeys(label for bars in differences.values() for label, _, _ in bars))
     if not labels:
         raise KrelectraError("paper figures: no task of this run has a published score to compare with")
     series = list(differences)
     models = list(dict.fromkeys(model for model, _ in series))
-    tasks = list(dict.fromkeys(column.task for column in published.columns))
-    caveats = {summary["model"]: data_caveats(summary, tasks) for _, summary in summaries}
     width = 0.8 / max(1, len(series))
     figure, ax = plt.subplots(figsize=(max(5.0, 0.7 * len(labels) + 1.5), 3.2), constrained_layout=True)
     for i, (model, protocol) in enumerate(series):
@@ -250,30 +275,27 @@ def comparison_figure(published: Published, summaries: list[tuple[Path, dict]], 
         xs = [j + (i - (len(series) - 1) / 2) * width for j, label in enumerate(labels) if label in bars]
         ys = [bars[label][0] for label in labels if label in bars]
         errors = [bars[label][1] for label in labels if label in bars]
-        # Colour: the model; hatched and lighter: the (optimistic) paper protocol; outline
-        # only, dashed: measured on other data than the published numbers (no comparison).
+        # Colour: the model; hatched and lighter: the (optimistic) paper protocol.
         colour = f"C{models.index(model)}"
-        other = bool(caveats[model])
         ax.bar(
             xs,
             ys,
             width=width,
             yerr=errors,
             capsize=2,
-            color="none" if other else colour,
+            color=colour,
             edgecolor=colour,
-            linestyle="--" if other else "-",
             alpha=0.5 if protocol == "paper" else 0.9,
             hatch="//" if protocol == "paper" else None,
-            label=f"{marked_label(config.label(model), caveats[model])}, {PROTOCOL_LABELS[protocol]}",
+            label=f"{config.label(model)}, {PROTOCOL_LABELS[protocol]}",
             error_kw={"lw": 0.8},
         )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel(f"this run − published {config.reference}\n(points)")
-    if any(caveats.values()):
-        ax.set_title("[other data]: measured on other data than the published numbers; not a comparison", fontsize=8)
     figure.legend(loc="outside lower center", ncols=min(2, len(series)), frameon=False)
+    if not_drawn is not None:
+        ax.set_title(not_drawn, fontsize=7, wrap=True)
     return figure, differences
 
 

@@ -3,10 +3,13 @@
 - results:     the KR-ELECTRA README's results table (published rows from
                paper/published.yaml) plus one row per model x protocol of this run
                (mean ± sample sd over seeds, with n), best value per column computed
-               over the rows measured on the upstream data (others are marked); with
-               the bootstrap outputs (paper/uncertainty.py), a row of 95% confidence
-               intervals under each model and † on scores that differ significantly
-               from the reference model's;
+               over the rows measured on the upstream data; rows measured on other
+               data (stand-in fixtures, subsampled splits, a subset of the tasks) go
+               in a second panel of their own, marked, never compared; every column
+               printed to the same decimal places, the published ones' (91.168) where
+               they have more; with the bootstrap outputs (paper/uncertainty.py), a row
+               of 95% confidence intervals under each model and † on scores that
+               differ significantly from the reference model's;
 - model:       discriminator and generator sizes (pretrain/final/model_config.json),
                with the release notes' table beside them;
 - pretraining: the pretraining hyperparameters (pretrain/final/pretrain_config.json);
@@ -45,11 +48,16 @@ def fmt_score(value: float, decimals: int) -> str:
     return EMPTY if value is None or math.isnan(value) else f"{value:.{decimals}f}"
 
 
+def published_places(value: float) -> int:
+    """The decimal places a published number was written with (91.168: 3; 80.7 read from
+    "80.70": 1, the trailing zero is not in the float)."""
+    text = repr(float(value))
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
 def fmt_published(value: float, decimals: int) -> str:
     """At least `decimals` places, and every place that was published (91.168)."""
-    text = repr(float(value))
-    places = len(text.split(".")[1]) if "." in text and "e" not in text else 0
-    return f"{value:.{max(decimals, places)}f}"
+    return f"{value:.{max(decimals, published_places(value))}f}"
 
 
 def fmt_count(value: int) -> str:
@@ -241,10 +249,51 @@ def marked_label(label: str, caveats: list[str]) -> str:
 
 
 OTHER_DATA_NOTE = (
-    "Rows marked [other data] were measured on other data than the published numbers (stand-in data: "
+    "The second panel holds this run's rows measured on other data than the published numbers (stand-in data: "
     "not the upstream files; subsampled: splits capped by finetune.max_train_examples or max_eval_examples; "
-    "k of n tasks: a subset of the tasks) and are not compared: they take no part in the best values."
+    "k of n tasks: a subset of the tasks), each marked [other data]. They are not compared with the published "
+    "rows: they take no part in the best values and are not drawn in the score-difference figure."
 )
+# The title of the results table's panel of rows measured on other data.
+OTHER_DATA_PANEL = "This run on other data than the published numbers: NOT comparable with the rows above"
+
+
+def column_places(published: Published, decimals: int) -> dict[tuple[str, str], int]:
+    """{(task, metric): decimal places} of the results table: `decimals`, or more where a
+    published score of the column was published with more places (KR-ELECTRA's NSMC 91.168:
+    3), so that every number of a column, this run's included, has the same places."""
+    places = {(c.task, m): decimals for c in published.columns for m in c.metrics}
+    for row in published.rows:
+        for key, score in row.scores.items():
+            if key in places and not math.isnan(score.value):
+                places[key] = max(places[key], published_places(score.value))
+    return places
+
+
+def places_note(published: Published, places: dict[tuple[str, str], int], decimals: int) -> str | None:
+    """The note on columns printed to more than `decimals` places (None when there is none)."""
+    wider = []
+    for column in published.columns:
+        for metric in column.metrics:
+            key = (column.task, metric)
+            if places[key] <= decimals:
+                continue
+            name = column.label if len(column.metrics) == 1 else f"{column.label} {metric}"
+            sources = [
+                f"{row.model}'s {fmt_published(row.scores[key].value, decimals)}"
+                for row in published.rows
+                if key in row.scores and published_places(row.scores[key].value) == places[key]
+            ]
+            wider.append(f"{name} to {places[key]} ({', '.join(sources)})")
+    if not wider:
+        return None
+    return (
+        f"Published scores keep every decimal place they were published with; a column is printed to the same "
+        f"places throughout, this run's rows included: {decimals} decimals, except "
+        + "; ".join(wider)
+        + ". The other published scores of such a column were published with fewer places: "
+        "the places added to them are zeros."
+    )
 
 
 def read_uncertainty(paths: list[Path]) -> dict[str, dict]:
@@ -309,6 +358,7 @@ def results_table(
     tasks = list(dict.fromkeys(c.task for c in columns))
     uncertainty = uncertainty or {}
     reference_model = next((d["reference_model"] for d in uncertainty.values()), None)
+    places = column_places(published, config.decimals)
 
     # The published values and this run's values on the upstream data compete for the
     # best of each column; rows measured on other data are shown, marked, and not compared.
@@ -342,7 +392,7 @@ def results_table(
         ]
         best[key] = max(candidates) if candidates else None
 
-    def cells(values: dict, is_published: bool, compared: bool, protocol: str, model: str | None) -> list[Cell]:
+    def cells(values: dict, compared: bool, protocol: str, model: str | None) -> list[Cell]:
         out = []
         for column in columns:
             parts = []
@@ -355,9 +405,9 @@ def results_table(
                 if math.isnan(value):
                     parts.append(Value(EMPTY))
                     continue
-                text = fmt_published(value, config.decimals) if is_published else fmt_score(value, config.decimals)
+                text = fmt_score(value, places[key])
                 # A single seed has no spread (the summary's 0 is not a measured one).
-                spread = None if spread is None or n < 2 else fmt_score(spread, config.decimals)
+                spread = None if spread is None or n < 2 else fmt_score(spread, places[key])
                 found = None if model is None else _interval(uncertainty, column.task, protocol, model, metric)
                 mark = "†" if found is not None and found[1].get("significant") else ""
                 best_value = compared and best[key] is not None and value == best[key]
@@ -375,7 +425,7 @@ def results_table(
                     parts.append(Value(EMPTY))
                     continue
                 found_any = True
-                low, high = (fmt_score(found[0][end], config.decimals) for end in ("low", "high"))
+                low, high = (fmt_score(found[0][end], places[(column.task, metric)]) for end in ("low", "high"))
                 parts.append(Value(f"[{low}, {high}]"))
             out.append(Cell(parts))
         return out if found_any else None
@@ -383,27 +433,35 @@ def results_table(
     interval_label = None
     if uncertainty:
         interval_label = f"{100 * next(iter(uncertainty.values()))['confidence_level']:g}% CI"
-    sections = []
-    for title_key in ("published", *config.protocols):
-        section_rows = []
-        for section, label, values, n, compared, model in rows:
-            if section != title_key:
+
+    def sections(compared_rows: bool) -> list[Section]:
+        """The published rows and this run's rows on the upstream data (compared), or this
+        run's rows on other data, one section per protocol."""
+        out = []
+        for title_key in ("published", *config.protocols):
+            section_rows = []
+            for section, label, values, n, compared, model in rows:
+                if section != title_key or compared != compared_rows:
+                    continue
+                section_rows.append([Cell.of(label), *cells(values, compared, title_key, model), Cell.of(n)])
+                intervals = None if model is None else interval_cells(title_key, model)
+                if intervals is not None:
+                    section_rows.append([Cell.of(interval_label), *intervals, Cell.of(EMPTY)])
+            if not section_rows:
                 continue
-            section_rows.append(
-                [Cell.of(label), *cells(values, title_key == "published", compared, title_key, model), Cell.of(n)]
-            )
-            intervals = None if model is None else interval_cells(title_key, model)
-            if intervals is not None:
-                section_rows.append([Cell.of(interval_label), *intervals, Cell.of(EMPTY)])
-        if not section_rows:
-            continue
-        if title_key == "published":
-            title = "Published (sources in the notes)"
-        else:
-            title = f"This run, {PROTOCOL_LABELS[title_key]}"
-        sections.append(Section(title, section_rows))
+            if title_key == "published":
+                title = "Published (sources in the notes)"
+            else:
+                title = f"This run, {PROTOCOL_LABELS[title_key]}"
+            out.append(Section(title, section_rows))
+        return out
 
     table_columns = [Column("Model", align="l"), *[Column(c.label, c.unit) for c in columns], Column("n", "seeds")]
+    # Rows measured on other data get a panel of their own under the compared rows, so that
+    # they are never read against the published numbers.
+    panels = [Panel(None, table_columns, sections(True))]
+    if other_data:
+        panels.append(Panel(OTHER_DATA_PANEL, table_columns, sections(False)))
     used = sorted({row.source for row in published.rows} | {row.origin for row in published.rows})
     measured: dict[str, list[str]] = {}
     for row in published.rows:
@@ -425,20 +483,17 @@ def results_table(
         "Bold: the best value of each column, computed over the published rows and this run's rows "
         "measured on the upstream data.",
     ]
+    note = places_note(published, places, config.decimals)
+    if note is not None:
+        notes.append(note)
     if uncertainty:
         reference_label = config.label(reference_model) if reference_model is not None and len(summaries) > 1 else None
         notes += uncertainty_notes(uncertainty, reference_label)
     caption = "Finetuning results on eight Korean benchmarks: published and this run"
     if other_data:
         notes.append(OTHER_DATA_NOTE)
-        caption += " (rows marked [other data] were measured on other data and are not compared)"
-    return Table(
-        "results",
-        caption,
-        [Panel(None, table_columns, sections)],
-        notes,
-        wide=True,
-    )
+        caption += " (this run's rows on other data, marked [other data], in a separate panel: not compared)"
+    return Table("results", caption, panels, notes, wide=True)
 
 
 # -- model and pretraining hyperparameters ------------------------------------------------

@@ -51,14 +51,14 @@ def register(stages) -> None:
         "--shard", type=Path, required=True, help="corpus shard: a sentence a line, empty line between documents"
     )
     p.add_argument("--vocab-dir", type=Path, required=True, help="tokenizer folder with vocab.txt")
-    p.add_argument("--train-out", type=Path, required=True)
-    p.add_argument("--eval-out", type=Path, required=True)
-    p.add_argument("--stats", type=Path, required=True)
+    p.add_argument("--train-out", type=Path, required=True, help="TFRecord to write: the training examples")
+    p.add_argument("--eval-out", type=Path, required=True, help="TFRecord to write: the held-out examples")
+    p.add_argument("--stats", type=Path, required=True, help="JSON to write: example counts, padding, [UNK] share")
     p.add_argument("--config", default="", help=config_help)
     p.set_defaults(func=_examples)
 
     p = commands.add_parser("train", help="pretrain (resuming from the latest checkpoint in WORK_DIR/checkpoints)")
-    p.add_argument("--vocab-dir", type=Path, required=True)
+    p.add_argument("--vocab-dir", type=Path, required=True, help="tokenizer folder with vocab.txt")
     p.add_argument(
         "--work-dir", type=Path, required=True, help="writes checkpoints/, tensorboard/, final/ and metrics.jsonl here"
     )

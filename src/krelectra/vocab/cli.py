@@ -55,16 +55,22 @@ def register(stages) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("segment", help="morpheme-segment one corpus shard; set aside held-out documents")
-    p.add_argument("--shard", type=Path, required=True)
-    p.add_argument("--morphemes", type=Path, required=True)
-    p.add_argument("--heldout", type=Path, required=True)
-    p.add_argument("--stats", type=Path, required=True)
-    p.add_argument("--heldout-fraction", type=float, default=0.05)
+    p.add_argument(
+        "--shard", type=Path, required=True, help="corpus shard: a sentence a line, empty line between documents"
+    )
+    p.add_argument("--morphemes", type=Path, required=True, help="text to write: the training documents' morphemes")
+    p.add_argument("--heldout", type=Path, required=True, help="text to write: the held-out documents, as they are")
+    p.add_argument(
+        "--stats", type=Path, required=True, help="JSON to write: documents, sentences, held-out counts, bytes"
+    )
+    p.add_argument(
+        "--heldout-fraction", type=float, default=0.05, help="share of documents held out, seeded (default 0.05)"
+    )
     p.set_defaults(func=_segment)
 
     p = commands.add_parser("train", help="train the WordPiece vocabulary on morpheme-segmented text")
-    p.add_argument("--size", type=int, required=True)
-    p.add_argument("--min-frequency", type=int, default=2)
+    p.add_argument("--size", type=int, required=True, help="vocabulary entries, special tokens included")
+    p.add_argument("--min-frequency", type=int, default=2, help="fewest occurrences of a merged piece (default 2)")
     p.add_argument(
         "--alphabet",
         nargs="*",
@@ -79,7 +85,7 @@ def register(stages) -> None:
         required=True,
         help="writes vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json",
     )
-    p.add_argument("morphemes", type=Path, nargs="+")
+    p.add_argument("morphemes", type=Path, nargs="+", help="morpheme-segmented text (segment --morphemes)")
     p.set_defaults(func=_train)
 
     p = commands.add_parser(
@@ -89,16 +95,16 @@ def register(stages) -> None:
         "pretraining, conversion and finetuning stages load, with the project's tokenizer pipeline.",
     )
     p.add_argument("--vocab-file", type=Path, required=True, help="vocab.txt, one token a line")
-    p.add_argument("--output-dir", type=Path, required=True)
+    p.add_argument("--output-dir", type=Path, required=True, help="the vocabulary folder to write")
     p.set_defaults(func=_tokenizer)
 
     p = commands.add_parser("report", help="[UNK] rate, tokens per eojeol, morpheme-boundary agreement")
-    p.add_argument("--vocab-dir", type=Path, required=True)
-    p.add_argument("--output", type=Path, required=True)
+    p.add_argument("--vocab-dir", type=Path, required=True, help="vocabulary folder (train --output-dir)")
+    p.add_argument("--output", type=Path, required=True, help="JSON to write: the report")
     p.add_argument(
         "--distributions",
         type=Path,
         help="also write tokens and morphemes per eojeol and piece lengths here (JSON; the paper's vocabulary figure)",
     )
-    p.add_argument("heldout", type=Path, nargs="+")
+    p.add_argument("heldout", type=Path, nargs="+", help="UTF-8 text, a sentence a line (segment --heldout)")
     p.set_defaults(func=_report)
