@@ -298,6 +298,22 @@ def test_a_corrupted_github_file_is_refused_naming_url_expected_and_actual(tmp_p
     assert list(out.iterdir()) == []
 
 
+def test_a_github_file_of_another_size_than_the_manifest_gives_is_refused(tmp_path, server):
+    server.files["/kocohub/unlabeled_comments_5.txt"] = COMMENTS
+    url = f"{server.url}/kocohub/unlabeled_comments_5.txt"
+    dataset = github_dataset("korean-hate-speech")
+    (file,) = [f for f in dataset.files if f.name == "unlabeled_comments_5.txt"]
+    assert file.bytes == 3_569_176  # the shipped manifest's size of file 5
+    out = tmp_path / "out"
+    with pytest.raises(
+        KrelectraError, match=rf"unlabeled_comments_5\.txt \(from .*\): {len(COMMENTS)} bytes, expected 3569176"
+    ):
+        download_public_file(
+            dataset, file.name, url, out / file.name, out / "r.json", git_blob_sha1=file.git_blob_sha1, size=file.bytes
+        )
+    assert list(out.iterdir()) == []
+
+
 def test_a_dump_is_verified_against_the_sha1_its_checksum_list_gives(tmp_path, server):
     dataset = wikimedia_dump("kowiki", DATE, f"{server.url}/dumps")
     folder = f"/dumps/kowiki/{DATE}"

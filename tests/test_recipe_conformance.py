@@ -444,6 +444,8 @@ def test_public_recipe_downloads_every_pinned_file_and_the_dumps_of_its_date(pub
     downloads = {job["url"][0]: job for job in krelectra_jobs(public_plan, "corpus download")}
     github = {url: job["git-blob-sha1"][0] for url, job in downloads.items() if "git-blob-sha1" in job}
     assert github == PUBLIC_GITHUB_FILES
+    # File 5's size is known (3,569,176 bytes) and checked too.
+    assert downloads[f"{HATE_SPEECH}/unlabeled/unlabeled_comments_5.txt"]["bytes"] == ["3569176"]
     dumps = {url: job for url, job in downloads.items() if "git-blob-sha1" not in job}
     expected = set()
     for project in ("kowiki", "kowikisource", "kowikinews"):

@@ -159,6 +159,8 @@ def public_download_options(wildcards, input):
     file = next((f for f in dataset.files if f.name == name), None)
     if file is not None and file.git_blob_sha1:
         options += ["--git-blob-sha1", file.git_blob_sha1]
+    if file is not None and file.bytes is not None:
+        options += ["--bytes", file.bytes]
     if input.get("checksums"):
         options += ["--checksums", input.checksums]
     if dataset.kind == "wikimedia":

@@ -33,6 +33,7 @@ def _download(args):
         git_blob_sha1=args.git_blob_sha1,
         checksums=args.checksums,
         timeout=args.timeout,
+        size=args.bytes,
     )
 
 
@@ -110,6 +111,7 @@ def register(stages) -> None:
     )
     p.add_argument("--url", required=True, help="where to fetch it (the pinned address, or a mirror's)")
     p.add_argument("--git-blob-sha1", help="the git blob SHA-1 it must have (GitHub files)")
+    p.add_argument("--bytes", type=int, help="the size it must have, where the manifest gives it")
     p.add_argument("--checksums", type=Path, help="the dump's sha1sums.txt, which lists its SHA-1 (Wikimedia files)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a try fails")
     p.add_argument("--output", type=Path, required=True, help="the verified file to write")

@@ -55,6 +55,7 @@ class PublicFile:
     git_blob_sha1: str | None  # None: verified against the dump's sha1sums.txt
     extraction: str = AS_IS
     text_column: int | None = None  # 0-based column of a TEXT_COLUMN file
+    bytes: int | None = None  # its size where the manifest gives it
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def github_dataset(name: str, manifest: str | os.PathLike = PROJECT_MANIFEST) ->
     from `manifest` (a `dataset file url git_blob_sha1 bytes sha256` TSV)."""
     facts = GITHUB_DATASETS[name]
     files = tuple(
-        PublicFile(entry.file, entry.url, entry.git_blob_sha1, facts.extraction, facts.text_column)
+        PublicFile(entry.file, entry.url, entry.git_blob_sha1, facts.extraction, facts.text_column, entry.bytes)
         for (group, _), entry in read_pinned_files(manifest, MANIFEST_GROUP).items()
         if group == name
     )
@@ -257,9 +258,11 @@ def download_public_file(
     git_blob_sha1: str | None = None,
     checksums: str | Path | None = None,
     timeout: float = 60.0,
+    size: int | None = None,
 ) -> dict:
     """Fetch file `file_name` of `dataset` from `url` and verify it: against
-    `git_blob_sha1` (a GitHub file at a pinned commit), or against the SHA-1 the dump's
+    `git_blob_sha1` (a GitHub file at a pinned commit; and its `size` in bytes where
+    known), or against the SHA-1 the dump's
     `checksums` list gives for it; the checksum list itself (`dataset.checksums`) is
     checked by its transfer only. Writes the provenance `record` (JSON: the data set's
     attribution, the URL, the size and digests, what verified it) after the file; both
@@ -274,7 +277,7 @@ def download_public_file(
         known = ", ".join(f.name for f in dataset.files)
         raise KrelectraError(f"public data set {dataset.name} has no file {file_name!r} (its files: {known})")
     elif git_blob_sha1 is not None:
-        expected = Expected(name, git_blob_sha1=git_blob_sha1)
+        expected = Expected(name, git_blob_sha1=git_blob_sha1, bytes=size)
         verified_by = f"git blob SHA-1 {git_blob_sha1} ({dataset.version})"
     elif checksums is not None:
         expected = Expected(name, sha1=dump_sha1(checksums, file_name))
