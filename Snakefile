@@ -47,6 +47,7 @@ report: "workflow/report/workflow.rst"
 # a corpus (PRETRAINING_SIDE, common.smk): config/evaluate.yaml plans none of its jobs.
 if PRETRAINING_SIDE:
 
+    include: "workflow/rules/corpus_data.smk"
     include: "workflow/rules/corpus.smk"
     include: "workflow/rules/vocab.smk"
     include: "workflow/rules/pretrain.smk"

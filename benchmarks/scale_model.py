@@ -1,4 +1,5 @@
-"""Scale model: how long the published recipe (config/paper.yaml) takes at 34 GB.
+"""Scale model: how long the published recipe (config/paper.yaml) takes at 34 GB
+(or another recipe config at another corpus size: --configfile, --corpus-gb).
 
 Measures per-unit costs of each stage on this machine with the project's own functions
 (small samples, a few steps), then extrapolates, with the assumptions printed next to
@@ -8,6 +9,7 @@ embeddings 768) at batch 256 x sequence 128 for 700,000 steps, and finetuning on
 tasks with the recipe's seeds, on this machine, on N nodes like it, and on one accelerator.
 
     python benchmarks/scale_model.py [--nodes 16] [--sample-mb 3] [--output docs/scale-table.md]
+    python benchmarks/scale_model.py --configfile config/public.yaml --corpus-gb 0.5
 
 Accelerator time is computed, not measured: analytic FLOPs / (peak x MFU), with an
 assumed MFU of 0.3-0.4 for pretraining and, for finetuning, the utilisations that
@@ -40,9 +42,17 @@ import yaml  # noqa: E402
 from krelectra.finetune.tasks import TASKS, resolve_seeds  # noqa: E402
 
 MB = 1e6
-# The published recipe, read from config/paper.yaml (the whole config, every key given).
-RECIPE = yaml.safe_load((REPO / "config/paper.yaml").read_text(encoding="utf-8"))
-CORPUS_BYTES = 34e9  # 34 GB of UTF-8 text (the paper), taken as 34e9 bytes; the corpus is the user's
+# Which recipe and corpus size, read before anything else: the constants below follow them.
+_SCALE = argparse.ArgumentParser(add_help=False)
+_SCALE.add_argument("--configfile", type=Path, default=REPO / "config/paper.yaml")
+_SCALE.add_argument("--corpus-gb", type=float, default=34.0)
+SCALE, _ = _SCALE.parse_known_args()
+# The recipe, read from its config file (the whole config, every key given): config/paper.yaml
+# by default.
+RECIPE = yaml.safe_load(Path(SCALE.configfile).read_text(encoding="utf-8"))
+# 34 GB of UTF-8 text (the paper) by default, taken as 34e9 bytes; the corpus is the user's.
+CORPUS_BYTES = SCALE.corpus_gb * 1e9
+CORPUS_SIZE = f"{SCALE.corpus_gb:g} GB"
 NUM_SHARDS = RECIPE["corpus"]["num_shards"]
 NUM_SOURCES = len(RECIPE["corpus"]["sources"])  # assumed of equal size
 DEDUP_BUCKETS = RECIPE["corpus"]["dedup_buckets"]
@@ -396,7 +406,10 @@ def in_subprocess(name: str, batches: list[int], steps: int) -> dict:
     """Run a step measurement in a fresh process, so TensorFlow's and PyTorch's thread
     pools never share the cores."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", name, "--batches", *map(str, batches), "--steps", str(steps)],
+        [
+            *(sys.executable, __file__, "--child", name, "--batches", *map(str, batches), "--steps", str(steps)),
+            *("--configfile", str(SCALE.configfile), "--corpus-gb", str(SCALE.corpus_gb)),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -454,7 +467,7 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
             "corpus partition",
             "raw MB read, hashed, written as JSON lines",
             f"{rate:.2f} MB/s",
-            f"34 GB in {NUM_SOURCES} source jobs",
+            f"{CORPUS_SIZE} in {NUM_SOURCES} source jobs",
             human(t1),
             human(tN),
             "CPU stage",
@@ -611,7 +624,7 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
     )
 
     head = (
-        "| stage | unit measured | rate here | total work at 34 GB | this machine "
+        f"| stage | unit measured | rate here | total work at {CORPUS_SIZE} | this machine "
         f"({cores} cores) | {nodes} nodes like it | {MAIN_ACCELERATOR} (pretraining at MFU "
         f"{MFU_RANGE[0]}–{MFU_RANGE[1]}) |"
     )
@@ -647,7 +660,7 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
         f"MFU {electra_mfu:.2f} if '16 TPUv3s' are chips ({2 * electra_mfu:.2f} if they are cores); our "
         f"recipe has {flops_total / eb['flops']:.2f} x its FLOPs.",
         f"- Data: {tokens_per_mb:,.0f} WordPiece tokens per MB of shard text here -> "
-        f"{corpus_tokens / 1e9:.1f} G tokens at 34 GB, {corpus_examples / 1e6:,.0f} M full-length examples; "
+        f"{corpus_tokens / 1e9:.1f} G tokens at {CORPUS_SIZE}, {corpus_examples / 1e6:,.0f} M full-length examples; "
         f"{STEPS:,} x {BATCH} = {BATCH * STEPS / 1e6:.0f} M examples = {epochs:.1f} epochs.",
         f"- CPU: our TF step reaches {cpu_flops / 1e9:.0f} GFLOP/s here (batch {b2}); one batch-256 step "
         f"would take {human(step_256)}, so pretraining on CPUs is not an option.",
@@ -689,6 +702,10 @@ def main() -> None:
     parser.add_argument("--finetune-steps", type=int, default=2, help="timed finetuning steps (median)")
     parser.add_argument("--finetune-batch", type=int, default=8, help="finetuning batch size timed")
     parser.add_argument("--output", type=Path, help="also write the Markdown here")
+    parser.add_argument(
+        "--configfile", type=Path, default=SCALE.configfile, help="the recipe (default config/paper.yaml)"
+    )
+    parser.add_argument("--corpus-gb", type=float, default=SCALE.corpus_gb, help="raw corpus size in GB (default 34)")
     parser.add_argument("--child", choices=["pretrain", "finetune"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -722,7 +739,7 @@ def main() -> None:
             build_report(m, args.nodes, args.cores),
             "",
             f"Measured on this machine ({args.cores} cores; `python benchmarks/scale_model.py "
-            f"--nodes {args.nodes}`, {runtime:.0f} s):",
+            f"--nodes {args.nodes} --configfile {args.configfile} --corpus-gb {args.corpus_gb:g}`, {runtime:.0f} s):",
             "",
             measurements_text(m),
             "",

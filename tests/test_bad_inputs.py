@@ -299,6 +299,41 @@ def _spoken_without_source(config):
     config["corpus"]["sources"] = [s for s in config["corpus"]["sources"] if s["register"] == "written"]
 
 
+def _public_source(name: str, download: dict | None = None):
+    def mutate(config):
+        config["corpus"]["sources"].append({"name": "public", "public": [name], "register": "written"})
+        if download is not None:
+            config["corpus"]["download"] = download
+
+    return lambda c: validated(mutate)
+
+
+row(
+    "config",
+    "Wikimedia dump date not YYYYMMDD",
+    error=r"config corpus\.download\.wikimedia_dump: '2026-11-01' does not match",
+)(_public_source("kowiki", {"wikimedia_dump": "2026-11-01"}))
+row(
+    "config",
+    "Wikimedia data set without a dump date",
+    error=r"corpus\.sources\[\d\] \('public'\): public data set 'kowiki' is a Wikimedia dump, but "
+    r"corpus\.download\.wikimedia_dump",
+)(_public_source("kowiki"))
+row(
+    "config",
+    "Wikimedia mirror that is not a URL",
+    error=r"config corpus\.download\.wikimedia_base_url: 'dumps\.example\.org' does not match",
+)(_public_source("kowiki", {"wikimedia_dump": "20261101", "wikimedia_base_url": "dumps.example.org"}))
+row(
+    "config",
+    "download timeout of zero",
+    error=r"config corpus\.download\.timeout: 0 is less than or equal to the minimum of 0",
+)(_public_source("kowiki", {"wikimedia_dump": "20261101", "timeout": 0}))
+row("config", "unknown public data set", error=r"unknown public data set 'namuwiki' \(known: korean-hate-speech")(
+    _public_source("namuwiki", {"wikimedia_dump": "20261101"})
+)
+
+
 row("config", "spoken_ratio without a spoken source", error=r"corpus\.spoken_ratio is 0\.3, but no source .* spoken")(
     lambda c: validated(_spoken_without_source)
 )

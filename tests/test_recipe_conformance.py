@@ -415,3 +415,83 @@ def test_a_converted_model_without_a_corpus_is_refused_with_the_reason(tmp_path)
     assert result.returncode != 0
     assert "config corpus: missing, but finetune.models evaluates this workflow's own model" in output
     assert "krelectra-ours: converted" in output
+
+
+# -- config/public.yaml: the recipe on public data ------------------------------------------
+
+# The public data sets' pinned files (spec public-corpus.md): URL and git blob SHA-1.
+HATE_SPEECH = "https://raw.githubusercontent.com/kocohub/korean-hate-speech/f8d05dce2b22007bb149e5139c0060c68ad8f94b"
+BAB2MIN = "https://raw.githubusercontent.com/bab2min/corpus/62f3097b6c6974cecda5571f2cd2b64aa3b7f01e"
+PUBLIC_GITHUB_FILES = {
+    f"{HATE_SPEECH}/unlabeled/unlabeled_comments_1.txt": "67f65966c71da0a12a38c1e583a18a71230b9064",
+    f"{HATE_SPEECH}/unlabeled/unlabeled_comments_2.txt": "300e2b1d86c104d16a9dd8bd9658ce1318bb93e6",
+    f"{HATE_SPEECH}/unlabeled/unlabeled_comments_3.txt": "bc7093d383eaab2979caa6c3f1a75c72a9df3e91",
+    f"{HATE_SPEECH}/unlabeled/unlabeled_comments_4.txt": "54adbac768bdf00985c177ecc762a194daa717b7",
+    f"{HATE_SPEECH}/unlabeled/unlabeled_comments_5.txt": "0b68bd07ce849b933f6a67d4cf07c1eefcb623bb",
+    f"{BAB2MIN}/sentiment/naver_shopping.txt": "25afff322fd86ee54d7813acedafe4990d83b18c",
+    f"{BAB2MIN}/sentiment/steam.txt": "358da9142ab212ed3018e5bf53d099a166a31395",
+}
+
+
+@pytest.fixture(scope="module")
+def public_plan(tmp_path_factory):
+    """The jobs of the public recipe's tables, figures and manuscript."""
+    work = copy_workflow(tmp_path_factory.mktemp("public"))
+    return planned_commands(work, "paper_tables", "paper_figures", "paper_pdf", "--configfile", "config/public.yaml")
+
+
+def test_public_recipe_downloads_every_pinned_file_and_the_dumps_of_its_date(public_plan):
+    downloads = {job["url"][0]: job for job in krelectra_jobs(public_plan, "corpus download")}
+    github = {url: job["git-blob-sha1"][0] for url, job in downloads.items() if "git-blob-sha1" in job}
+    assert github == PUBLIC_GITHUB_FILES
+    # File 5's size is known (3,569,176 bytes) and checked too.
+    assert downloads[f"{HATE_SPEECH}/unlabeled/unlabeled_comments_5.txt"]["bytes"] == ["3569176"]
+    dumps = {url: job for url, job in downloads.items() if "git-blob-sha1" not in job}
+    expected = set()
+    for project in ("kowiki", "kowikisource", "kowikinews"):
+        folder = f"https://dumps.wikimedia.org/{project}/{{date}}/{project}-{{date}}"
+        for date in {job["wikimedia-dump"][0] for job in dumps.values()}:
+            expected |= {
+                folder.format(date=date) + "-pages-articles.xml.bz2",
+                folder.format(date=date) + "-sha1sums.txt",
+            }
+    assert set(dumps) == expected and len(expected) == 6  # one dump date for the three projects
+    for url, job in dumps.items():
+        if url.endswith(".xml.bz2"):  # verified against its folder's checksum list
+            assert job["checksums"][0].endswith(url.rsplit("/", 1)[1].replace("pages-articles.xml.bz2", "sha1sums.txt"))
+
+
+def test_public_recipe_plans_every_stage_with_the_published_settings(public_plan, paper_plan):
+    # Downloads, extraction, corpus, vocabulary, pretraining, conversion, finetuning, paper.
+    assert krelectra_commands(public_plan) == krelectra_commands(paper_plan) | {
+        "corpus download",
+        "corpus extract-wiki",
+        "corpus extract-column",
+    }
+    assert len(krelectra_jobs(public_plan, "corpus extract-wiki")) == 3
+    assert len(krelectra_jobs(public_plan, "corpus extract-column")) == 2  # the two review files
+    # The published recipe's vocabulary, pretraining and finetuning (checked above for
+    # config/paper.yaml against the spec): the same on public data.
+    ((public_vocab,), (paper_vocab,)) = (krelectra_jobs(plan, "vocab train") for plan in (public_plan, paper_plan))
+    for option in ("size", "min-frequency", "alphabet"):
+        assert public_vocab[option] == paper_vocab[option], option
+    assert pretraining_config(public_plan) == pretraining_config(paper_plan)
+    jobs = finetuning_jobs(public_plan)
+    assert set(jobs) == {("krelectra-ours", task, spec[-1]) for task, spec in KR_ELECTRA_FINETUNING.items()}
+    for (_model, task, _seed), job in jobs.items():
+        assert job["hyperparameters"] == expected_finetuning(task), task
+        assert job["data"] == "results-public/finetune/data/download", task
+    # The five registers of the seed: written Wikipedia, legal texts, news; spoken comments, reviews.
+    partitions = {
+        job["name"][0]: (job["register"][0], job["documents"][0])
+        for job in krelectra_jobs(public_plan, "corpus partition")
+    }
+    assert partitions == {
+        "wikipedia": ("written", "paragraph"),
+        "legal": ("written", "paragraph"),
+        "news": ("written", "paragraph"),
+        "comments": ("spoken", "line"),
+        "reviews": ("spoken", "line"),
+    }
+    (dedup,) = krelectra_jobs(public_plan, "corpus dedup")
+    assert dedup["spoken-ratio"] == ["0.5"]  # the recipe's balance

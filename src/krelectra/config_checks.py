@@ -8,6 +8,7 @@ stage that finally trips over it). Each message names the keys involved.
 from __future__ import annotations
 
 from krelectra.corpus.clean import CleaningOptions
+from krelectra.corpus.public import public_dataset
 from krelectra.corpus.sources import REGISTERS
 from krelectra.errors import KrelectraError
 from krelectra.vocab.alphabet import reserved_entries
@@ -30,6 +31,13 @@ def combination_errors(config: dict) -> list[str]:
                 f"corpus.spoken_ratio is {corpus['spoken_ratio']}, but no source of corpus.sources has register "
                 f"{' or '.join(missing)}; add one or set spoken_ratio to null"
             )
+    dump_date = (corpus.get("download") or {}).get("wikimedia_dump")
+    for index, source in enumerate(corpus["sources"]):
+        for name in source.get("public", []):
+            try:
+                public_dataset(name, dump_date, where=f"corpus.sources[{index}] ({source['name']!r})")
+            except KrelectraError as error:
+                errors.append(str(error))
     reserved = reserved_entries(vocab["alphabet"])
     if reserved >= vocab["size"]:
         errors.append(

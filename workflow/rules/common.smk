@@ -3,11 +3,13 @@
 
 import json
 import os
+import re
 import shlex
 import sys
 
 from snakemake.settings.types import DeploymentMethod
 
+from krelectra.corpus.public import download_path, public_dataset, record_path, text_path
 from krelectra.corpus.sources import resolve_sources
 from krelectra.errors import KrelectraError
 from krelectra.vocab.tokenizer import TOKENIZER_FILES
@@ -56,11 +58,32 @@ if EVALUATES_CONVERTED and not PRETRAINING_SIDE:
         "(config/evaluate.yaml)"
     )
 
+# The corpus stage's outputs (corpus.smk), and the public data it downloads (corpus_data.smk).
+CORPUS = f"{RESULTS}/corpus"
+# {name: PublicDataset} of every public data set a source names (corpus.sources[].public).
+PUBLIC_DATASETS = {}
+
+
+# The pinned addresses and git blob SHA-1s of the public data sets' GitHub files.
+CORPUS_MANIFEST = f"{workflow.basedir}/resources/corpus/manifest.tsv"
+
+
+def public_text_files(name, where):
+    """The text files corpus_partition reads for the public data set `name` (rule outputs)."""
+    download = config["corpus"]["download"]
+    dataset = public_dataset(
+        name, download["wikimedia_dump"], download["wikimedia_base_url"], manifest=CORPUS_MANIFEST, where=where
+    )
+    PUBLIC_DATASETS[name] = dataset
+    return [text_path(CORPUS, dataset, file) for file in dataset.files]
+
+
 # Corpus sources are resolved (globs expanded, package paths located) once, when the
-# workflow is parsed, so a missing file stops the run before any job starts.
+# workflow is parsed, so a missing file stops the run before any job starts; the files of
+# public data sets are the outputs of their download and extraction rules.
 if PRETRAINING_SIDE:
     try:
-        SOURCES = resolve_sources(config["corpus"]["sources"])
+        SOURCES = resolve_sources(config["corpus"]["sources"], public_files=public_text_files)
     except KrelectraError as error:
         raise WorkflowError(f"config corpus.sources: {error}")
     SHARDS = [f"{i:05d}" for i in range(config["corpus"]["num_shards"])]
@@ -89,9 +112,66 @@ def corpus_source_documents(wildcards):
     return source_spec(wildcards.source).documents
 
 
+def corpus_source_provenance(wildcards):
+    """The download records of the public data sets of the source being partitioned."""
+    return [
+        record_path(download_path(CORPUS, PUBLIC_DATASETS[name], file.name))
+        for name in source_spec(wildcards.source).public
+        for file in PUBLIC_DATASETS[name].files
+    ]
+
+
 wildcard_constraints:
     shard=r"\d{5}",
     source=r"[A-Za-z0-9_.-]+",
+
+
+# -- input functions and wildcard constraints of the public corpus rules (corpus_data.smk) --
+
+
+def alternatives(names):
+    """A wildcard constraint matching exactly `names` (none: nothing)."""
+    return "|".join(re.escape(name) for name in sorted(names)) or "(?!)"
+
+
+def public_datasets_of(kind=None, extraction=None):
+    """Names of the public data sets of a kind ("github", "wikimedia") or with a file of an extraction."""
+    return [
+        name
+        for name, dataset in PUBLIC_DATASETS.items()
+        if (kind is None or dataset.kind == kind)
+        and (extraction is None or any(f.extraction == extraction for f in dataset.files))
+    ]
+
+
+def public_checksums(wildcards):
+    """The checksum list a dump file is verified against (none for GitHub files)."""
+    dataset = PUBLIC_DATASETS[wildcards.dataset]
+    return [download_path(CORPUS, dataset, dataset.checksums[0])] if dataset.checksums else []
+
+
+def public_download_options(wildcards, input):
+    """The address and the check of one download: the pinned git blob SHA-1 of a GitHub
+    file, the checksum list of a dump file (and the dump date of a Wikimedia data set)."""
+    dataset = PUBLIC_DATASETS[wildcards.dataset]
+    name = getattr(wildcards, "file", None) or wildcards.checksums
+    options = ["--url", dataset.url(name)]
+    file = next((f for f in dataset.files if f.name == name), None)
+    if file is not None and file.git_blob_sha1:
+        options += ["--git-blob-sha1", file.git_blob_sha1]
+    if file is not None and file.bytes is not None:
+        options += ["--bytes", file.bytes]
+    if input.get("checksums"):
+        options += ["--checksums", input.checksums]
+    if dataset.kind == "wikimedia":
+        options += ["--wikimedia-dump", config["corpus"]["download"]["wikimedia_dump"]]
+    return " ".join(shlex.quote(str(option)) for option in options)
+
+
+def public_text_column(wildcards):
+    """The column of a tab-separated file that holds its text."""
+    dataset = PUBLIC_DATASETS[wildcards.dataset]
+    return next(f.text_column for f in dataset.files if f.name == wildcards.file)
 
 
 # -- input functions of the finetuning and paper rules ----------------------------------

@@ -3,8 +3,6 @@
 
 from krelectra.config_checks import combination_errors
 
-CORPUS = f"{RESULTS}/corpus"
-
 # Values that pass the schema but cannot work together stop the run before any job starts.
 if _errors := combination_errors(config):
     raise WorkflowError("config: " + "; ".join(_errors))
@@ -13,7 +11,8 @@ if _errors := combination_errors(config):
 rule corpus_partition:
     """Cut one source into documents and send each document to a shard by a stable hash."""
     input:
-        corpus_source_files,
+        files=corpus_source_files,
+        provenance=corpus_source_provenance,
     output:
         partitions=expand(f"{CORPUS}/partitions/{{source}}/{{shard}}.jsonl", shard=SHARDS, allow_missing=True),
         stats=f"{CORPUS}/partitions/{{source}}.json",
@@ -31,7 +30,7 @@ rule corpus_partition:
     shell:
         "krelectra corpus partition --name {wildcards.source} --register {params.register}"
         " --documents {params.documents} --num-shards {params.shards} --output-dir {params.outdir}"
-        " --stats {output.stats} {input:q} 2> {log}"
+        " --stats {output.stats} --provenance {input.provenance:q} -- {input.files:q} 2> {log}"
 
 
 rule corpus_clean:

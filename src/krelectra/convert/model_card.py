@@ -148,6 +148,24 @@ def _corpus_lines(stats: dict | None) -> list[str]:
             f"| {name} | {v.get('register', '')} | {v.get('documents', 0):,} | {v.get('bytes', 0):,} |"
             for name, v in sorted(sources.items())
         ]
+    attribution = stats.get("attribution") or []
+    if attribution:
+        lines += [
+            "",
+            "### Attribution",
+            "",
+            "Public data sets in the corpus, downloaded and verified by the workflow (the SHA-1 of every file "
+            "is in the corpus statistics). Text under CC BY-SA 4.0 is used and shared under its terms; this "
+            "model is trained on it.",
+            "",
+            "| data set | sources | licence | version | downloaded bytes |",
+            "|---|---|---|---|---:|",
+        ]
+        lines += [
+            f"| [{_cell(a['title'])}]({a['homepage']}) | {', '.join(a['sources'])} "
+            f"| [{_cell(a['licence'])}]({a['licence_url']}) | {_cell(a['version'])} | {a['bytes']:,} |"
+            for a in attribution
+        ]
     return lines
 
 

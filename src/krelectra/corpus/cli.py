@@ -5,16 +5,48 @@ from __future__ import annotations
 from pathlib import Path
 
 from krelectra.cli import json_argument, optional_number
+from krelectra.corpus.public import PROJECT_MANIFEST
 
 
 def _partition(args):
     from krelectra.corpus.documents import partition
     from krelectra.corpus.sources import resolve_sources
+    from krelectra.io import read_json
 
     spec = {"name": args.name, "register": args.register, "documents": args.documents, "paths": args.paths}
     source = resolve_sources([spec])[0]
     outputs = [args.output_dir / f"{i:05d}.jsonl" for i in range(args.num_shards)]
-    partition(source.name, source.register, source.documents, list(source.files), outputs, args.stats)
+    provenance = [read_json(path) for path in args.provenance]
+    partition(source.name, source.register, source.documents, list(source.files), outputs, args.stats, provenance)
+
+
+def _download(args):
+    from krelectra.corpus.public import download_public_file, public_dataset
+
+    dataset = public_dataset(args.dataset, args.wikimedia_dump, manifest=args.manifest, where="--dataset")
+    download_public_file(
+        dataset,
+        args.file,
+        args.url,
+        args.output,
+        args.record,
+        git_blob_sha1=args.git_blob_sha1,
+        checksums=args.checksums,
+        timeout=args.timeout,
+        size=args.bytes,
+    )
+
+
+def _extract_wiki(args):
+    from krelectra.corpus.extract import extract_mediawiki
+
+    extract_mediawiki(args.dump, args.output, args.stats)
+
+
+def _extract_column(args):
+    from krelectra.corpus.extract import extract_text_column
+
+    extract_text_column(args.input, args.output, args.column, args.stats)
 
 
 def _clean(args):
@@ -64,8 +96,40 @@ def register(stages) -> None:
     p.add_argument("--num-shards", type=int, required=True, help="shards of the corpus (config corpus.num_shards)")
     p.add_argument("--output-dir", type=Path, required=True, help="writes <shard>.jsonl for every shard")
     p.add_argument("--stats", type=Path, required=True, help="JSON to write: documents, bytes, invalid UTF-8 replaced")
+    p.add_argument(
+        "--provenance", type=Path, nargs="*", default=[], help="download records of the public data in the files"
+    )
     p.add_argument("paths", nargs="+", help="files or globs ('konlpy:kolaw/*.txt' for konlpy's corpus)")
     p.set_defaults(func=_partition)
+
+    p = commands.add_parser("download", help="fetch one file of a public data set and verify it")
+    p.add_argument("--dataset", required=True, help="a public data set (krelectra.corpus.public)")
+    p.add_argument("--file", required=True, help="its file name, or the name of a dump's checksum list")
+    p.add_argument("--wikimedia-dump", help="dump date YYYYMMDD of a Wikimedia data set")
+    p.add_argument(
+        "--manifest", type=Path, default=PROJECT_MANIFEST, help="the GitHub files' manifest (resources/corpus)"
+    )
+    p.add_argument("--url", required=True, help="where to fetch it (the pinned address, or a mirror's)")
+    p.add_argument("--git-blob-sha1", help="the git blob SHA-1 it must have (GitHub files)")
+    p.add_argument("--bytes", type=int, help="the size it must have, where the manifest gives it")
+    p.add_argument("--checksums", type=Path, help="the dump's sha1sums.txt, which lists its SHA-1 (Wikimedia files)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds without data before a try fails")
+    p.add_argument("--output", type=Path, required=True, help="the verified file to write")
+    p.add_argument("--record", type=Path, required=True, help="JSON provenance: URL, size, SHA-1, licence")
+    p.set_defaults(func=_download)
+
+    p = commands.add_parser("extract-wiki", help="plain-text articles of a MediaWiki pages-articles dump")
+    p.add_argument("--output", type=Path, required=True, help="one paragraph per line, empty line between articles")
+    p.add_argument("--stats", type=Path, required=True, help="JSON: pages kept and dropped, by reason")
+    p.add_argument("dump", type=Path, help="<project>-<date>-pages-articles.xml.bz2")
+    p.set_defaults(func=_extract_wiki)
+
+    p = commands.add_parser("extract-column", help="the text column of a tab-separated file, one text per line")
+    p.add_argument("--column", type=int, required=True, help="0-based column that holds the text")
+    p.add_argument("--output", type=Path, required=True, help="text to write, one per line")
+    p.add_argument("--stats", type=Path, required=True, help="JSON to write: lines kept and dropped, by reason")
+    p.add_argument("input", type=Path, help="the tab-separated UTF-8 file")
+    p.set_defaults(func=_extract_column)
 
     p = commands.add_parser("clean", help="clean the documents of one shard into sentences")
     p.add_argument(

@@ -113,9 +113,18 @@ def shard_of(document_text: str, num_shards: int) -> int:
 
 
 def partition(
-    source_name: str, register: str, mode: str, files: list[Path], outputs: list[Path], stats_path: Path
+    source_name: str,
+    register: str,
+    mode: str,
+    files: list[Path],
+    outputs: list[Path],
+    stats_path: Path,
+    provenance: list[dict] | None = None,
 ) -> dict:
-    """Write each document of one source as a JSON line into its shard's partition file."""
+    """Write each document of one source as a JSON line into its shard's partition file.
+    `provenance`: the download records of the public data the files come from
+    (krelectra.corpus.public), kept in the stats as `public` so that the attribution
+    travels with the text."""
     num_shards = len(outputs)
     counter = InvalidBytesCounter()
     per_shard = [0] * num_shards
@@ -141,5 +150,7 @@ def partition(
         "documents_per_shard": per_shard,
         "invalid_utf8_sequences_replaced": counter.count,
     }
+    if provenance:
+        stats["public"] = provenance
     write_json(stats_path, stats)
     return stats

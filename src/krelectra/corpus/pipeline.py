@@ -277,5 +277,31 @@ def summarize(shard_stats: list[Path], partition_stats: list[Path], plan_path: P
             for s in sources
         },
     }
+    if attribution := public_attribution(sources):
+        summary["attribution"] = attribution
     write_json(output, summary)
     return summary
+
+
+def public_attribution(partition_stats: list[dict]) -> list[dict]:
+    """What the corpus owes its public data sets (CC BY-SA's attribution): per data set, in
+    the order of the sources, its title, homepage, licence, version, the sources that use
+    it, and the files downloaded with their URL, size and SHA-1. From the download records
+    the partition stats carry under `public`."""
+    datasets: dict[str, dict] = {}
+    for stats in partition_stats:
+        for record in stats.get("public", []):
+            entry = datasets.setdefault(
+                record["dataset"],
+                {
+                    **{k: record[k] for k in ("dataset", "title", "homepage", "licence", "licence_url", "version")},
+                    "sources": [],
+                    "files": [],
+                    "bytes": 0,
+                },
+            )
+            if stats["source"] not in entry["sources"]:
+                entry["sources"].append(stats["source"])
+            entry["files"].append({k: record[k] for k in ("file", "url", "bytes", "sha1", "verified_by")})
+            entry["bytes"] += record["bytes"]
+    return list(datasets.values())

@@ -668,6 +668,8 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
         [Section(None, source_rows)],
     )
 
+    public = attribution_panel(stats.get("attribution") or [])
+
     dropped = _get(stats, "dropped_sentences", stats_path)
     cleaning = stats.get("cleaning", {})
     drop_rows = [[Cell.of(reason.replace("_", " ")), Cell.of(fmt_count(n))] for reason, n in sorted(dropped.items())]
@@ -715,7 +717,43 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
         "against the ends of Mecab-Ko morphemes; precision is the share of token cuts at a morpheme boundary, "
         "recall the share of morpheme boundaries cut.",
     ]
-    return Table("corpus", "Pretraining corpus and vocabulary", [sizes, sources, drops, vocab], notes)
+    if public is not None:
+        notes.append(
+            "Public data sets: downloaded by the workflow and verified (git blob SHA-1 at the pinned commit, or "
+            "the SHA-1 in the Wikimedia dump's sha1sums.txt); the SHA-1 of every file is in the corpus statistics. "
+            "Text under CC BY-SA 4.0 is used and shared under its terms."
+        )
+    panels = [sizes, sources, *([public] if public is not None else []), drops, vocab]
+    return Table("corpus", "Pretraining corpus and vocabulary", panels, notes)
+
+
+def attribution_panel(attribution: list[dict]) -> Panel | None:
+    """The public data sets of the corpus with what attribution requires: title, the
+    sources that use it, licence, version and downloaded size (corpus stats' `attribution`,
+    krelectra.corpus.pipeline.public_attribution); None for a corpus without any."""
+    if not attribution:
+        return None
+    rows = [
+        [
+            Cell.of(entry["title"]),
+            Cell.of(", ".join(entry["sources"])),
+            Cell.of(entry["licence"]),
+            Cell.of(entry["version"]),
+            Cell.of(fmt_bytes(entry["bytes"])),
+        ]
+        for entry in attribution
+    ]
+    return Panel(
+        "Public data sets",
+        [
+            Column("Data set", align="l"),
+            Column("Sources", align="l"),
+            Column("Licence", align="l"),
+            Column("Version", align="l"),
+            Column("Downloaded"),
+        ],
+        [Section(None, rows)],
+    )
 
 
 # -- finetuning hyperparameters ------------------------------------------------------------
