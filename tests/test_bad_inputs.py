@@ -266,6 +266,7 @@ for name, args, error in [
     ("unknown alphabet", ("vocab", "alphabet", ["hangul"]), r"'hangul' is not one of .*\['alphabet'\]"),
     ("unknown task", ("finetune", "tasks", ["nsmc", "squad"]), r"'squad' is not one of .*\['tasks'\]"),
     ("out of range", ("corpus", "num_shards", 0), r"0 is less than the minimum of 1.*\['num_shards'\]"),
+    ("no GPU slot", ("finetune", "jobs_per_gpu", 0), r"0 is less than the minimum of 1.*\['jobs_per_gpu'\]"),
     ("NFC switched off", ("corpus", "cleaning", "nfc", False), r"True was expected.*\['nfc'\]"),
     (
         "min longer than max sentence",
