@@ -46,6 +46,8 @@ def jobs():
 def test_visible_devices_from_cuda_visible_devices():
     assert gpu_slots.visible_devices({"CUDA_VISIBLE_DEVICES": "2, 3,GPU-5f1c"}) == ["2", "3", "GPU-5f1c"]
     assert gpu_slots.visible_devices({"CUDA_VISIBLE_DEVICES": ""}) == []  # CUDA: every GPU hidden
+    assert gpu_slots.visible_devices({"CUDA_VISIBLE_DEVICES": "-1"}) == []  # the usual way to hide them
+    assert gpu_slots.visible_devices({"CUDA_VISIBLE_DEVICES": "1,x,2"}) == ["1"]  # CUDA stops at "x"
 
 
 def test_visible_devices_from_nvidia_smi(tmp_path):

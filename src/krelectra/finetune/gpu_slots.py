@@ -60,11 +60,17 @@ class GpuSlot:
 
 def visible_devices(environ: Mapping[str, str] | None = None) -> list[str]:
     """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries: that variable's
-    comma-separated entries where it is set, else the indices of `nvidia-smi -L`'s lines
+    comma-separated entries where it is set (up to the first that is not an index, GPU- or
+    MIG- UUID, as CUDA reads it), else the indices of `nvidia-smi -L`'s lines
     ("GPU <i>: ..."), else [] (no nvidia-smi, or it fails: no usable driver)."""
     environ = os.environ if environ is None else environ
     if VISIBLE_DEVICES in environ:
-        return [entry.strip() for entry in environ[VISIBLE_DEVICES].split(",") if entry.strip()]
+        devices = []
+        for entry in (e.strip() for e in environ[VISIBLE_DEVICES].split(",")):
+            if not (entry.isdigit() or entry.startswith(("GPU-", "MIG-"))):
+                break  # CUDA ignores an invalid entry and all after it ("-1": no GPU)
+            devices.append(entry)
+        return devices
     smi = shutil.which("nvidia-smi", path=environ.get("PATH"))
     if smi is None:
         return []
