@@ -18,7 +18,7 @@ The files are read from the page cache (they were just written; the machine need
 memory for that): the time is the CPU's (TFRecord parsing, SHA-256), not the disk's; a
 cold cache adds the file system's read time to every pass over the files. Rounds
 interleave the three; the median of --rounds rounds of each (of --reading-rounds for
-"by reading", default 1: it takes about a hundred times as long as the others) and the
+"by reading", default 1: it takes some 50 times as long as the others) and the
 ratios to ours are printed with the CPU's name and flags.
 
     python benchmarks/pretrain_startup.py [--gigabytes 1] [--shards 8] [--rounds 3] [--reading-rounds 1]
