@@ -80,13 +80,14 @@ rule finetune_train:
         work_dir=finetune_work_dir,
         restart=finetune_restart_flag,
         cpu_kernels=config["cpu_kernels"],
+        jobs_per_gpu=FINETUNE_CONFIG["jobs_per_gpu"],
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
         " --dev-fraction {params.dev_fraction} --hyperparameters {params.hyperparameters}"
         " --protocols {params.protocols} --max-train-examples {params.max_train}"
         " --max-eval-examples {params.max_eval} --threads {threads}"
-        " --cpu-kernels {params.cpu_kernels} --jobs-per-gpu {FINETUNE_CONFIG[jobs_per_gpu]}"
+        " --cpu-kernels {params.cpu_kernels} --jobs-per-gpu {params.jobs_per_gpu}"
         " --output-dir {params.output_dir}"
         " --work-dir {params.work_dir} {params.restart} 2> {log}"
 
