@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import queue
 import statistics
 import sys
 import time
@@ -157,11 +158,17 @@ def concurrent_throughput(shape: dict, batch: int, seq: int, device: str, steps:
     ]
     for job in jobs:
         job.start()
-    done = [results.get(timeout=3600) for _ in jobs]
+    done: list = []
+    while len(done) < k:
+        try:
+            done.append(results.get(timeout=5))
+        except queue.Empty:
+            if failed := [job.exitcode for job in jobs if job.exitcode]:  # (the others wait at the barrier)
+                for job in jobs:
+                    job.kill()
+                raise RuntimeError(f"{len(failed)} of {k} concurrent jobs failed (exit codes {failed})") from None
     for job in jobs:
         job.join()
-        if job.exitcode:
-            raise RuntimeError(f"a concurrent job exited with {job.exitcode}")
     start, end = min(d[0] for d in done), max(d[1] for d in done)
     return sum(d[2] for d in done) / (end - start), max(d[3] for d in done)
 
