@@ -1,25 +1,51 @@
-"""Measured model FLOPs utilisation (MFU) of finetuning steps of a base-size encoder on one
-GPU, to check the utilisation that benchmarks/evaluate_cost.py assumes.
+"""Finetuning steps on one GPU: one job's model FLOPs utilisation (MFU), and the throughput
+of k finetuning jobs running at once on that GPU (k = 1, 2, 4, 8), to check the
+utilisation that benchmarks/evaluate_cost.py assumes and to pick finetune.jobs_per_gpu.
 
-    python benchmarks/finetune_gpu_rate.py [--rounds 3] [--steps 30]
+    python benchmarks/finetune_gpu_rate.py [--rounds 3] [--steps 30] [--concurrent 1,2,4,8]
+    python benchmarks/finetune_gpu_rate.py --device cpu --tiny     # a smoke test, no GPU
 
-A randomly initialised ELECTRA-Base discriminator (12 layers, hidden 768, vocabulary
-35,000: KR-ELECTRA's shape) with the heads the harness trains, at KR-ELECTRA's batch sizes
-and max lengths (sentence classification: batch 32 x 128; KorQuAD: batch 8 x 512;
-scoring: forward only, batch 128 x 128), full-length batches, bf16 autocast of the
-forward pass (what `krelectra finetune train` picks on such a GPU), fused AdamW, gradient
-clipping at 1.0. Reported: tokens per second and the achieved FLOP/s of the analytic
-count (evaluate_cost.py's formula: 3F per training token, F per scored token) as a fraction
-of the peak given (H100 SXM / H200 dense bf16: 989 TFLOP/s), and, measured in the same run,
-a large bf16 matrix product's FLOP/s as the reachable ceiling. Median of `rounds` rounds of
-`steps` steps after warm-up. Needs a CUDA GPU and torch + transformers only.
+One job: a randomly initialised ELECTRA-Base discriminator (12 layers, hidden 768,
+vocabulary 35,000: KR-ELECTRA's shape) with the heads the harness trains, at KR-ELECTRA's
+batch sizes and max lengths (sentence classification: batch 32 x 128; KorQuAD: batch
+8 x 512; scoring: forward only, batch 128 x 128), full-length batches, bf16 autocast of
+the forward pass (what `krelectra finetune train` picks on such a GPU), fused AdamW,
+gradient clipping at 1.0. Reported: tokens per second and the achieved FLOP/s of the
+analytic count (evaluate_cost.py's formula: 3F per training token, F per scored token) as
+a fraction of the peak given (H100 SXM / H200 dense bf16: 989 TFLOP/s), and, measured in
+the same run, a large bf16 matrix product's FLOP/s as the reachable ceiling. Median of
+`rounds` rounds of `steps` steps after warm-up.
+
+k jobs at once: k processes (spawned on a GPU, as separate `krelectra finetune train`
+jobs are: each its own CUDA context, no MPS assumed) each build the sentence-classification job
+above, warm up, wait for one another at a barrier, then run `steps` training steps. The
+throughput is all their tokens over the time from the first start to the last end; its
+ratio to k = 1 (measured in the same run) is the speed-up several jobs per GPU give, and
+the eight-task estimate of evaluate_cost.py divided by it is what the table would take at
+that k (an estimate: every task's steps are assumed to gain as the classification step
+does). Also printed: each job's peak GPU memory (which bounds k). Median of `rounds`.
+
+--device cpu runs everything on the CPU in fp32 (autocast off, no fused AdamW, the
+matrix-product ceiling in fp32, one thread per concurrent job) and --tiny shrinks the
+model (2 layers, hidden 64) and batches: a smoke test of the script, not a measurement.
+Needs torch + transformers only.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import queue
 import statistics
+import sys
 import time
+from pathlib import Path
+
+# Batch shapes: (name, head, batch, max length) of the training steps, and the scoring batch.
+TRAIN_SHAPES = (("train: sentence classification", "classification", 32, 128), ("train: KorQuAD", "qa", 8, 512))
+SCORE_SHAPE = (128, 128)
+BASE = {"layers": 12, "hidden": 768, "heads": 12, "vocab": 35000}
+TINY = {"layers": 2, "hidden": 64, "heads": 2, "vocab": 1000}
 
 
 def encoder_flops_per_token(hidden: int, layers: int, seq: int) -> float:
@@ -27,98 +53,227 @@ def encoder_flops_per_token(hidden: int, layers: int, seq: int) -> float:
     return layers * 2 * (12 * hidden * hidden + 2 * seq * hidden)
 
 
-def timed_rounds(step, rounds: int, steps: int) -> float:
+def shapes(tiny: bool) -> tuple[list[tuple[str, str, int, int]], tuple[int, int]]:
+    """Training shapes and the scoring shape; --tiny divides batches by 8 and lengths by 4."""
+    if not tiny:
+        return list(TRAIN_SHAPES), SCORE_SHAPE
+    return [(n, h, max(1, b // 8), s // 4) for n, h, b, s in TRAIN_SHAPES], (SCORE_SHAPE[0] // 8, SCORE_SHAPE[1] // 4)
+
+
+def synchronize(device: str) -> None:
     import torch
 
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed_rounds(step, rounds: int, steps: int, device: str) -> float:
+    """Median seconds per call of `step` over `rounds` rounds of `steps` calls, after 5 warm-up calls."""
     for _ in range(5):
         step()
-    torch.cuda.synchronize()
+    synchronize(device)
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(steps):
             step()
-        torch.cuda.synchronize()
+        synchronize(device)
         times.append((time.perf_counter() - start) / steps)
     return statistics.median(times)
 
 
+def electra(shape: dict, head: str, device: str):
+    """A freshly initialised ELECTRA discriminator of `shape` with a classification or QA head."""
+    from transformers import ElectraConfig, ElectraForQuestionAnswering, ElectraForSequenceClassification
+
+    config = ElectraConfig(
+        vocab_size=shape["vocab"],
+        embedding_size=shape["hidden"],
+        hidden_size=shape["hidden"],
+        num_hidden_layers=shape["layers"],
+        num_attention_heads=shape["heads"],
+        intermediate_size=4 * shape["hidden"],
+        max_position_embeddings=512,
+    )
+    model_class = ElectraForSequenceClassification if head == "classification" else ElectraForQuestionAnswering
+    return model_class(config).to(device)
+
+
+def build_job(shape: dict, head: str, batch: int, seq: int, device: str):
+    """A training step of a freshly initialised discriminator with `head` on one full-length
+    random batch: bf16 autocast on a GPU, AdamW (fused on a GPU), clipping at 1.0."""
+    import torch
+
+    model = electra(shape, head, device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, fused=device == "cuda")
+    ids = torch.randint(5, shape["vocab"], (batch, seq), device=device)
+    labels = (
+        {"labels": torch.randint(0, 2, (batch,), device=device)}
+        if head == "classification"
+        else {
+            "start_positions": torch.randint(0, seq, (batch,), device=device),
+            "end_positions": torch.randint(0, seq, (batch,), device=device),
+        }
+    )
+
+    def step():
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            loss = model(input_ids=ids, **labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
+def concurrent_job(shape: dict, batch: int, seq: int, device: str, steps: int, threads: int, barrier, results) -> None:
+    """One of k jobs at once (a spawned process): warm up, wait for the others, time `steps`
+    steps; put (start, end, tokens, peak GPU memory in bytes) on `results`."""
+    import torch
+
+    torch.set_num_threads(threads)
+    step = build_job(shape, "classification", batch, seq, device)
+    for _ in range(3):
+        step()
+    synchronize(device)
+    barrier.wait()
+    start = time.perf_counter()  # CLOCK_MONOTONIC: one clock for every process of the machine
+    for _ in range(steps):
+        step()
+    synchronize(device)
+    end = time.perf_counter()
+    memory = torch.cuda.max_memory_allocated() if device == "cuda" else 0
+    results.put((start, end, batch * seq * steps, memory))
+
+
+def concurrent_throughput(shape: dict, batch: int, seq: int, device: str, steps: int, k: int) -> tuple[float, int]:
+    """(tokens per second of k jobs together, the largest job's peak GPU memory)."""
+    # CUDA cannot be forked; on a CPU a fork saves each job the imports (one thread each).
+    context = multiprocessing.get_context("spawn" if device == "cuda" else "fork")
+    barrier, results = context.Barrier(k), context.Queue()
+    jobs = [
+        context.Process(target=concurrent_job, args=(shape, batch, seq, device, steps, 1, barrier, results))
+        for _ in range(k)
+    ]
+    for job in jobs:
+        job.start()
+    done: list = []
+    while len(done) < k:
+        try:
+            done.append(results.get(timeout=5))
+        except queue.Empty:
+            if failed := [job.exitcode for job in jobs if job.exitcode]:  # (the others wait at the barrier)
+                for job in jobs:
+                    job.kill()
+                raise RuntimeError(f"{len(failed)} of {k} concurrent jobs failed (exit codes {failed})") from None
+    for job in jobs:
+        job.join()
+    start, end = min(d[0] for d in done), max(d[1] for d in done)
+    return sum(d[2] for d in done) / (end - start), max(d[3] for d in done)
+
+
+def eight_task_hours(peak: float) -> float | None:
+    """evaluate_cost.py's estimate for the eight tasks, one seed, one job on the GPU (hours)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import evaluate_cost
+    except ImportError:  # krelectra not installed: the script still measures
+        return None
+    from krelectra.finetune.tasks import TASKS
+
+    return sum(evaluate_cost.task_seconds(evaluate_cost.task_cost(t), peak) for t in TASKS) / 3600
+
+
 def main() -> None:
     import torch
-    from transformers import ElectraConfig, ElectraForQuestionAnswering, ElectraForSequenceClassification
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--peak-tflops", type=float, default=989.0)
-    args = parser.parse_args()
-    device = torch.device("cuda")
-    torch.manual_seed(0)
-    config = ElectraConfig(
-        vocab_size=35000,
-        embedding_size=768,
-        hidden_size=768,
-        num_hidden_layers=12,
-        num_attention_heads=12,
-        intermediate_size=3072,
-        max_position_embeddings=512,
+    parser.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    parser.add_argument("--tiny", action="store_true", help="a 2-layer, hidden-64 model and small batches")
+    parser.add_argument(
+        "--concurrent", default="1,2,4,8", help="numbers of jobs at once on the GPU, comma separated ('' for none)"
     )
-    print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    args = parser.parse_args()
+    device = args.device
+    if device == "cuda" and not torch.cuda.is_available():
+        parser.error("no CUDA GPU: --device cpu (with --tiny) runs the script on the CPU as a smoke test")
+    shape = TINY if args.tiny else BASE
+    train_shapes, (score_batch, score_seq) = shapes(args.tiny)
+    hidden, layers = shape["hidden"], shape["layers"]
+    torch.manual_seed(0)
+    name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
+    print(f"device: {name}, torch {torch.__version__}, model {layers} layers x {hidden}")
 
-    n = 8192
-    a = torch.randn(n, n, device=device, dtype=torch.bfloat16)
-    b = torch.randn(n, n, device=device, dtype=torch.bfloat16)
-    matmul = timed_rounds(lambda: a @ b, args.rounds, 10)
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    n = 8192 if not args.tiny else 512
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    matmul = timed_rounds(lambda: a @ b, args.rounds, 10 if not args.tiny else 2, device)
     ceiling = 2 * n**3 / matmul
-    share = ceiling / (args.peak_tflops * 1e12)
-    print(f"bf16 {n}^3 matrix product: {ceiling / 1e12:.0f} TFLOP/s ({share:.0%} of peak)")
+    print(
+        f"{dtype} {n}^3 matrix product: {ceiling / 1e12:.2f} TFLOP/s "
+        f"({ceiling / (args.peak_tflops * 1e12):.0%} of peak)"
+    )
 
     rows = []
-    for name, model_class, batch, seq in (
-        ("train: sentence classification", ElectraForSequenceClassification, 32, 128),
-        ("train: KorQuAD", ElectraForQuestionAnswering, 8, 512),
-    ):
-        model = model_class(config).to(device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, fused=True)
-        ids = torch.randint(5, 35000, (batch, seq), device=device)
-        labels = (
-            {"labels": torch.randint(0, 2, (batch,), device=device)}
-            if model_class is ElectraForSequenceClassification
-            else {
-                "start_positions": torch.randint(0, seq, (batch,), device=device),
-                "end_positions": torch.randint(0, seq, (batch,), device=device),
-            }
-        )
+    for row_name, head, batch, seq in train_shapes:
+        step = build_job(shape, head, batch, seq, device)
+        seconds = timed_rounds(step, args.rounds, args.steps, device)
+        rows.append((row_name, batch, seq, seconds, 3 * encoder_flops_per_token(hidden, layers, seq)))
 
-        def step(model=model, optimizer=optimizer, ids=ids, labels=labels):
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = model(input_ids=ids, **labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-
-        seconds = timed_rounds(step, args.rounds, args.steps)
-        rows.append((name, batch, seq, seconds, 3 * encoder_flops_per_token(768, 12, seq)))
-
-    model = ElectraForSequenceClassification(config).to(device).eval()
-    ids = torch.randint(5, 35000, (128, 128), device=device)
+    scorer = electra(shape, "classification", device).eval()
+    model_inputs = torch.randint(5, shape["vocab"], (score_batch, score_seq), device=device)
 
     def score():
-        with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
-            model(input_ids=ids)
+        with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            scorer(input_ids=model_inputs)
 
-    seconds = timed_rounds(score, args.rounds, args.steps)
-    rows.append(("score: forward only", 128, 128, seconds, encoder_flops_per_token(768, 12, 128)))
+    seconds = timed_rounds(score, args.rounds, args.steps, device)
+    rows.append(
+        ("score: forward only", score_batch, score_seq, seconds, encoder_flops_per_token(hidden, layers, score_seq))
+    )
 
     print("| step | batch × len | s / step | tokens / s | TFLOP/s (analytic) | MFU |")
     print("|---|---|---|---|---|---|")
-    for name, batch, seq, seconds, per_token in rows:
+    for row_name, batch, seq, seconds, per_token in rows:
         tokens = batch * seq / seconds
         flops = tokens * per_token
         print(
-            f"| {name} | {batch} × {seq} | {seconds * 1e3:.1f} ms | {tokens:,.0f} | {flops / 1e12:.0f} | "
+            f"| {row_name} | {batch} × {seq} | {seconds * 1e3:.1f} ms | {tokens:,.0f} | {flops / 1e12:.2f} | "
             f"{flops / (args.peak_tflops * 1e12):.0%} |"
+        )
+
+    counts = [int(k) for k in args.concurrent.split(",") if k.strip()]
+    if not counts:
+        return
+    counts = sorted(set(counts) | {1})  # the speed-ups are against one job, measured in this run
+    _, _, batch, seq = train_shapes[0]
+    per_token = 3 * encoder_flops_per_token(hidden, layers, seq)
+    measured = {}
+    for k in counts:
+        runs = [concurrent_throughput(shape, batch, seq, device, args.steps, k) for _ in range(args.rounds)]
+        measured[k] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
+    hours = eight_task_hours(args.peak_tflops * 1e12) if not args.tiny else None
+    base = measured[1][0]
+    print(
+        f"\nk sentence-classification training jobs ({batch} × {seq}) at once on one {name}, "
+        f"median of {args.rounds} rounds:"
+    )
+    print(
+        "| jobs | tokens / s, all jobs | per job | vs 1 job | MFU, all jobs | peak memory per job | "
+        "eight tasks, one seed (estimate) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for k, (tokens, memory) in measured.items():
+        speedup = tokens / base
+        estimate = f"{hours / speedup:.1f} h" if hours is not None else "n/a"
+        print(
+            f"| {k} | {tokens:,.0f} | {tokens / k:,.0f} | {speedup:.2f}x | "
+            f"{tokens * per_token / (args.peak_tflops * 1e12):.0%} | {memory / 2**30:.1f} GiB | {estimate} |"
         )
 
 

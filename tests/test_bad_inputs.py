@@ -280,6 +280,7 @@ for name, args, error in [
     ("unknown alphabet", ("vocab", "alphabet", ["hangul"]), r"^config vocab\.alphabet\[0\]: 'hangul' is not one of "),
     ("unknown task", ("finetune", "tasks", ["nsmc", "squad"]), r"^config finetune\.tasks\[1\]: 'squad' is not one of"),
     ("out of range", ("corpus", "num_shards", 0), r"^config corpus\.num_shards: 0 is less than the minimum of 1"),
+    ("no GPU slot", ("finetune", "jobs_per_gpu", 0), r"^config finetune\.jobs_per_gpu: 0 is less than the minimum of 1"),
     ("NFC switched off", ("corpus", "cleaning", "nfc", False), r"^config corpus\.cleaning\.nfc: True was expected"),
     (
         "min longer than max sentence",

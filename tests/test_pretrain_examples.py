@@ -1,5 +1,6 @@
 """Pretraining examples: the recipe's packing rules, layout, hold-out, determinism."""
 
+import hashlib
 import json
 import random
 import shutil
@@ -117,6 +118,9 @@ def test_shard_to_tfrecords_is_deterministic_and_matches_the_tokenizer(pretrain_
 
     (train, held_out, stats_path), stats, _ = runs[0]
     assert json.loads(stats_path.read_text()) == stats
+    # The stats name the files they count (pretraining takes its counts from them then).
+    assert stats["train_sha256"] == hashlib.sha256(train.read_bytes()).hexdigest()
+    assert stats["eval_sha256"] == hashlib.sha256(held_out.read_bytes()).hexdigest()
     assert count_records([train]) == stats["train_examples"] and count_records([held_out]) == stats["eval_examples"]
     assert stats["eval_examples"] == stats["examples"] // 10
     records = read_records(train) + read_records(held_out)

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from krelectra.errors import KrelectraError
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 FINGERPRINT_FILE = "fingerprint.json"
 FORMAT = 1  # raise when the fingerprint's layout changes: older ones then differ
 RESUME, FRESH, MOVE_ASIDE = "resume", "fresh", "move aside"
+# Files hashed at once by `files_sha256`: the cores this process may use, at most 8 (SHA-256 takes one
+# core per file; more threads than cores only queue).
+HASH_WORKERS = min(8, len(os.sched_getaffinity(0)))
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -41,12 +45,22 @@ def file_sha256(path: str | os.PathLike) -> str:
         raise KrelectraError(f"{path}: cannot read it to fingerprint the run ({error.strerror})") from None
 
 
-def files_sha256(paths) -> dict[str, str]:
-    """{file name: SHA-256} of `paths`, keyed by the name alone (a run moved to another folder
-    is the same run); by the full path where two names are equal."""
+def file_keys(paths) -> list[str]:
+    """The key of each of `paths` in `files_sha256`: the name alone (a run moved to another
+    folder is the same run); the full path where two names are equal."""
     paths = [Path(p) for p in paths]
     names = [p.name for p in paths]
-    return {(p.name if names.count(p.name) == 1 else str(p)): file_sha256(p) for p in paths}
+    return [p.name if names.count(p.name) == 1 else str(p) for p in paths]
+
+
+def files_sha256(paths, workers: int = HASH_WORKERS) -> dict[str, str]:
+    """{`file_keys` key: SHA-256} of `paths`. Up to `workers` files are hashed at once in
+    threads (hashlib and file reads release the GIL): on the recipe's tens of GB of
+    examples, the start of a run waits for the disk's rate instead of one core's."""
+    paths = [Path(p) for p in paths]
+    with ThreadPoolExecutor(max(1, min(workers, len(paths)))) as pool:
+        digests = list(pool.map(file_sha256, paths))
+    return dict(zip(file_keys(paths), digests, strict=True))
 
 
 def _flat(value, prefix: str = "") -> dict:

@@ -67,6 +67,7 @@ rule finetune_train:
     threads: FINETUNE_CONFIG["threads"]
     resources:
         mem_mb=FINETUNE_CONFIG["mem_mb"],
+        gpu_slots=1,  # --resources gpu_slots=<finetune.jobs_per_gpu x GPUs>
     params:
         source=finetune_model_source,
         data=FINETUNE_DATA,
@@ -79,13 +80,15 @@ rule finetune_train:
         work_dir=finetune_work_dir,
         restart=finetune_restart_flag,
         cpu_kernels=config["cpu_kernels"],
+        jobs_per_gpu=FINETUNE_CONFIG["jobs_per_gpu"],
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
         " --dev-fraction {params.dev_fraction} --hyperparameters {params.hyperparameters}"
         " --protocols {params.protocols} --max-train-examples {params.max_train}"
         " --max-eval-examples {params.max_eval} --threads {threads}"
-        " --cpu-kernels {params.cpu_kernels} --output-dir {params.output_dir}"
+        " --cpu-kernels {params.cpu_kernels} --jobs-per-gpu {params.jobs_per_gpu}"
+        " --output-dir {params.output_dir}"
         " --work-dir {params.work_dir} {params.restart} 2> {log}"
 
 

@@ -71,6 +71,13 @@ def register(subparsers) -> None:
         help="portable: the AVX2 kernels on every x86-64 CPU, for the same numbers across machines; "
         "native (default): the libraries' fastest for this CPU (krelectra.kernels)",
     )
+    train.add_argument(
+        "--jobs-per-gpu",
+        type=int,
+        default=1,
+        help="GPU slots per visible GPU: the job waits for a free slot and runs on its GPU alone "
+        "(CUDA_VISIBLE_DEVICES); no GPU: no slot (krelectra.finetune.gpu_slots; default 1)",
+    )
     train.add_argument("--output-dir", required=True, help="writes metrics.json and predictions.jsonl here")
     train.add_argument(
         "--work-dir",
@@ -108,6 +115,9 @@ def _protocols(value):
 
 
 def run_train(args) -> None:
+    from krelectra.finetune import gpu_slots
+
+    gpu_slots.acquire(args.jobs_per_gpu)  # held until the process ends; before CUDA starts
     kernels.use(args.cpu_kernels)  # before PyTorch is imported
     from krelectra.finetune.tasks import data_dir_for, get_task
     from krelectra.finetune.train import finetune

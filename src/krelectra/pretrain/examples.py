@@ -28,6 +28,7 @@ from pathlib import Path
 
 from krelectra.corpus.reading import read_shard_documents
 from krelectra.errors import KrelectraError
+from krelectra.fingerprint import file_sha256
 from krelectra.hashing import stable_hash64
 from krelectra.io import removed_on_error, write_json
 
@@ -226,6 +227,9 @@ def build_examples(
             counts["truncated_tokens"] += text_tokens - packed
     tmp_train.replace(train_out)
     tmp_eval.replace(eval_out)
+    # The files these counts belong to: pretraining takes its example counts from here
+    # when the files it reads have these hashes (train.count_examples).
+    hashes = {"train_sha256": file_sha256(train_out), "eval_sha256": file_sha256(eval_out)}
     examples = counts["train_examples"] + counts["eval_examples"]
     stats = {
         "shard": shard.stem,
@@ -237,6 +241,7 @@ def build_examples(
         "single_segment_fraction": counts["single_segment"] / examples if examples else 0.0,
         "unk_fraction": counts["unk_tokens"] / counts["text_tokens"] if counts["text_tokens"] else 0.0,
         "vocab_size": len(tokenizer),
+        **hashes,
     }
     write_json(stats_out, stats)
     log.info("%s: %d training + %d held-out examples", shard, counts["train_examples"], counts["eval_examples"])
@@ -244,6 +249,7 @@ def build_examples(
 
 
 def count_records(paths: Iterable[Path]) -> int:
+    """Records in the TFRecord files `paths`, counted by reading every one."""
     import tensorflow as tf
 
     return sum(1 for path in paths for _ in tf.data.TFRecordDataset(str(path)))

@@ -196,21 +196,38 @@ class MetricsLog:
                 handle.write(json.dumps(record, sort_keys=True) + "\n")
 
 
-def _stats_count(path: Path, key: str) -> int | None:
-    """Example count from the `{shard}.json` stats beside `{shard}[.eval].tfrecord`."""
-    stats = path.with_name(path.name.split(".")[0] + ".json")
-    if stats.is_file():
-        data = read_json(stats)
-        if key in data:
-            return int(data[key])
-    return None
+def stats_path(example_file: Path) -> Path:
+    """The `{shard}.json` stats that `pretrain examples` writes beside `{shard}[.eval].tfrecord`."""
+    return example_file.with_name(example_file.name.split(".")[0] + ".json")
 
 
-def _count(paths: list[Path], key: str) -> int:
-    counts = [c for c in (_stats_count(p, key) for p in paths) if c is not None]
-    if len(counts) == len(paths):
-        return sum(counts)
-    return count_records(paths)
+def count_examples(files: list[Path], kind: str, hashes: dict[str, str]) -> int:
+    """Examples in the TFRecord `files` of `kind` ("train" or "eval"), given the files'
+    SHA-256 as `fp.files_sha256(files)` returns them (the run's fingerprint holds them).
+
+    A file's count comes from its stats (`{kind}_examples`) when the stats record the
+    hash the file has now (`{kind}_sha256`, written by `pretrain examples`), so no file is
+    read again to count it; a file without stats, or with stats from before they held the
+    hash, is counted by reading it (`count_records`). Raises KrelectraError naming the stats
+    and the file when the recorded hash differs: the stats describe another version of it."""
+    total = 0
+    for path, key in zip(files, fp.file_keys(files), strict=True):
+        digest = hashes[key]
+        stats_file = stats_path(path)
+        stats = read_json(stats_file) if stats_file.is_file() else {}
+        recorded = stats.get(f"{kind}_sha256")
+        if recorded is None or f"{kind}_examples" not in stats:
+            log.info("%s: no example count with its hash in %s: counting the records", path, stats_file)
+            total += count_records([path])
+        elif recorded != digest:
+            raise KrelectraError(
+                f"{stats_file}: {kind}_sha256 is {recorded[:12]}..., but {path} now has SHA-256 "
+                f"{digest[:12]}...: the stats describe another version of the file. Rebuild both with "
+                "`krelectra pretrain examples` (the pretrain_examples rule)"
+            )
+        else:
+            total += int(stats[f"{kind}_examples"])
+    return total
 
 
 def resolved_hyperparameters(
@@ -300,9 +317,11 @@ def run_pretraining(
     objective = build_objective(config, special_ids(tokenizer))
     strategy = strategy or make_strategy(config)
     _check_batch_sizes(config, strategy.num_replicas_in_sync)
-    train_examples, eval_examples = _count_examples(train_files, eval_files)
     settings = resolve_settings(config)
     log.info("device %s: xla=%s, mixed_precision=%s", settings.device, settings.xla, settings.mixed_precision)
+    # The fingerprint reads every example file once (SHA-256); the counts come from the stats.
+    fingerprint = run_fingerprint(config, settings, vocab_dir, train_files, eval_files)
+    train_examples, eval_examples = _count_examples(train_files, eval_files, fingerprint)
     hyper = resolved_hyperparameters(config, strategy, settings, train_examples, eval_examples)
 
     trainer = Trainer(config, model_config, objective, strategy, settings)
@@ -311,7 +330,6 @@ def run_pretraining(
     # system that all workers share (docs/pretrain.md).
     chief = _is_chief(strategy)
     checkpoints = work_dir / "checkpoints"
-    fingerprint = run_fingerprint(config, settings, vocab_dir, train_files, eval_files)
     start = _restore_or_initialise(trainer, config, work_dir, fingerprint, chief)
     rotation = ckpt.CheckpointRotation(checkpoints, config.train.keep_checkpoint_max) if chief else None
     if chief:
@@ -340,10 +358,11 @@ def _check_batch_sizes(config: PretrainConfig, replicas: int) -> None:
             )
 
 
-def _count_examples(train_files: list[Path], eval_files: list[Path]) -> tuple[int, int]:
-    """(training examples, held-out examples); KrelectraError when there is nothing to train on."""
-    train_examples = _count(train_files, "train_examples")
-    eval_examples = _count(eval_files, "eval_examples") if eval_files else 0
+def _count_examples(train_files: list[Path], eval_files: list[Path], fingerprint: dict) -> tuple[int, int]:
+    """(training examples, held-out examples) by `count_examples` with the fingerprint's
+    hashes; KrelectraError when there is nothing to train on."""
+    train_examples = count_examples(train_files, "train", fingerprint["train_files"])
+    eval_examples = count_examples(eval_files, "eval", fingerprint["eval_files"])
     if train_examples == 0:
         raise KrelectraError(f"{train_files[0]}: the training example files hold no example")
     return train_examples, eval_examples
