@@ -77,7 +77,8 @@ def main() -> None:
         rates[library] = statistics.median(r for r, _ in results)
         rss = statistics.median(m for _, m in results)
         print(
-            f"{library:11s} {rates[library]:7.3f} MB/s  peak RSS {rss:5.0f} MiB  ({args.megabytes:g} MB, median of {args.repeats})"
+            f"{library:11s} {rates[library]:7.3f} MB/s  peak RSS {rss:5.0f} MiB  "
+            f"({args.megabytes:g} MB, median of {args.repeats})"
         )
     print(f"rensa / datasketch: {rates['rensa'] / rates['datasketch']:.1f}x")
 
