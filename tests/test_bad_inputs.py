@@ -267,6 +267,18 @@ for name, args, error in [
     ("unknown task", ("finetune", "tasks", ["nsmc", "squad"]), r"'squad' is not one of .*\['tasks'\]"),
     ("out of range", ("corpus", "num_shards", 0), r"0 is less than the minimum of 1.*\['num_shards'\]"),
     ("NFC switched off", ("corpus", "cleaning", "nfc", False), r"True was expected.*\['nfc'\]"),
+    ("decontaminate not a boolean", ("corpus", "decontaminate", "yes"), r"'yes' is not of type 'boolean'"),
+    (
+        "contamination n-gram too short",
+        ("corpus", "contamination", "ngram", 5),
+        r"5 is less than the minimum of 8.*\['ngram'\]",
+    ),
+    (
+        "near-dedup bands of the wrong type",
+        ("corpus", "near_dedup", "bands", "14"),
+        r"'14' is not of type 'integer'.*\['bands'\]",
+    ),
+    ("near-dedup unknown key", ("corpus", "near_dedup", "threshold", 0.8), r"'threshold' was unexpected"),
     (
         "min longer than max sentence",
         ("corpus", "cleaning", "min_sentence_chars", 2000),

@@ -120,7 +120,7 @@ def test_planted_evaluation_text_is_found_and_counted(tmp_path):
     # verbatim and re-spaced/re-punctuated found; common words only and the 1-character review not
     assert (nsmc["examples"], nsmc["too_short"], nsmc["contaminated"]) == (4, 1, 2)
     assert nsmc["contaminated_indices"] == [0, 1]
-    assert (nsmc["dirty"], nsmc["clean"]) == (2, 2)
+    assert (nsmc["dirty"], nsmc["clean"]) == (2, 1)  # the too-short review is in neither bucket
     assert nsmc["contaminated_share"] == pytest.approx(2 / 3)
     # the KorQuAD paragraph is context overlap, not question/answer overlap
     qa = rows[("korquad", "test", "question+answers")]

@@ -103,6 +103,17 @@ def _texts(problem: str, example: dict) -> list[str]:
     return [example["text"]]
 
 
+def evaluation_files(tasks: list[str]) -> dict[str, list[str]]:
+    """{task: the file names of its evaluated splits}, the files the audit reads (the
+    rules' inputs). Raises KrelectraError for an unknown task."""
+    from krelectra.finetune.tasks import get_task
+
+    return {
+        name: [file for split in EVALUATED_SPLITS if (file := get_task(name).files[split]) is not None]
+        for name in tasks
+    }
+
+
 def evaluation_examples(data_dir: Path, tasks: list[str]) -> Iterator[Example]:
     """The examples of every evaluated split (module docstring) of `tasks`, read with each
     task's reader from `data_dir/<task>/<file>`. Raises KrelectraError for an unknown task
@@ -296,8 +307,8 @@ def overlap(texts: Iterable[str], n: int, found: np.ndarray, grams: np.ndarray) 
 
 def audit(index_path: Path, examples_path: Path, hit_files: list[Path], output: Path) -> dict:
     """Reduce the per-shard hits into the audit (JSON at `output`): per task, split and part
-    the examples, those too short to judge, the contaminated ones (any n-gram found), the
-    clean/dirty buckets by overlap, the mean overlap, and the indices of the contaminated
+    the examples, those too short to judge, and of the others the contaminated ones (any
+    n-gram found), the clean/dirty buckets by overlap, the mean overlap, and the indices of the contaminated
     examples (for scores on the clean subset). Returns the audit."""
     index = EvaluationIndex.load(index_path, examples_path)
     meta = read_json(examples_path)
@@ -331,7 +342,6 @@ def audit(index_path: Path, examples_path: Path, hit_files: list[Path], output: 
         group["examples"] += 1
         if all(len(t) < n for t in example["texts"]):
             group["too_short"] += 1
-            group["clean"] += 1
             continue
         chars, covered, matched = overlap(example["texts"], n, found, index.grams)
         share = covered / chars if chars else 0.0
