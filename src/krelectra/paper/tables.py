@@ -12,6 +12,8 @@
 - pretraining: the pretraining hyperparameters (pretrain/final/pretrain_config.json);
 - corpus:      corpus sizes per register and source, dropped sentences by reason,
                vocabulary size, [UNK] rate and morpheme-boundary agreement;
+- contamination: evaluation text found in the pretraining corpus per task and split, and
+               the clean-subset scores of the models pretrained on it (paper/contamination.py);
 - finetuning:  the finetuning hyperparameters per task as run (the metrics.json files).
 
 The model, pretraining and corpus tables describe this workflow's own pretraining: a run
@@ -35,7 +37,7 @@ from krelectra.paper.layout import EMPTY, FORMATS, Cell, Column, Panel, Section,
 from krelectra.paper.provenance import write_provenance
 from krelectra.paper.published import Published, load_published
 
-TABLES = ("results", "model", "pretraining", "corpus", "finetuning")
+TABLES = ("results", "model", "pretraining", "corpus", "contamination", "finetuning")
 
 
 # -- number formatting -------------------------------------------------------------------
@@ -137,6 +139,9 @@ class TableInputs:
     pretrain_config: Path | None = None
     verification: Path | None = None
     uncertainty: list[Path] = field(default_factory=list)  # paper/uncertainty/{task}.json
+    # The corpus's contamination audit, and the models pretrained on that corpus.
+    contamination: Path | None = None
+    contamination_models: list[str] = field(default_factory=list)
 
     @property
     def describes_pretraining(self) -> bool:
@@ -171,6 +176,8 @@ class TableInputs:
                 pretraining=[self.published, files["pretrain_config"]],
                 corpus=[files["corpus_stats"], files["vocab_train"], files["vocab_report"]],
             )
+        if self.contamination is not None:
+            used["contamination"] = [Path(self.contamination), *self.runs]
         return used
 
 
@@ -752,6 +759,12 @@ def build_tables(inputs: TableInputs, config: PaperConfig) -> dict[str, Table]:
         tables["model"] = model_table(published, files["model_config"], files["verification"])
         tables["pretraining"] = pretraining_table(published, files["pretrain_config"])
         tables["corpus"] = corpus_table(files["corpus_stats"], files["vocab_train"], files["vocab_report"])
+    if inputs.contamination is not None:
+        from krelectra.paper.contamination import contamination_table
+
+        tables["contamination"] = contamination_table(
+            inputs.contamination, inputs.runs, inputs.contamination_models, config
+        )
     tables["finetuning"] = finetuning_table(inputs.runs, [c.task for c in published.columns])
     return {name: tables[name] for name in TABLES if name in tables}
 
