@@ -452,6 +452,12 @@ def _corpus(results: Path) -> None:
             },
             "spoken_ratio_achieved": 20348 / 65473,
             "spoken_ratio_target": 0.3,
+            "near_dedup": {"clusters": 1, "documents_compared": 707, "documents_removed": 1},
+            "decontamination": {
+                "documents_removed": 2,
+                "sentences_removed": 3,
+                "documents_removed_per_task": {name: int(name == "nsmc") * 2 for name in TASKS},
+            },
         },
     )
 

@@ -75,3 +75,16 @@ def test_written_with_the_other_tables_only_when_an_audit_is_given(run, tmp_path
     assert "corpus/contamination.json" in (tmp_path / "with" / "provenance.tsv").read_text()
     write_tables(TableInputs(published=PUBLISHED, **files), PaperConfig(), tmp_path / "without")
     assert not (tmp_path / "without" / "contamination.tex").exists()
+
+
+def test_corpus_table_counts_the_documents_removed(run):
+    from krelectra.paper.tables import corpus_table
+
+    files = run_files(run)
+    table = corpus_table(files["corpus_stats"], files["vocab_train"], files["vocab_report"])
+    removed = {
+        plain(r[0]): plain(r[1]) for s in table.panels[2].sections if s.title == "Documents removed" for r in s.rows
+    }
+    assert removed["near-duplicates removed"] == "1" and removed["near-duplicate clusters"] == "1"
+    assert removed["holding evaluation text, removed"] == "2"
+    assert removed["holding evaluation text of nsmc"] == "2" and removed["holding evaluation text of paws"] == "0"

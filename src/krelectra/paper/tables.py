@@ -625,10 +625,28 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
     drop_rows = [[Cell.of(reason.replace("_", " ")), Cell.of(fmt_count(n))] for reason, n in sorted(dropped.items())]
     drop_rows.append([Cell.of("total"), Cell.of(fmt_count(sum(dropped.values())))])
     edit_rows = [[Cell.of(kind.replace("_", " ")), Cell.of(fmt_count(n))] for kind, n in sorted(cleaning.items())]
+    document_rows = []
+    if "near_dedup" in stats:
+        near = stats["near_dedup"]
+        document_rows += [
+            [Cell.of("near-duplicate clusters"), Cell.of(fmt_count(near["clusters"]))],
+            [Cell.of("near-duplicates removed"), Cell.of(fmt_count(near["documents_removed"]))],
+        ]
+    if "decontamination" in stats:
+        removed = stats["decontamination"]
+        document_rows.append(
+            [Cell.of("holding evaluation text, removed"), Cell.of(fmt_count(removed["documents_removed"]))]
+        )
+        document_rows += [
+            [Cell.of(f"holding evaluation text of {task}"), Cell.of(fmt_count(n))]
+            for task, n in removed["documents_removed_per_task"].items()
+        ]
     drops = Panel(
         "Sentences dropped, by reason, and cleaning edits",
         [Column("Reason", align="l"), Column("Count")],
-        [Section("Dropped sentences", drop_rows)] + ([Section("Cleaning edits", edit_rows)] if edit_rows else []),
+        [Section("Dropped sentences", drop_rows)]
+        + ([Section("Documents removed", document_rows)] if document_rows else [])
+        + ([Section("Cleaning edits", edit_rows)] if edit_rows else []),
     )
 
     vocab_rows = [
@@ -667,6 +685,12 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
         "against the ends of Mecab-Ko morphemes; precision is the share of token cuts at a morpheme boundary, "
         "recall the share of morpheme boundaries cut.",
     ]
+    if document_rows:
+        notes.append(
+            "Documents removed: near-duplicates by MinHash-LSH over word 5-gram shingles (FineWeb's method), "
+            "each cluster keeping its first document; documents holding a character n-gram of a task's dev or "
+            "test examples (docs/contamination.md; one document can hold several tasks' text)."
+        )
     return Table("corpus", "Pretraining corpus and vocabulary", [sizes, sources, drops, vocab], notes)
 
 
