@@ -177,6 +177,11 @@ def build_index(data_dir: Path, tasks: list[str], n: int, index_path: Path, exam
     return {"examples": len(examples), "ngrams": len(grams)}
 
 
+# The scan's prefilter: one bit per value of a hash's top FILTER_BITS bits (16 MiB), set
+# for the index's n-grams; only windows whose bit is set are looked up (binary search).
+FILTER_BITS = 27
+
+
 @dataclass
 class EvaluationIndex:
     """The n-gram index as the scan uses it."""
@@ -186,6 +191,12 @@ class EvaluationIndex:
     grams: np.ndarray  # sorted unique uint64
     task_masks: np.ndarray  # uint16 per gram
 
+    def __post_init__(self):
+        slots = (self.grams >> np.uint64(64 - FILTER_BITS)).astype(np.int64)
+        bits = np.zeros(1 << FILTER_BITS, dtype=bool)
+        bits[slots] = True
+        self._filter = np.packbits(bits, bitorder="little")
+
     @classmethod
     def load(cls, index_path: Path, examples_path: Path) -> EvaluationIndex:
         meta = read_json(examples_path)
@@ -194,11 +205,17 @@ class EvaluationIndex:
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """For each hash, its position in `grams`, or -1 when it is not an evaluation n-gram."""
+        result = np.full(len(hashes), -1, dtype=np.int64)
         if not len(self.grams):
-            return np.full(len(hashes), -1, dtype=np.int64)
-        position = np.searchsorted(self.grams, hashes)
-        position[position == len(self.grams)] = 0
-        return np.where(self.grams[position] == hashes, position, -1)
+            return result
+        slots = (hashes >> np.uint64(64 - FILTER_BITS)).astype(np.int64)
+        candidates = np.flatnonzero((self._filter[slots >> 3] >> (slots & 7).astype(np.uint8)) & 1)
+        if len(candidates):
+            position = np.searchsorted(self.grams, hashes[candidates])
+            position[position == len(self.grams)] = 0
+            found = self.grams[position] == hashes[candidates]
+            result[candidates[found]] = position[found]
+        return result
 
 
 class Scanner:
