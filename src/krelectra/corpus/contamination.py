@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from krelectra.corpus.audit_format import CLEAN_BELOW, CONTEXTS, DIRTY_FROM, QUESTION_ANSWERS, TEXT
 from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open, read_json, write_json
 from krelectra.text import normalise
@@ -43,12 +44,6 @@ from krelectra.text import normalise
 NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 LONG_REPEAT = re.compile(r"(.)\1{2,}")
 BASE = np.uint64(0x100000001B3)  # the FNV-1 64-bit prime: odd, so every code point matters
-# Llama 2's buckets (arXiv 2307.09288, appendix A.6): clean under 20% of the example
-# contaminated, dirty at 80% or more.
-CLEAN_BELOW = 0.2
-DIRTY_FROM = 0.8
-# Task parts of the audit: the text of an example, or KorQuAD's two parts.
-TEXT, QUESTION_ANSWERS, CONTEXTS = "text", "question+answers", "contexts"
 EVALUATED_SPLITS = ("dev", "test")
 # Documents are scanned in batches of about this many simplified characters.
 BATCH_CHARS = 1 << 20
@@ -388,14 +383,3 @@ def audit(index_path: Path, examples_path: Path, hit_files: list[Path], output: 
     }
     write_json(output, report)
     return report
-
-
-def read_audit(path: Path) -> dict:
-    """An audit written by `audit`; raises KrelectraError naming the file when it is not one."""
-    try:
-        data = read_json(path)
-    except (OSError, ValueError) as error:
-        raise KrelectraError(f"{path}: cannot read the contamination audit: {error}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("splits"), list):
-        raise KrelectraError(f"{path}: missing key 'splits' (not a contamination audit)")
-    return data

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from krelectra.corpus.contamination import CONTEXTS, QUESTION_ANSWERS, read_audit
+from krelectra.corpus.audit_format import CONTEXTS, QUESTION_ANSWERS, read_audit
 from krelectra.errors import KrelectraError
 from krelectra.finetune.tasks import TASKS, Task
 from krelectra.io import read_json
