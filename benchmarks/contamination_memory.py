@@ -73,7 +73,7 @@ def run(work: Path, megabytes: float, shards: int, cores: int) -> dict[str, list
     targets = [f"{work}/results/corpus/stats.json", f"{work}/results/corpus/contamination.json"]
     command = [
         *("snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)),
-        *("--configfile", str(work / "config.yaml"), "--cores", str(cores), "--quiet", "all", *targets),
+        *("--configfile", str(work / "config.yaml"), "--cores", str(cores), "--quiet", "all", "--", *targets),
     ]
     subprocess.run(command, check=True, cwd=work)
     raw_mb = sum(p.stat().st_size for p in (work / "raw").iterdir()) / 1e6

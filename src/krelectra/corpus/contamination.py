@@ -188,9 +188,8 @@ class EvaluationIndex:
 
     def __post_init__(self):
         slots = (self.grams >> np.uint64(64 - FILTER_BITS)).astype(np.int64)
-        bits = np.zeros(1 << FILTER_BITS, dtype=bool)
-        bits[slots] = True
-        self._filter = np.packbits(bits, bitorder="little")
+        self._filter = np.zeros(1 << (FILTER_BITS - 3), dtype=np.uint8)
+        np.bitwise_or.at(self._filter, slots >> 3, (1 << (slots & 7)).astype(np.uint8))
 
     @classmethod
     def load(cls, index_path: Path, examples_path: Path) -> EvaluationIndex:
