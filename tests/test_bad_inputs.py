@@ -334,6 +334,13 @@ row("config", "cleaning options not JSON (stage CLI)", error=r"argument --option
         "--hashes", c.out / "x.npz", "--stats", c.out / "x.json", c.write("part.jsonl", ""),
     )
 )  # fmt: skip
+row("config", "near-dedup bands of zero (stage CLI)", error=r"corpus\.near_dedup\.bands: 0 is not a positive integer")(
+    lambda c: cli(
+        "corpus", "clean", "--options", "{}", "--output", c.out / "x.jsonl", "--hashes", c.out / "x.npz",
+        "--stats", c.out / "x.json", "--near-dup", '{"bands": 0}', "--bands", c.out / "x.bands.npy",
+        c.write("part.jsonl", ""),
+    )
+)  # fmt: skip
 row("config", "vocab.size below the alphabet (stage CLI)", error=r"vocab\.size is 6500, but .* take 22639 entries")(
     lambda c: cli(
         "vocab", "train", "--size", 6500, "--alphabet", "hangul_syllables", "compatibility_jamo", "ascii",
