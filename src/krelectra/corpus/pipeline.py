@@ -29,7 +29,7 @@ from krelectra.corpus.contamination import (
     read_index_tasks,
     write_hits,
 )
-from krelectra.corpus.near_dup import NearDupOptions, band_hashes, near_duplicates
+from krelectra.corpus.near_dup import BATCH_DOCUMENTS, NearDupOptions, band_hashes, near_duplicates
 from krelectra.corpus.sources import REGISTERS
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64, unit_interval
@@ -91,7 +91,7 @@ def clean_shard(
                         scanner.add(documents, "".join(sentences))
                     if extra.near_dup is not None:
                         pending.append(sentences)
-                        if len(pending) >= 4096:
+                        if len(pending) >= BATCH_DOCUMENTS:
                             band_parts.append(band_hashes(pending, extra.near_dup))
                             pending = []
                     documents += 1
@@ -191,9 +191,12 @@ class DocumentDecisions:
     bands: list[Path] | None = None
 
 
-def _decide_documents(arrays, keep: list[np.ndarray], decisions: DocumentDecisions) -> tuple[list[np.ndarray], dict]:
-    """Document codes per shard and the counts for the plan (see `dedup`)."""
-    documents = [int(a["document"].max()) + 1 if len(a["document"]) else 0 for a in arrays]
+def _decide_documents(
+    sentence_documents: list[np.ndarray], keep: list[np.ndarray], decisions: DocumentDecisions
+) -> tuple[list[np.ndarray], dict]:
+    """Document codes per shard and the counts for the plan (see `dedup`);
+    `sentence_documents`: the document of every sentence, per shard."""
+    documents = [int(d.max()) + 1 if len(d) else 0 for d in sentence_documents]
     codes = [np.zeros(n, dtype=np.uint8) for n in documents]
     counts: dict = {}
     if decisions.decontaminate:
@@ -207,7 +210,7 @@ def _decide_documents(arrays, keep: list[np.ndarray], decisions: DocumentDecisio
         for shard, (path, n) in enumerate(zip(decisions.hits, documents)):
             dirty, masks = contaminated_documents(path, task_masks, n)
             codes[shard][dirty] = CONTAMINATED
-            sentences += int(dirty[arrays[shard]["document"]].sum())
+            sentences += int(dirty[sentence_documents[shard]].sum())
             for bit, task in enumerate(tasks):
                 per_task[task] += int(((masks & (1 << bit)) > 0).sum())
         counts["decontamination"] = {
@@ -217,9 +220,9 @@ def _decide_documents(arrays, keep: list[np.ndarray], decisions: DocumentDecisio
         }
     if decisions.bands is not None:
         eligible = []
-        for a, k, c in zip(arrays, keep, codes):
+        for d, k, c in zip(sentence_documents, keep, codes):
             has_kept = np.zeros(len(c), dtype=bool)
-            has_kept[a["document"][k]] = True
+            has_kept[d[k]] = True
             eligible.append(has_kept & (c == KEPT))
         duplicate, clusters = near_duplicates(decisions.bands, eligible)
         for c, d in zip(codes, duplicate):
@@ -261,8 +264,13 @@ def dedup(
         keep = _first_occurrences(hashes, buckets)
     else:
         keep = [np.ones(len(h), dtype=bool) for h in hashes]
-    codes, counts = _decide_documents(arrays, keep, decisions) if decisions else ([], {})
-    kept_masks = [k & (c[a["document"]] == KEPT) for a, k, c in zip(arrays, keep, codes)] if codes else keep
+    codes: list[np.ndarray] = []
+    counts: dict = {}
+    kept_masks = keep
+    if decisions:
+        sentence_documents = [a["document"] for a in arrays]
+        codes, counts = _decide_documents(sentence_documents, keep, decisions)
+        kept_masks = [k & (c[d] == KEPT) for d, k, c in zip(sentence_documents, keep, codes)]
     chars = dict.fromkeys(REGISTERS, 0)
     for a, k in zip(arrays, kept_masks):
         for index, register in enumerate(REGISTERS):
