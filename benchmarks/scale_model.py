@@ -272,8 +272,8 @@ def measure_near_dup(work: Path, documents: int, shards: int = NUM_SHARDS) -> di
     per_shard = documents // shards
     files = []
     for shard in range(shards):
-        path = work / f"b{shard:05d}.npy"
-        np.save(path, rng.integers(0, 2**63, (per_shard, NearDupOptions().bands), dtype=np.uint64))
+        path = work / f"b{shard:05d}.u64"
+        rng.integers(0, 2**63, (per_shard, NearDupOptions().bands), dtype=np.uint64).astype("<u8").tofile(path)
         files.append(path)
     eligible = [np.ones(per_shard, dtype=bool) for _ in range(shards)]
     return {"documents": per_shard * shards, "seconds": timed(lambda: near_duplicates(files, eligible))}

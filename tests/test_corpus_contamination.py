@@ -87,7 +87,7 @@ def run(tmp_path, decontaminate=True, near_dedup=True):
         ),
         encoding="utf-8",
     )
-    c, h, s, hits, bands = (tmp_path / f"clean.{ext}" for ext in ("jsonl", "npz", "json", "hits.npz", "bands.npy"))
+    c, h, s, hits, bands = (tmp_path / f"clean.{ext}" for ext in ("jsonl", "npz", "json", "hits.npz", "bands.u64"))
     outputs = DocumentOutputs(EvaluationIndex.load(index, examples), hits, NearDupOptions(), bands)
     clean_shard([partition], {}, c, h, s, outputs)
     keep, codes, plan = tmp_path / "keep.npy", tmp_path / "codes.npy", tmp_path / "plan.json"
@@ -184,3 +184,16 @@ def test_codes_from_another_run_are_refused(tmp_path):
             tmp_path / "again.json",
             tmp_path / "codes.npy",
         )
+
+
+def test_near_duplicates_with_an_empty_shard_and_out_of_date_band_files(tmp_path):
+    from krelectra.corpus.near_dup import near_duplicates
+
+    options = NearDupOptions()
+    full, empty = tmp_path / "a.u64", tmp_path / "b.u64"
+    band_hashes([[NEAR], [NEAR_COPY], [FAR]], options).astype("<u8").tofile(full)
+    empty.write_bytes(b"")
+    duplicate, clusters = near_duplicates([full, empty], [np.ones(3, dtype=bool), np.zeros(0, dtype=bool)])
+    assert duplicate[0].tolist() == [False, True, False] and duplicate[1].size == 0 and clusters == 1
+    with pytest.raises(KrelectraError, match="out of date"):
+        near_duplicates([full], [np.ones(4, dtype=bool)])

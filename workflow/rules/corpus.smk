@@ -8,7 +8,7 @@ CORPUS = f"{RESULTS}/corpus"
 CONTAMINATION = f"{CORPUS}/contamination"
 NEAR_DEDUP = config["corpus"]["near_dedup"]
 # MinHash band hashes per shard, only when near-duplicates are removed.
-CLEAN_BANDS = {"bands": f"{CORPUS}/cleaned/{{shard}}.bands.npy"} if NEAR_DEDUP["enabled"] else {}
+CLEAN_BANDS = {"bands": f"{CORPUS}/cleaned/{{shard}}.bands.u64"} if NEAR_DEDUP["enabled"] else {}
 
 # Values that pass the schema but cannot work together stop the run before any job starts.
 if _errors := combination_errors(config):

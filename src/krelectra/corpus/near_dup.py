@@ -90,31 +90,48 @@ def band_hashes(documents: list[list[str]], options: NearDupOptions) -> np.ndarr
     return result
 
 
+def read_band_hashes(path: Path, documents: int) -> np.ndarray:
+    """The band hashes of a shard's `documents` documents, memory-mapped: the file is raw
+    little-endian uint64, documents x bands, row-major (written a batch at a time by the
+    clean step). Raises KrelectraError when its size does not fit `documents`."""
+    size = Path(path).stat().st_size
+    if documents == 0 or size == 0:
+        if size != documents:
+            raise KrelectraError(f"{path}: {size} bytes of band hashes for {documents} documents; out of date")
+        return np.zeros((0, 0), dtype="<u8")
+    bands, rest = divmod(size, 8 * documents)
+    if rest or bands == 0:
+        raise KrelectraError(
+            f"{path}: {size} bytes are not a whole number of band hashes for the shard's {documents} "
+            "documents; the clean step is out of date"
+        )
+    return np.memmap(path, dtype="<u8", mode="r", shape=(documents, bands))
+
+
 def near_duplicates(band_files: list[Path], eligible: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
     """Which eligible documents are near-duplicates of an earlier one, per shard (bool
     arrays), and the number of clusters of two or more documents.
 
-    `band_files` holds one (documents, bands) uint64 array per shard (.npy); `eligible`
-    a bool per document of each shard (documents left after exact deduplication and
+    `band_files` holds each shard's band hashes (`read_band_hashes`); `eligible` a bool
+    per document of each shard (documents left after exact deduplication and
     decontamination). Only one band of all shards is in memory at a time, plus one int64
     per document for the clusters. Raises KrelectraError when a file and its mask disagree."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    arrays = [np.load(path, mmap_mode="r") for path in band_files]
-    for path, array, mask in zip(band_files, arrays, eligible):
-        if array.ndim != 2 or len(array) != len(mask):
-            raise KrelectraError(
-                f"{path}: {len(array)} documents of band hashes but the shard has {len(mask)}; "
-                "the clean step is out of date"
-            )
+    arrays = [read_band_hashes(path, len(mask)) for path, mask in zip(band_files, eligible)]
+    widths = {a.shape[1] for a in arrays if len(a)}
+    if len(widths) > 1:
+        raise KrelectraError(f"band hash files with different band counts {sorted(widths)}; rerun the clean step")
     offsets = np.cumsum([0] + [len(m) for m in eligible])
     total = int(offsets[-1])
     ids = np.concatenate([np.flatnonzero(m) + offsets[i] for i, m in enumerate(eligible)]).astype(np.int64)
-    bands = arrays[0].shape[1] if arrays else 0
+    bands = widths.pop() if widths else 0
     sources, targets = [], []
     for band in range(bands):
-        values = np.concatenate([np.asarray(a[:, band])[m] for a, m in zip(arrays, eligible)])
+        values = np.concatenate(
+            [np.asarray(a[:, band])[m] if len(a) else np.zeros(0, dtype="<u8") for a, m in zip(arrays, eligible)]
+        )
         order = np.argsort(values, kind="stable")
         ordered = values[order]
         starts = np.r_[True, ordered[1:] != ordered[:-1]]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -61,11 +62,14 @@ def clean_shard(
     cleaner = Cleaner(CleaningOptions.from_dict(options))
     extra = documents_out or DocumentOutputs()
     scanner = Scanner(extra.index) if extra.index is not None and extra.hits is not None else None
-    band_parts: list[np.ndarray] = []
     pending: list[list[str]] = []
     sentence_hashes, sentence_chars, sentence_register, sentence_doc = [], [], [], []
     documents = empty_documents = 0
-    with atomic_open(output) as out:
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(atomic_open(output))
+        # Band hashes go to disk batch by batch, so memory stays flat (format: near_dup.read_band_hashes).
+        near = extra.near_dup if extra.bands is not None else None
+        band_out = stack.enter_context(atomic_open(extra.bands, "wb")) if near is not None and extra.bands else None
         for partition in partitions:
             with open(partition, encoding="utf-8") as handle:
                 for line in tqdm(handle, desc=f"clean {partition}", unit=" docs", mininterval=5):
@@ -89,12 +93,14 @@ def clean_shard(
                     )
                     if scanner is not None:
                         scanner.add(documents, "".join(sentences))
-                    if extra.near_dup is not None:
+                    if band_out is not None and near is not None:
                         pending.append(sentences)
                         if len(pending) >= BATCH_DOCUMENTS:
-                            band_parts.append(band_hashes(pending, extra.near_dup))
+                            band_out.write(band_hashes(pending, near).astype("<u8").tobytes())
                             pending = []
                     documents += 1
+        if band_out is not None and near is not None and pending:
+            band_out.write(band_hashes(pending, near).astype("<u8").tobytes())
     with atomic_open(hashes, "wb") as handle:
         np.savez(
             handle,
@@ -105,12 +111,6 @@ def clean_shard(
         )
     if scanner is not None and extra.hits is not None:
         write_hits(extra.hits, *scanner.hits())
-    if extra.near_dup is not None and extra.bands is not None:
-        if pending:
-            band_parts.append(band_hashes(pending, extra.near_dup))
-        empty = np.zeros((0, extra.near_dup.bands), dtype=np.uint64)
-        with atomic_open(extra.bands, "wb") as handle:
-            np.save(handle, np.concatenate(band_parts) if band_parts else empty)
     stats = {
         "documents": documents,
         "sentences": len(sentence_hashes),
