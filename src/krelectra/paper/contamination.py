@@ -82,7 +82,11 @@ def contamination_table(audit_path: Path, runs: list[Path], models: list[str], c
     decimals = config.decimals
     rows = []
     order = {name: i for i, name in enumerate(TASKS)}
-    for row in sorted(audit["splits"], key=lambda r: (order.get(r["task"], len(order)), r["split"], r["part"])):
+
+    def position(row: dict) -> tuple:
+        return order.get(row["task"], len(order)), row["split"], row["part"] == CONTEXTS
+
+    for row in sorted(audit["splits"], key=position):
         judged = row["examples"] - row["too_short"]
         part = PART_LABELS.get(row["part"], "")
         cells = [
@@ -116,7 +120,7 @@ def contamination_table(audit_path: Path, runs: list[Path], models: list[str], c
     ]
     for model in shown:
         label = config.labels.get(model, model)
-        columns += [Column(f"{label}: all", "test score"), Column(f"{label}: clean", "score (examples)")]
+        columns += [Column(f"{label}: all", "test score"), Column(f"{label}: clean", "test score, examples")]
     n = audit["ngram"]
     notes = [
         f"Unit: {n}-character n-grams of the text with all whitespace and symbols removed (GPT-4's unit, "
@@ -133,7 +137,7 @@ def contamination_table(audit_path: Path, runs: list[Path], models: list[str], c
     ]
     if shown:
         notes.append(
-            f"Scores: headline metric, mean over seeds, protocol {PROTOCOL_LABELS.get(protocol, protocol)}; "
+            f"Scores: headline metric, mean over seeds, {PROTOCOL_LABELS.get(protocol, protocol)}; "
             "clean: on the test examples no part of which is contaminated (as lm-evaluation-harness reports "
             "decontaminated scores); only models pretrained on this corpus."
         )
