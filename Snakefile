@@ -71,7 +71,8 @@ rule all:
 if PRETRAINING_SIDE:
 
     rule vocab:
-        """Target: the corpus statistics, the WordPiece vocabulary and its report."""
+        """Target: the corpus statistics and contamination audit, the WordPiece vocabulary and its report."""
         input:
             rules.corpus_stats.output,
+            rules.corpus_contamination.output,
             rules.vocab_report.output,

@@ -215,15 +215,78 @@ def measure_corpus(work: Path, sample_mb: float, repeats: int) -> dict:
 
     sentences = len(np.load(work / "hashes.npz")["hash"])
     shard = work / "shard.txt"
+    cleaned = (work / "cleaned.jsonl").read_text(encoding="utf-8").splitlines()
+    scan_s, bands_s = measure_document_work(work, [json.loads(line)["sentences"] for line in cleaned])
     return {
         "raw_mb": raw_mb,
         "partition_s": t_partition,
         "clean_s": t_clean,
+        "scan_s": scan_s,
+        "documents": len(cleaned),
+        "bands_s": bands_s,
         "finalize_s": t_finalize,
         "sentences": sentences,
         "shard": shard,
         "shard_mb": size_mb(shard),
     }
+
+
+# Distinct character n-grams of the eight tasks' evaluated splits at their upstream sizes
+# (an assumption: ~100k examples, most of them 20-60 characters, KorQuAD's 960 contexts of
+# ~500): the scan's index is padded with random hashes to this size.
+EVALUATION_NGRAMS = 4_000_000
+
+
+def scale_index(work: Path):
+    """The contamination index of the fixtures' evaluated splits, padded with random
+    n-gram hashes to EVALUATION_NGRAMS (lookup cost grows with the index's size)."""
+    import numpy as np
+
+    from krelectra.corpus.contamination import EvaluationIndex, build_index
+
+    index_path, examples_path = work / "index.npz", work / "examples.json"
+    ngram = RECIPE["corpus"]["contamination"]["ngram"]
+    build_index(REPO / "resources" / "finetune", list(TASKS), ngram, index_path, examples_path)
+    index = EvaluationIndex.load(index_path, examples_path)
+    padding = np.random.default_rng(0).integers(0, 2**63, EVALUATION_NGRAMS - len(index.grams), dtype=np.uint64)
+    grams, order = np.unique(np.concatenate([index.grams, padding]), return_index=True)
+    masks = np.concatenate([index.task_masks, np.ones(len(padding), dtype=np.uint16)])[order]
+    return EvaluationIndex(index.n, index.tasks, grams, masks)
+
+
+def measure_document_work(work: Path, documents: list[list[str]]) -> tuple[float, float]:
+    """Seconds of the clean job's new per-document work on the cleaned sample: the
+    evaluation n-gram scan (against the padded index) and the MinHash band hashes
+    (FineWeb's parameters)."""
+    from krelectra.corpus.contamination import Scanner
+    from krelectra.corpus.near_dup import NearDupOptions, band_hashes
+
+    index = scale_index(work)
+
+    def scan():
+        scanner = Scanner(index)
+        for number, sentences in enumerate(documents):
+            scanner.add(number, "".join(sentences))
+        scanner.hits()
+
+    return timed(scan), timed(lambda: band_hashes(documents, NearDupOptions()))
+
+
+def measure_near_dup(work: Path, documents: int, shards: int = NUM_SHARDS) -> dict:
+    """The decision job's near-duplicate clusters on random band hashes of `shards` shards."""
+    import numpy as np
+
+    from krelectra.corpus.near_dup import NearDupOptions, near_duplicates
+
+    rng = np.random.default_rng(1)
+    per_shard = documents // shards
+    files = []
+    for shard in range(shards):
+        path = work / f"b{shard:05d}.u64"
+        rng.integers(0, 2**63, (per_shard, NearDupOptions().bands), dtype=np.uint64).astype("<u8").tofile(path)
+        files.append(path)
+    eligible = [np.ones(per_shard, dtype=bool) for _ in range(shards)]
+    return {"documents": per_shard * shards, "seconds": timed(lambda: near_duplicates(files, eligible))}
 
 
 def measure_dedup(work: Path, sentences: int, shards: int = NUM_SHARDS) -> dict:
@@ -497,6 +560,36 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
     )
     totals1["corpus"] += t
     totalsN["corpus"] += t
+    # The contamination scan and MinHash band hashes run inside the clean jobs; the
+    # near-duplicate clusters inside the dedup job (documents: the sample's cleaned documents per MB).
+    new1 = newN = 0.0
+    for stage, unit, seconds in (
+        (
+            "corpus clean: evaluation n-gram scan",
+            f"raw MB scanned against {EVALUATION_NGRAMS / 1e6:.0f} M n-grams",
+            c["scan_s"],
+        ),
+        ("corpus clean: MinHash band hashes", "raw MB shingled and signed (112 hashes, 14 bands)", c["bands_s"]),
+    ):
+        a, b = per_shard_row(stage, unit, c["raw_mb"] / seconds, CORPUS_BYTES / MB, " (new)")
+        new1, newN = new1 + a, newN + b
+    nd = m["near_dup"]
+    corpus_documents = c["documents"] / c["raw_mb"] * CORPUS_BYTES / MB
+    t = nd["seconds"] / nd["documents"] * corpus_documents
+    rows.append(
+        (
+            "corpus dedup: near-duplicate clusters",
+            f"documents' band hashes, 14 bands, {NUM_SHARDS} shards",
+            f"{nd['documents'] / nd['seconds'] / 1e6:.2f} M documents/s",
+            f"{corpus_documents / 1e6:,.0f} M documents (one job, new)",
+            human(t),
+            human(t),
+            "CPU stage",
+        )
+    )
+    new1, newN = new1 + t, newN + t
+    totals1["corpus"] += new1
+    totalsN["corpus"] += newN
     a, b = per_shard_row(
         "corpus finalize",
         "raw MB of cleaned documents written as shard text",
@@ -609,6 +702,7 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
 
     cpu_prep1 = sum(totals1.values())
     cpu_prepN = sum(totalsN.values())
+    new_share = (new1 / (cpu_prep1 - new1), newN / (cpu_prepN - newN))
     acc_all_lo = cpu_prepN + acc_lo + ft_acc
     acc_all_hi = cpu_prepN + acc_hi + ft_acc
     rows.append(
@@ -662,6 +756,9 @@ def build_report(m: dict, nodes: int, cores: int) -> str:
         f"- Data: {tokens_per_mb:,.0f} WordPiece tokens per MB of shard text here -> "
         f"{corpus_tokens / 1e9:.1f} G tokens at {CORPUS_SIZE}, {corpus_examples / 1e6:,.0f} M full-length examples; "
         f"{STEPS:,} x {BATCH} = {BATCH * STEPS / 1e6:.0f} M examples = {epochs:.1f} epochs.",
+        f"- Contamination scan, MinHash and near-duplicate clusters (new in the corpus stage) add "
+        f"{100 * new_share[0]:.0f}% to the CPU stages on this machine, {100 * new_share[1]:.0f}% on {nodes} nodes "
+        f"(budget: 20%); the audit's reduce reads only the hits and is not counted.",
         f"- CPU: our TF step reaches {cpu_flops / 1e9:.0f} GFLOP/s here (batch {b2}); one batch-256 step "
         f"would take {human(step_256)}, so pretraining on CPUs is not an option.",
     ]
@@ -677,6 +774,9 @@ def measurements_text(m: dict) -> str:
             f"{c['shard_mb']:.2f} MB",
             f"- dedup: {m['dedup']['sentences']:,} synthetic sentence hashes in 128 shards: "
             f"{m['dedup']['seconds']:.2f} s",
+            f"- new corpus work on the sample: evaluation n-gram scan {c['scan_s']:.2f} s, MinHash band hashes "
+            f"{c['bands_s']:.2f} s ({c['documents']:,} documents); near-duplicate clusters of "
+            f"{m['near_dup']['documents']:,} documents in 128 shards: {m['near_dup']['seconds']:.2f} s",
             f"- segment: {c['shard_mb']:.2f} MB in {v['segment_s']:.2f} s -> {v['morphemes_mb']:.2f} MB of morphemes",
             f"- WordPiece (size {VOCAB_SIZE}): "
             + ", ".join(f"{s:.2f} MB in {t:.2f} s" for s, t in zip(v["wordpiece_sizes"], v["wordpiece_times"]))
@@ -724,6 +824,7 @@ def main() -> None:
         print("measuring corpus ...", file=sys.stderr, flush=True)
         m["corpus"] = measure_corpus(work / "corpus", args.sample_mb, args.repeats)
         m["dedup"] = measure_dedup(work / "dedup", args.dedup_sentences)
+        m["near_dup"] = measure_near_dup(work / "dedup", args.dedup_sentences // 10)
         print("measuring vocabulary ...", file=sys.stderr, flush=True)
         m["vocab"] = measure_vocab(work / "vocab", m["corpus"]["shard"], args.repeats)
         print("measuring pretraining examples ...", file=sys.stderr, flush=True)

@@ -452,6 +452,52 @@ def _corpus(results: Path) -> None:
             },
             "spoken_ratio_achieved": 20348 / 65473,
             "spoken_ratio_target": 0.3,
+            "near_dedup": {"clusters": 1, "documents_compared": 707, "documents_removed": 1},
+            "decontamination": {
+                "documents_removed": 2,
+                "sentences_removed": 3,
+                "documents_removed_per_task": {name: int(name == "nsmc") * 2 for name in TASKS},
+            },
+        },
+    )
+
+
+def _contamination(results: Path) -> None:
+    """corpus/contamination.json in the audit's format: per task, its test split of
+    TEST_EXAMPLES examples, of which CONTAMINATED are contaminated (KorQuAD: by its
+    questions and answers, and one more by its context)."""
+    rows = []
+    for name, task in TASKS.items():
+        parts = ["question+answers", "contexts"] if task.problem == "extractive_qa" else ["text"]
+        for part in parts:
+            indices = list(CONTAMINATED) if part != "contexts" else [TEST_EXAMPLES - 1]
+            judged = TEST_EXAMPLES - 2
+            rows.append(
+                {
+                    "task": name,
+                    "split": "test",
+                    "part": part,
+                    "examples": TEST_EXAMPLES,
+                    "too_short": 2,
+                    "contaminated": len(indices),
+                    "contaminated_share": len(indices) / judged,
+                    "clean": judged - len(indices),
+                    "dirty": 1,
+                    "mean_overlap": 0.05,
+                    "contaminated_indices": indices,
+                }
+            )
+    write_json(
+        results / "corpus" / "contamination.json",
+        {
+            "unit": "characters of the text without whitespace and symbols",
+            "ngram": 13,
+            "clean_below": 0.2,
+            "dirty_from": 0.8,
+            "corpus_documents_with_evaluation_ngrams": 7,
+            "evaluation_ngrams_found": 70,
+            "evaluation_ngrams": 7000,
+            "splits": rows,
         },
     )
 
@@ -564,6 +610,7 @@ def _metrics(task, rng: random.Random, epoch: int, epochs: int, level: float) ->
 
 
 TEST_EXAMPLES = 40
+CONTAMINATED = (0, 5, 9)  # the test examples the synthetic audit finds in the corpus
 
 
 def _gold(task, rng: random.Random) -> list:
@@ -617,6 +664,7 @@ def write_run(
     data = data or {"upstream": True, "max_train_examples": None, "max_eval_examples": None}
     results = Path(root) / "results"
     _corpus(results)
+    _contamination(results)
     _vocab(results)
     vocab_size = len((results / "vocab" / "tokenizer" / "vocab.txt").read_text(encoding="utf-8").split())
     _pretrain(results, vocab_size)

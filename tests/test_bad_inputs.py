@@ -280,8 +280,32 @@ for name, args, error in [
     ("unknown alphabet", ("vocab", "alphabet", ["hangul"]), r"^config vocab\.alphabet\[0\]: 'hangul' is not one of "),
     ("unknown task", ("finetune", "tasks", ["nsmc", "squad"]), r"^config finetune\.tasks\[1\]: 'squad' is not one of"),
     ("out of range", ("corpus", "num_shards", 0), r"^config corpus\.num_shards: 0 is less than the minimum of 1"),
-    ("no GPU slot", ("finetune", "jobs_per_gpu", 0), r"^config finetune\.jobs_per_gpu: 0 is less than the minimum of 1"),
+    (
+        "no GPU slot",
+        ("finetune", "jobs_per_gpu", 0),
+        r"^config finetune\.jobs_per_gpu: 0 is less than the minimum of 1",
+    ),
     ("NFC switched off", ("corpus", "cleaning", "nfc", False), r"^config corpus\.cleaning\.nfc: True was expected"),
+    (
+        "decontaminate not a boolean",
+        ("corpus", "decontaminate", "yes"),
+        r"^config corpus\.decontaminate: 'yes' is not of type 'boolean'",
+    ),
+    (
+        "contamination n-gram too short",
+        ("corpus", "contamination", "ngram", 5),
+        r"^config corpus\.contamination\.ngram: 5 is less than the minimum of 8",
+    ),
+    (
+        "near-dedup bands of the wrong type",
+        ("corpus", "near_dedup", "bands", "14"),
+        r"^config corpus\.near_dedup\.bands: '14' is not of type 'integer'",
+    ),
+    (
+        "near-dedup unknown key",
+        ("corpus", "near_dedup", "threshold", 0.8),
+        r"^config corpus\.near_dedup\.threshold: unknown key",
+    ),
     (
         "min longer than max sentence",
         ("corpus", "cleaning", "min_sentence_chars", 2000),
@@ -393,6 +417,13 @@ row("config", "cleaning options not JSON (stage CLI)", error=r"argument --option
     lambda c: cli(
         "corpus", "clean", "--options", "{nfc: true", "--output", c.out / "x.jsonl",
         "--hashes", c.out / "x.npz", "--stats", c.out / "x.json", c.write("part.jsonl", ""),
+    )
+)  # fmt: skip
+row("config", "near-dedup bands of zero (stage CLI)", error=r"corpus\.near_dedup\.bands: 0 is not a positive integer")(
+    lambda c: cli(
+        "corpus", "clean", "--options", "{}", "--output", c.out / "x.jsonl", "--hashes", c.out / "x.npz",
+        "--stats", c.out / "x.json", "--near-dup", '{"bands": 0}', "--bands", c.out / "x.bands.npy",
+        c.write("part.jsonl", ""),
     )
 )  # fmt: skip
 row("config", "vocab.size below the alphabet (stage CLI)", error=r"vocab\.size is 6500, but .* take 22639 entries")(

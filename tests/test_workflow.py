@@ -32,6 +32,8 @@ def test_dry_run_of_the_paper_recipe(tmp_path):
     out = snakemake(work, "-n", "--cores", "2", "--configfile", "config/paper.yaml").stdout
     assert re.search(r"corpus_clean\s+128", out), out
     assert re.search(r"vocab_segment\s+128", out), out
+    # the contamination audit is made (decontamination is off in the published recipe)
+    assert re.search(r"corpus_contamination\s+1\b", out) and re.search(r"corpus_contamination_index\s+1\b", out)
 
 
 def test_wrong_type_in_config_names_the_key(tmp_path):

@@ -258,6 +258,7 @@ def paper_pretraining_tables_inputs():
         "model_config": f"{PRETRAIN_FINAL}/model_config.json",
         "pretrain_config": f"{PRETRAIN_FINAL}/pretrain_config.json",
         "verification": f"{MODELS}/{VERIFICATION}",
+        "contamination": f"{CORPUS}/contamination.json",
     }
 
 
@@ -277,6 +278,13 @@ def paper_figures_inputs(wildcards):
         inputs["metrics"] = f"{PRETRAIN}/metrics.jsonl"
         inputs["vocab_distributions"] = rules.vocab_report.output.distributions
     return inputs
+
+
+def contamination_models_option(wildcards):
+    """--contamination-models: the shown models pretrained on this workflow's corpus (whose
+    clean-subset scores the contamination table shows); none without the pretraining side."""
+    converted = [m for m in PAPER_MODELS if config["finetune"]["models"][m] == CONVERTED]
+    return f"--contamination-models {' '.join(converted)}" if EVALUATES_CONVERTED and converted else ""
 
 
 def pretraining_options(wildcards, input):

@@ -112,8 +112,9 @@ rule paper_tables:
     params:
         config=as_json(PAPER),
         pretraining=pretraining_options,
+        contamination_models=contamination_models_option,
     shell:
-        "krelectra paper tables --published {input.published} {params.pretraining}"
+        "krelectra paper tables --published {input.published} {params.pretraining} {params.contamination_models}"
         " --summaries {input.summaries} --runs {input.runs} --uncertainty {input.uncertainty}"
         " --config {params.config} --output-dir {output} 2> {log}"
 

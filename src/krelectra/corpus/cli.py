@@ -50,14 +50,32 @@ def _extract_column(args):
 
 
 def _clean(args):
-    from krelectra.corpus.pipeline import clean_shard
+    from krelectra.corpus.contamination import EvaluationIndex
+    from krelectra.corpus.near_dup import NearDupOptions
+    from krelectra.corpus.pipeline import DocumentOutputs, clean_shard
+    from krelectra.errors import KrelectraError
 
-    clean_shard(args.partitions, args.options, args.output, args.hashes, args.stats)
+    if (args.index is None) != (args.hits is None) or (args.index is None) != (args.examples is None):
+        raise KrelectraError("corpus clean: --index, --examples and --hits come together")
+    if (args.near_dup is None) != (args.bands is None):
+        raise KrelectraError("corpus clean: --near-dup and --bands come together")
+    outputs = DocumentOutputs(
+        index=EvaluationIndex.load(args.index, args.examples) if args.index else None,
+        hits=args.hits,
+        near_dup=NearDupOptions.from_dict(args.near_dup) if args.near_dup is not None else None,
+        bands=args.bands,
+    )
+    clean_shard(args.partitions, args.options, args.output, args.hashes, args.stats, outputs)
 
 
 def _dedup(args):
-    from krelectra.corpus.pipeline import dedup
+    from krelectra.corpus.pipeline import DocumentDecisions, dedup
 
+    decisions = None
+    if args.codes:
+        decisions = DocumentDecisions(
+            codes=args.codes, hits=args.hits, index=args.index, decontaminate=args.decontaminate, bands=args.bands
+        )
     dedup(
         args.hashes,
         args.keep,
@@ -65,13 +83,26 @@ def _dedup(args):
         deduplicate=not args.no_dedup,
         buckets=args.buckets,
         spoken_ratio=args.spoken_ratio,
+        decisions=decisions,
     )
 
 
 def _finalize(args):
     from krelectra.corpus.pipeline import finalize
 
-    finalize(args.cleaned, args.keep, args.plan, args.clean_stats, args.output, args.stats)
+    finalize(args.cleaned, args.keep, args.plan, args.clean_stats, args.output, args.stats, args.codes)
+
+
+def _contamination_index(args):
+    from krelectra.corpus.contamination import build_index
+
+    build_index(args.data_dir, args.tasks, args.ngram, args.index, args.examples)
+
+
+def _contamination_audit(args):
+    from krelectra.corpus.contamination import audit
+
+    audit(args.index, args.examples, args.hits, args.output)
 
 
 def _summarize(args):
@@ -138,6 +169,13 @@ def register(stages) -> None:
     p.add_argument("--output", type=Path, required=True, help="JSON lines to write: one cleaned document a line")
     p.add_argument("--hashes", type=Path, required=True, help=".npz to write: hash, length, register of each sentence")
     p.add_argument("--stats", type=Path, required=True, help="JSON to write: documents, sentences, drops, edits")
+    p.add_argument("--index", type=Path, help="the contamination index (.npz); with --examples and --hits")
+    p.add_argument("--examples", type=Path, help="the contamination index's examples (.json)")
+    p.add_argument("--hits", type=Path, help="writes the evaluation n-grams found, per document (.npz)")
+    p.add_argument(
+        "--near-dup", type=json_argument(dict), help="near-duplicate options as JSON (config corpus.near_dedup)"
+    )
+    p.add_argument("--bands", type=Path, help="writes the MinHash band hashes per document (.npy)")
     p.add_argument("partitions", type=Path, nargs="+", help="the shard's partition of each source (JSON lines)")
     p.set_defaults(func=_clean)
 
@@ -156,6 +194,11 @@ def register(stages) -> None:
         "--spoken-ratio", type=optional_number(float), default=None, help="share of spoken sentences, or null (as is)"
     )
     p.add_argument("--no-dedup", action="store_true", help="keep duplicate sentences (only balance the registers)")
+    p.add_argument("--codes", type=Path, nargs="+", help="writes one document-code file per shard (.npy)")
+    p.add_argument("--hits", type=Path, nargs="+", help="the evaluation n-grams found, one file per shard")
+    p.add_argument("--index", type=Path, help="the contamination index (.npz)")
+    p.add_argument("--decontaminate", action="store_true", help="drop documents holding evaluation n-grams")
+    p.add_argument("--bands", type=Path, nargs="+", help="MinHash band hashes, one file per shard: near-dedup")
     p.set_defaults(func=_dedup)
 
     p = commands.add_parser("finalize", help="write one shard: a sentence per line, blank line between documents")
@@ -168,7 +211,23 @@ def register(stages) -> None:
         ("stats", "JSON to write: the shard's sizes per register and dropped sentences"),
     ):
         p.add_argument(f"--{name}", type=Path, required=True, help=text)
+    p.add_argument("--codes", type=Path, help="the dedup step's document codes of this shard")
     p.set_defaults(func=_finalize)
+
+    p = commands.add_parser("contamination-index", help="index the n-grams of the tasks' evaluation splits")
+    p.add_argument("--data-dir", type=Path, required=True, help="holds <task>/<file> (finetune.data)")
+    p.add_argument("--tasks", nargs="+", required=True, help="the configured tasks (config finetune.tasks)")
+    p.add_argument("--ngram", type=int, required=True, help="characters per n-gram")
+    p.add_argument("--index", type=Path, required=True, help="the index to write (.npz)")
+    p.add_argument("--examples", type=Path, required=True, help="the indexed examples to write (.json)")
+    p.set_defaults(func=_contamination_index)
+
+    p = commands.add_parser("contamination-audit", help="evaluation examples found in the corpus, per task and split")
+    p.add_argument("--index", type=Path, required=True, help="the contamination index (.npz)")
+    p.add_argument("--examples", type=Path, required=True, help="the contamination index's examples (.json)")
+    p.add_argument("--hits", type=Path, nargs="+", required=True, help="one file per shard")
+    p.add_argument("--output", type=Path, required=True, help="JSON to write: the audit per task and split")
+    p.set_defaults(func=_contamination_audit)
 
     p = commands.add_parser("summarize", help="corpus totals over all shards")
     p.add_argument("--shard-stats", type=Path, nargs="+", required=True, help="every shard's stats (finalize --stats)")

@@ -1,34 +1,75 @@
 """The corpus stage as four steps, each a Snakemake job (or a `krelectra corpus` command):
 
 1. partition (per source): documents -> shard partitions      (documents.partition)
-2. clean     (per shard):  documents -> cleaned sentences + sentence hashes
-3. dedup     (once):       hashes of all shards -> which sentences to keep, and the
-                           down-sampling fraction that balances written and spoken text
+2. clean     (per shard):  documents -> cleaned sentences + sentence hashes, and per
+                           document its MinHash band hashes and the evaluation n-grams
+                           it holds (near_dup.py, contamination.py)
+3. dedup     (once):       hashes of all shards -> which sentences to keep (exact dedup),
+                           which documents to drop (evaluation text when decontaminating,
+                           then near-duplicates), and the down-sampling fraction that
+                           balances written and spoken text
 4. finalize  (per shard):  cleaned sentences -> the shard text the later stages read
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from krelectra.corpus.clean import Cleaner, CleaningOptions
+from krelectra.corpus.contamination import (
+    EvaluationIndex,
+    Scanner,
+    contaminated_documents,
+    read_index_tasks,
+    write_hits,
+)
+from krelectra.corpus.near_dup import BATCH_DOCUMENTS, NearDupOptions, band_hashes, near_duplicates
 from krelectra.corpus.sources import REGISTERS
 from krelectra.errors import KrelectraError
 from krelectra.hashing import stable_hash64, unit_interval
 from krelectra.io import atomic_open, read_json, write_json
 
 
-def clean_shard(partitions: list[Path], options: dict, output: Path, hashes: Path, stats_path: Path) -> dict:
-    """Clean every document of one shard (from all sources, in source order)."""
+@dataclass
+class DocumentOutputs:
+    """The per-document outputs of a clean job beside the sentences: the evaluation n-grams
+    found (`hits`, with the index to find them) and the MinHash band hashes (`bands`)."""
+
+    index: EvaluationIndex | None = None
+    hits: Path | None = None
+    near_dup: NearDupOptions | None = None
+    bands: Path | None = None
+
+
+def clean_shard(
+    partitions: list[Path],
+    options: dict,
+    output: Path,
+    hashes: Path,
+    stats_path: Path,
+    documents_out: DocumentOutputs | None = None,
+) -> dict:
+    """Clean every document of one shard (from all sources, in source order); with
+    `documents_out`, also scan each cleaned document for evaluation n-grams and compute
+    its MinHash band hashes."""
     cleaner = Cleaner(CleaningOptions.from_dict(options))
+    extra = documents_out or DocumentOutputs()
+    scanner = Scanner(extra.index) if extra.index is not None and extra.hits is not None else None
+    pending: list[list[str]] = []
     sentence_hashes, sentence_chars, sentence_register, sentence_doc = [], [], [], []
     documents = empty_documents = 0
-    with atomic_open(output) as out:
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(atomic_open(output))
+        # Band hashes go to disk batch by batch, so memory stays flat (format: near_dup.read_band_hashes).
+        near = extra.near_dup if extra.bands is not None else None
+        band_out = stack.enter_context(atomic_open(extra.bands, "wb")) if near is not None and extra.bands else None
         for partition in partitions:
             with open(partition, encoding="utf-8") as handle:
                 for line in tqdm(handle, desc=f"clean {partition}", unit=" docs", mininterval=5):
@@ -50,7 +91,16 @@ def clean_shard(partitions: list[Path], options: dict, output: Path, hashes: Pat
                         )
                         + "\n"
                     )
+                    if scanner is not None:
+                        scanner.add(documents, "".join(sentences))
+                    if band_out is not None and near is not None:
+                        pending.append(sentences)
+                        if len(pending) >= BATCH_DOCUMENTS:
+                            band_out.write(band_hashes(pending, near).astype("<u8").tobytes())
+                            pending = []
                     documents += 1
+        if band_out is not None and near is not None and pending:
+            band_out.write(band_hashes(pending, near).astype("<u8").tobytes())
     with atomic_open(hashes, "wb") as handle:
         np.savez(
             handle,
@@ -59,6 +109,8 @@ def clean_shard(partitions: list[Path], options: dict, output: Path, hashes: Pat
             register=np.asarray(sentence_register, dtype=np.uint8),
             document=np.asarray(sentence_doc, dtype=np.int64),
         )
+    if scanner is not None and extra.hits is not None:
+        write_hits(extra.hits, *scanner.hits())
     stats = {
         "documents": documents,
         "sentences": len(sentence_hashes),
@@ -147,6 +199,70 @@ def empty_corpus_message(hash_files: list[Path]) -> str:
     )
 
 
+# Why a whole document is left out of the corpus (the document codes the dedup step writes).
+KEPT, NEAR_DUPLICATE, CONTAMINATED = 0, 1, 2
+DOCUMENT_DROP_REASONS = {NEAR_DUPLICATE: "near_duplicate", CONTAMINATED: "contaminated"}
+
+
+@dataclass
+class DocumentDecisions:
+    """Inputs and outputs of the document-level decisions of the dedup step: one file per
+    shard of each list, in shard order. `hits` with `decontaminate` drops documents holding
+    evaluation n-grams (`index`: the contamination index's .npz); `bands` drops
+    near-duplicates; `codes` receives a uint8 per document (KEPT, NEAR_DUPLICATE,
+    CONTAMINATED)."""
+
+    codes: list[Path]
+    hits: list[Path] | None = None
+    index: Path | None = None
+    decontaminate: bool = False
+    bands: list[Path] | None = None
+
+
+def _decide_documents(
+    sentence_documents: list[np.ndarray], keep: list[np.ndarray], decisions: DocumentDecisions
+) -> tuple[list[np.ndarray], dict]:
+    """Document codes per shard and the counts for the plan (see `dedup`);
+    `sentence_documents`: the document of every sentence, per shard."""
+    documents = [int(d.max()) + 1 if len(d) else 0 for d in sentence_documents]
+    codes = [np.zeros(n, dtype=np.uint8) for n in documents]
+    counts: dict = {}
+    if decisions.decontaminate:
+        if decisions.hits is None or decisions.index is None:
+            raise KrelectraError("dedup: decontamination needs the hits of every shard and the contamination index")
+        with np.load(decisions.index) as data:
+            task_masks = data["tasks"]
+        tasks = read_index_tasks(decisions.index)
+        per_task = dict.fromkeys(tasks, 0)
+        sentences = 0
+        for shard, (path, n) in enumerate(zip(decisions.hits, documents)):
+            dirty, masks = contaminated_documents(path, task_masks, n)
+            codes[shard][dirty] = CONTAMINATED
+            sentences += int(dirty[sentence_documents[shard]].sum())
+            for bit, task in enumerate(tasks):
+                per_task[task] += int(((masks & (1 << bit)) > 0).sum())
+        counts["decontamination"] = {
+            "documents_removed": int(sum((c == CONTAMINATED).sum() for c in codes)),
+            "sentences_removed": sentences,
+            "documents_removed_per_task": per_task,
+        }
+    if decisions.bands is not None:
+        eligible = []
+        for d, k, c in zip(sentence_documents, keep, codes):
+            has_kept = np.zeros(len(c), dtype=bool)
+            has_kept[d[k]] = True
+            eligible.append(has_kept & (c == KEPT))
+        duplicate, clusters = near_duplicates(decisions.bands, eligible)
+        for c, d in zip(codes, duplicate):
+            c[d] = NEAR_DUPLICATE
+        counts["near_dedup"] = {
+            "documents_compared": int(sum(e.sum() for e in eligible)),
+            "clusters": clusters,
+            "documents_removed": int(sum(d.sum() for d in duplicate)),
+        }
+    return codes, counts
+
+
 def dedup(
     hash_files: list[Path],
     keep_outputs: list[Path],
@@ -155,41 +271,64 @@ def dedup(
     deduplicate: bool,
     buckets: int,
     spoken_ratio: float | None,
+    decisions: DocumentDecisions | None = None,
 ) -> dict:
-    """Corpus-wide exact sentence deduplication (first occurrence kept) and the register
-    balance: one keep-mask per shard's hash file, and the plan.
+    """The decision job: exact sentence dedup (first occurrence kept; keep masks), then with
+    `decisions` the documents to drop (evaluation text, then near-duplicates among what is
+    left), then the register balance over what remains: one keep-mask per shard's hash file,
+    and the plan.
 
     Raises KrelectraError when the hash files and keep outputs differ in number, or when
-    no sentence is left (naming the folder of the stats and whether the sources gave no
-    text at all or cleaning dropped every sentence)."""
+    no sentence is left (naming the folder of the stats and the cause: the sources gave no
+    text at all, cleaning dropped every sentence, or the document decisions did)."""
     if len(hash_files) != len(keep_outputs):
         raise KrelectraError(
             f"dedup: {len(hash_files)} hash files but {len(keep_outputs)} keep outputs; "
             "give one keep output per shard, in the same order"
         )
+    for name in ("codes", "hits", "bands"):
+        given = getattr(decisions, name, None)
+        if given is not None and len(given) != len(hash_files):
+            raise KrelectraError(f"dedup: {len(hash_files)} hash files but {len(given)} {name} files; one per shard")
     arrays = [np.load(path) for path in hash_files]
     hashes = [a["hash"] for a in arrays]
     if deduplicate:
         keep = _first_occurrences(hashes, buckets)
     else:
         keep = [np.ones(len(h), dtype=bool) for h in hashes]
+    codes: list[np.ndarray] = []
+    counts: dict = {}
+    kept_masks = keep
+    if decisions:
+        sentence_documents = [a["document"] for a in arrays]
+        codes, counts = _decide_documents(sentence_documents, keep, decisions)
+        kept_masks = [k & (c[d] == KEPT) for d, k, c in zip(sentence_documents, keep, codes)]
     chars = dict.fromkeys(REGISTERS, 0)
-    for a, k in zip(arrays, keep):
+    for a, k in zip(arrays, kept_masks):
         for index, register in enumerate(REGISTERS):
             chars[register] += int(a["chars"][k & (a["register"] == index)].sum())
-    kept = int(sum(k.sum() for k in keep))
+    kept = int(sum(k.sum() for k in kept_masks))
+    if kept == 0 and any(k.any() for k in keep):
+        raise KrelectraError(
+            "the corpus is empty after decontamination and near-duplicate removal: they dropped every "
+            f"document left by cleaning ({counts}); see corpus.decontaminate and corpus.near_dedup"
+        )
     if kept == 0:
         raise KrelectraError(empty_corpus_message([Path(path) for path in hash_files]))
     fractions = balance_fractions(chars, spoken_ratio)
     for path, k in zip(keep_outputs, keep):
         with atomic_open(path, "wb") as handle:
             np.save(handle, k)
+    for path, c in zip(decisions.codes if decisions else [], codes):
+        with atomic_open(path, "wb") as handle:
+            np.save(handle, c)
     plan = {
         "sentences_before_dedup": int(sum(len(h) for h in hashes)),
-        "sentences_after_dedup": kept,
+        "sentences_after_dedup": int(sum(k.sum() for k in keep)),
         "characters_after_dedup": chars,
         "spoken_ratio_target": spoken_ratio,
         "keep_fraction": fractions,
+        **counts,
     }
     write_json(plan_path, plan)
     return plan
@@ -201,17 +340,27 @@ def keeps_document(sentences: list[str], register: str, fractions: dict[str, flo
 
 
 def finalize(
-    cleaned: Path, keep_path: Path, plan_path: Path, clean_stats_path: Path, output: Path, stats_path: Path
+    cleaned: Path,
+    keep_path: Path,
+    plan_path: Path,
+    clean_stats_path: Path,
+    output: Path,
+    stats_path: Path,
+    codes_path: Path | None = None,
 ) -> dict:
-    """Write the shard: one sentence per line, an empty line between documents."""
+    """Write the shard: one sentence per line, an empty line between documents. With
+    `codes_path` (the dedup step's document codes), a document coded as contaminated or
+    near-duplicate is left out; its sentences left after exact dedup are counted under
+    that reason."""
     keep = np.load(keep_path)
+    codes = np.load(codes_path) if codes_path is not None else None
     fractions = read_json(plan_path)["keep_fraction"]
     clean_stats = read_json(clean_stats_path)
     counts: dict[str, Counter[str]] = {r: Counter() for r in REGISTERS}
     dropped = Counter(clean_stats["dropped"])
     position = 0
     with atomic_open(output) as out, open(cleaned, encoding="utf-8") as handle:
-        for line in handle:
+        for document, line in enumerate(handle):
             record = json.loads(line)
             sentences = record["sentences"]
             mask = keep[position : position + len(sentences)]
@@ -220,6 +369,15 @@ def finalize(
             sentences = [s for s, k in zip(sentences, mask) if k]
             if not sentences:
                 continue
+            if codes is not None:
+                if document >= len(codes):
+                    raise KrelectraError(
+                        f"{codes_path}: codes for {len(codes)} documents but {cleaned} has more; "
+                        "the dedup step is out of date"
+                    )
+                if codes[document] != KEPT:
+                    dropped[DOCUMENT_DROP_REASONS[int(codes[document])]] += len(sentences)
+                    continue
             register = record["register"]
             if not keeps_document(sentences, register, fractions):
                 dropped[f"balance_{register}"] += len(sentences)
@@ -279,6 +437,8 @@ def summarize(shard_stats: list[Path], partition_stats: list[Path], plan_path: P
     }
     if attribution := public_attribution(sources):
         summary["attribution"] = attribution
+    # document-level decisions of the dedup step, when it made them
+    summary.update({key: plan[key] for key in ("decontamination", "near_dedup") if key in plan})
     write_json(output, summary)
     return summary
 

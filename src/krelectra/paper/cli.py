@@ -45,6 +45,8 @@ def _tables(args) -> None:
         pretrain_config=args.pretrain_config,
         verification=args.verification,
         uncertainty=args.uncertainty,
+        contamination=args.contamination,
+        contamination_models=args.contamination_models,
     )
     write_tables(inputs, PaperConfig.from_dict(args.config), args.output_dir)
 
@@ -128,6 +130,13 @@ def register(stages) -> None:
         nargs="*",
         default=[],
         help="{RESULTS}/paper/uncertainty/{task}.json (bootstrap intervals and tests; default: none)",
+    )
+    p.add_argument("--contamination", type=Path, help="{RESULTS}/corpus/contamination.json (the contamination table)")
+    p.add_argument(
+        "--contamination-models",
+        nargs="*",
+        default=[],
+        help="models pretrained on the audited corpus: their clean-subset scores (default: none)",
     )
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument(

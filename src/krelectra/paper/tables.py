@@ -15,6 +15,8 @@
 - pretraining: the pretraining hyperparameters (pretrain/final/pretrain_config.json);
 - corpus:      corpus sizes per register and source, dropped sentences by reason,
                vocabulary size, [UNK] rate and morpheme-boundary agreement;
+- contamination: evaluation text found in the pretraining corpus per task and split, and
+               the clean-subset scores of the models pretrained on it (paper/contamination.py);
 - finetuning:  the finetuning hyperparameters per task as run (the metrics.json files).
 
 The model, pretraining and corpus tables describe this workflow's own pretraining: a run
@@ -38,7 +40,7 @@ from krelectra.paper.layout import EMPTY, FORMATS, Cell, Column, Panel, Section,
 from krelectra.paper.provenance import write_provenance
 from krelectra.paper.published import Published, load_published
 
-TABLES = ("results", "model", "pretraining", "corpus", "finetuning")
+TABLES = ("results", "model", "pretraining", "corpus", "contamination", "finetuning")
 
 
 # -- number formatting -------------------------------------------------------------------
@@ -145,6 +147,9 @@ class TableInputs:
     pretrain_config: Path | None = None
     verification: Path | None = None
     uncertainty: list[Path] = field(default_factory=list)  # paper/uncertainty/{task}.json
+    # The corpus's contamination audit, and the models pretrained on that corpus.
+    contamination: Path | None = None
+    contamination_models: list[str] = field(default_factory=list)
 
     @property
     def describes_pretraining(self) -> bool:
@@ -179,6 +184,8 @@ class TableInputs:
                 pretraining=[self.published, files["pretrain_config"]],
                 corpus=[files["corpus_stats"], files["vocab_train"], files["vocab_report"]],
             )
+        if self.contamination is not None:
+            used["contamination"] = [Path(self.contamination), *self.runs]
         return used
 
 
@@ -675,10 +682,28 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
     drop_rows = [[Cell.of(reason.replace("_", " ")), Cell.of(fmt_count(n))] for reason, n in sorted(dropped.items())]
     drop_rows.append([Cell.of("total"), Cell.of(fmt_count(sum(dropped.values())))])
     edit_rows = [[Cell.of(kind.replace("_", " ")), Cell.of(fmt_count(n))] for kind, n in sorted(cleaning.items())]
+    document_rows = []
+    if "near_dedup" in stats:
+        near = stats["near_dedup"]
+        document_rows += [
+            [Cell.of("near-duplicate clusters"), Cell.of(fmt_count(near["clusters"]))],
+            [Cell.of("near-duplicates removed"), Cell.of(fmt_count(near["documents_removed"]))],
+        ]
+    if "decontamination" in stats:
+        removed = stats["decontamination"]
+        document_rows.append(
+            [Cell.of("holding evaluation text, removed"), Cell.of(fmt_count(removed["documents_removed"]))]
+        )
+        document_rows += [
+            [Cell.of(f"holding evaluation text of {task}"), Cell.of(fmt_count(n))]
+            for task, n in removed["documents_removed_per_task"].items()
+        ]
     drops = Panel(
         "Sentences dropped, by reason, and cleaning edits",
         [Column("Reason", align="l"), Column("Count")],
-        [Section("Dropped sentences", drop_rows)] + ([Section("Cleaning edits", edit_rows)] if edit_rows else []),
+        [Section("Dropped sentences", drop_rows)]
+        + ([Section("Documents removed", document_rows)] if document_rows else [])
+        + ([Section("Cleaning edits", edit_rows)] if edit_rows else []),
     )
 
     vocab_rows = [
@@ -722,6 +747,12 @@ def corpus_table(stats_path: Path, train_path: Path, report_path: Path) -> Table
             "Public data sets: downloaded by the workflow and verified (git blob SHA-1 at the pinned commit, or "
             "the SHA-1 in the Wikimedia dump's sha1sums.txt); the SHA-1 of every file is in the corpus statistics. "
             "Text under CC BY-SA 4.0 is used and shared under its terms."
+        )
+    if document_rows:
+        notes.append(
+            "Documents removed: near-duplicates by MinHash-LSH over word 5-gram shingles (FineWeb's method), "
+            "each cluster keeping its first document; documents holding a character n-gram of a task's dev or "
+            "test examples (docs/contamination.md; one document can hold several tasks' text)."
         )
     panels = [sizes, sources, *([public] if public is not None else []), drops, vocab]
     return Table("corpus", "Pretraining corpus and vocabulary", panels, notes)
@@ -845,6 +876,12 @@ def build_tables(inputs: TableInputs, config: PaperConfig) -> dict[str, Table]:
         tables["model"] = model_table(published, files["model_config"], files["verification"])
         tables["pretraining"] = pretraining_table(published, files["pretrain_config"])
         tables["corpus"] = corpus_table(files["corpus_stats"], files["vocab_train"], files["vocab_report"])
+    if inputs.contamination is not None:
+        from krelectra.paper.contamination import contamination_table
+
+        tables["contamination"] = contamination_table(
+            inputs.contamination, inputs.runs, inputs.contamination_models, config
+        )
     tables["finetuning"] = finetuning_table(inputs.runs, [c.task for c in published.columns])
     return {name: tables[name] for name in TABLES if name in tables}
 
