@@ -4,6 +4,8 @@
 
 from snakemake.utils import min_version, validate
 
+from krelectra.snakemake_stop import forward_to_jobs as forward_stop_to_jobs
+
 min_version("9.0")
 
 
@@ -29,6 +31,12 @@ for _section in ("corpus", "vocab", "pretrain", "convert", "finetune", "paper"):
 
 
 include: "workflow/rules/common.smk"
+
+
+# A stop request (Ctrl-C, kill -INT or kill -TERM on Snakemake) stops the running jobs
+# within seconds, resumable, instead of waiting for them to end (krelectra.snakemake_stop).
+onstart:
+    forward_stop_to_jobs()
 
 
 report: "workflow/report/workflow.rst"

@@ -37,7 +37,9 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENTS = ("README.md", "CONTRIBUTING.md")
 # A marker is a line of its own (a marker quoted inside a sentence is text).
-BLOCK = re.compile(r"^<!-- figures:(?P<name>[\w-]+) begin -->\n(?P<body>.*?)^<!-- figures:(?P=name) end -->$", re.S | re.M)
+BLOCK = re.compile(
+    r"^<!-- figures:(?P<name>[\w-]+) begin -->\n(?P<body>.*?)^<!-- figures:(?P=name) end -->$", re.S | re.M
+)
 MARKER = re.compile(r"^<!-- figures:(?P<name>[\w-]+) (?P<kind>begin|end) -->$", re.M)
 # The CPU features that decide which math kernels TensorFlow and PyTorch use (README, "What
 # is byte-identical where").
@@ -53,7 +55,7 @@ class Measurement(NamedTuple):
 
 
 def duration(seconds: float) -> str:
-    """"3 min 05 s" or "48 s"."""
+    """`seconds` as "3 min 05 s" or "48 s"."""
     seconds = round(seconds)
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
@@ -82,7 +84,7 @@ def measure_quickstart(clone: Path) -> str:
         f"`bash scripts/quickstart.sh` from a fresh `git clone` took {duration(total)}: installing "
         f"{duration(install)}, the workflow (`snakemake --cores all paper_tables paper_figures`, raw "
         f"text to tables and figures) {duration(total - install)}. Run again with nothing changed: "
-        f"{duration(again)} (the install check and Snakemake's \"Nothing to be done\")."
+        f'{duration(again)} (the install check and Snakemake\'s "Nothing to be done").'
     )
 
 
@@ -115,7 +117,7 @@ def measure_fast_lane(clone: Path) -> str:
     cold = _lane(clone, "not slow")
     warm, _ = timed(["bash", "scripts/test.sh", "-m", "not slow"], clone)
     return (
-        f"Fast lane, `bash scripts/test.sh -m \"not slow\"` after the install: {cold} in a fresh clone "
+        f'Fast lane, `bash scripts/test.sh -m "not slow"` after the install: {cold} in a fresh clone '
         f"(cold mypy cache), {duration(warm)} run again."
     )
 
@@ -179,7 +181,9 @@ def check_blocks(text: str, where: str) -> list[str]:
     for block in BLOCK.finditer(text):
         name, line = block.group("name"), text.count("\n", 0, block.start()) + 1
         if name in MEASUREMENTS and f"`{MEASUREMENTS[name].command}`" not in block.group("body"):
-            problems.append(f"{where}:{line}: block figures:{name} does not name its command `{MEASUREMENTS[name].command}`")
+            problems.append(
+                f"{where}:{line}: block figures:{name} does not name its command `{MEASUREMENTS[name].command}`"
+            )
     return problems
 
 

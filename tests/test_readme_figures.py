@@ -4,6 +4,7 @@ rewriting, and a measurement run in a fresh clone of a commit."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -83,7 +84,13 @@ def test_a_measurement_runs_in_a_clone_of_the_commit_and_stamps_the_block(figure
     (repo / "data.txt").write_text("committed\n", encoding="utf-8")
 
     def git(*args):
-        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        }
         return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True, env=env).stdout
 
     git("init", "-q")
@@ -107,6 +114,8 @@ def test_a_measurement_runs_in_a_clone_of_the_commit_and_stamps_the_block(figure
     text = (repo / "README.md").read_text(encoding="utf-8")
     assert seen and seen[0] != repo and not seen[0].exists()  # a fresh clone, removed afterwards
     assert text.startswith("Intro\n<!-- figures:echo begin -->\n`cat data.txt` reads 'committed' in krelectra.\n")
-    assert re.search(rf"^Commit {commit}, \d{{4}}-\d\d-\d\d, .+, \d+ cores \(.+\); load average [\d.]+ before", text, re.M)
+    assert re.search(
+        rf"^Commit {commit}, \d{{4}}-\d\d-\d\d, .+, \d+ cores \(.+\); load average [\d.]+ before", text, re.M
+    )
     assert text.endswith("<!-- figures:echo end -->\nOutro\n")
     assert figures.check_blocks(text, "README.md") == []

@@ -102,6 +102,9 @@ def _protocols(value):
 
 
 def run_train(args) -> None:
+    from krelectra import stop
+
+    stop.handle_stop_signals()  # Ctrl-C, kill -INT, kill -TERM: stop, resume from the last epoch (krelectra.stop)
     kernels.use(args.cpu_kernels)  # before PyTorch is imported
     from krelectra.finetune.tasks import data_dir_for, get_task
     from krelectra.finetune.train import finetune
