@@ -8,9 +8,9 @@ pretraining progress bar, the finetuning epoch scores). A line reads
     pretrain: step 150/500 (30%), loss 21.734, 31 s elapsed, about 1 min 12 s left
 
 The time left is the remaining work at the rate kept since the first update (steps per
-second of wall time, evaluation included): the first update's work, which holds the
-start-up (TensorFlow traces and compiles its training loop then), counts only until there
-is a second.
+second of wall time, evaluation included), so it is left out of a line shown at the first
+update: the work before it holds the start-up (TensorFlow traces and compiles its training
+loop then), which would make the estimate far too long.
 """
 
 from __future__ import annotations
@@ -66,9 +66,8 @@ class ProgressLine:
         parts = [f"{self.unit} {done}/{self.total} ({100 * done // max(self.total, 1)}%)"]
         parts += [f"{name} {value}" for name, value in values.items()]
         parts.append(f"{duration(elapsed)} elapsed")
-        since_done, since = self.first if self.first and done > self.first[0] else (self.start, self.began)
-        if done > since_done and now > since:
-            rate = (done - since_done) / (now - since)
+        if self.first is not None and done > self.first[0] and now > self.first[1]:
+            rate = (done - self.first[0]) / (now - self.first[1])
             parts.append(f"about {duration((self.total - done) / rate)} left")
         return f"{self.label}: " + ", ".join(parts)
 

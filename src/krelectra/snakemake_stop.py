@@ -34,8 +34,12 @@ def forward_to_jobs() -> None:
 
     def quiet_stopped_jobs(record: logging.LogRecord) -> bool:
         # Snakemake reports each stopped job as failed: its rule, files, command and (with
-        # show-failed-logs) its whole log. The job said in one line where it stopped.
-        return not (stop.requested() is not None and str(getattr(record, "event", "")) == "job_error")
+        # show-failed-logs) its whole log ("job_error"), and its shell command's exit status
+        # (an "error" of a RuleException). The job said in one line where it stopped.
+        if stop.requested() is None:
+            return True
+        event = str(getattr(record, "event", ""))
+        return not (event == "job_error" or (event == "error" and getattr(record, "exception", "") == "RuleException"))
 
     logging.getLogger("snakemake.logging").addFilter(quiet_stopped_jobs)
     for signum in stop.HANDLED_SIGNALS:
