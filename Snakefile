@@ -5,6 +5,7 @@
 from snakemake.utils import min_version, validate
 
 from krelectra.config_errors import schema_error_line
+from krelectra.snakemake_stop import forward_to_jobs as forward_stop_to_jobs
 
 min_version("9.0")
 
@@ -38,6 +39,12 @@ except WorkflowError as _error:
 
 
 include: "workflow/rules/common.smk"
+
+
+# A stop request (Ctrl-C, kill -INT or kill -TERM on Snakemake) stops the running jobs
+# within seconds, resumable, instead of waiting for them to end (krelectra.snakemake_stop).
+onstart:
+    forward_stop_to_jobs()
 
 
 report: "workflow/report/workflow.rst"

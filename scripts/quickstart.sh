@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the project into .venv and run the workflow on the embedded default
 # (a small corpus and model; minutes on a 2-core laptop CPU). Arguments are passed to
-# snakemake; without any, it builds the main target paper/tables.
+# snakemake; without any, it builds the tables and the figures (paper_tables
+# paper_figures: paper/tables/ and paper/figures/) and ends by saying where they are.
+# Ctrl-C stops every running job within seconds; running it again resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -11,5 +13,17 @@ command -v "$PYTHON" >/dev/null || PYTHON=python3
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e .
 export HF_HUB_OFFLINE=1
-if [ $# -eq 0 ]; then set -- paper/tables; fi
-exec .venv/bin/snakemake --cores all "$@"
+if [ $# -gt 0 ]; then
+    exec .venv/bin/snakemake --cores all "$@"
+fi
+.venv/bin/snakemake --cores all paper_tables paper_figures
+cat <<'EOF'
+
+Done. The results of the embedded default:
+  paper/tables/    results, model, pretraining, corpus and finetuning tables (.tex, .md, .html)
+  paper/figures/   pretraining and finetuning curves, scores against the published ones, vocabulary (.pdf, .png)
+  results/         every rule's output, with its log under results/logs/
+Look at them:
+  .venv/bin/krelectra paper show               the tables, on this terminal
+  .venv/bin/snakemake --report report.html     report.html: the tables and figures with their captions
+EOF

@@ -115,8 +115,10 @@ def _protocols(value):
 
 
 def run_train(args) -> None:
+    from krelectra import stop
     from krelectra.finetune import gpu_slots
 
+    stop.handle_stop_signals()  # Ctrl-C, kill -INT, kill -TERM: stop, resume from the last epoch (krelectra.stop)
     gpu_slots.acquire(args.jobs_per_gpu)  # held until the process ends; before CUDA starts
     kernels.use(args.cpu_kernels)  # before PyTorch is imported
     from krelectra.finetune.tasks import data_dir_for, get_task

@@ -107,3 +107,14 @@ def write_epochs(work_dir: Path, epochs: list[dict], predictions: dict[int, dict
     records = [{"entry": entry, "predictions": predictions[entry["epoch"]]} for entry in epochs]
     with atomic_open(Path(work_dir) / EPOCHS_FILE) as handle:
         json.dump(records, handle, ensure_ascii=False)
+
+
+def stop_message(task_name: str, work_dir: str | os.PathLike) -> str:
+    """What a job stopped on request (krelectra.stop) says: the epoch a rerun resumes from."""
+    checkpoint = latest_checkpoint(work_dir)
+    if checkpoint is None:
+        return f"finetuning {task_name} stopped before its first epoch ended; run it again to start afresh"
+    return (
+        f"finetuning {task_name} stopped; run it again to resume after epoch {checkpoint_epoch(checkpoint)} "
+        f"({checkpoint})"
+    )

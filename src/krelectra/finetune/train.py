@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from krelectra import fingerprint as fp
-from krelectra import kernels
+from krelectra import kernels, stop
 from krelectra.errors import KrelectraError
+from krelectra.finetune import callbacks, qa, resume
 from krelectra.finetune import features as feats
 from krelectra.finetune import metrics as task_metrics
 from krelectra.finetune import protocols as protos
-from krelectra.finetune import qa, resume
 from krelectra.finetune.download import upstream_identity
 from krelectra.finetune.models import (  # noqa: F401 (check_encoder_loaded: part of this module's interface)
     check_compatible,
@@ -416,12 +416,15 @@ def finetune(
 
     scorer = _EpochScorer(task, trainer, prepared, work_dir, epochs, predictions)
     trainer.add_callback(_epoch_callback(scorer))
+    trainer.add_callback(callbacks.progress_callback(f"finetune {model_name}/{task.name}/seed{seed}"))
+    trainer.add_callback(callbacks.stop_callback(lambda: resume.stop_message(task.name, work_dir)))
     # The objects alive now (the imported libraries, the model, the features) stay alive
     # through training: exempt them from garbage collection, whose full passes (one at
     # the start of Trainer.train) would otherwise walk all of them every time.
     gc.freeze()
     try:
-        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        with stop.deferred():  # a stop request acts after a training step or a prediction batch
+            output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
         gc.unfreeze()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

@@ -29,7 +29,10 @@ def _examples(args):
 
 
 def _train(args):
+    from krelectra import stop
     from krelectra.pretrain.runtime import configure
+
+    stop.handle_stop_signals()  # Ctrl-C, kill -INT, kill -TERM: a checkpoint at the current step (krelectra.stop)
 
     kernels.use(args.cpu_kernels)  # both before TensorFlow is imported
     configure(args.threads)

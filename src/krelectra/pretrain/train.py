@@ -27,6 +27,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from krelectra import fingerprint as fp
+from krelectra import stop
 from krelectra.errors import KrelectraError
 from krelectra.io import atomic_open, read_json, write_json
 from krelectra.pretrain import FINAL_DIR
@@ -39,6 +40,7 @@ from krelectra.pretrain.model import ElectraPretrainingModel, ModelConfig
 from krelectra.pretrain.objective import SUM_KEYS, Objective, electra_loss, local_counts, metrics_from_sums
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig, learning_rate
 from krelectra.pretrain.runtime import Settings, multiworker_cluster_resolver, resolve_settings
+from krelectra.progress import ProgressLine
 
 log = logging.getLogger(__name__)
 SUM = tf.distribute.ReduceOp.SUM
@@ -339,7 +341,7 @@ def run_pretraining(
 
     recorder = _Recorder(checkpoints / "metrics.jsonl", work_dir / "tensorboard", start, chief)
     evaluation = _evaluation_dataset(config, objective, eval_files, eval_examples)
-    with _failing_clearly_when_a_worker_is_lost(strategy, checkpoints):
+    with _failing_clearly_when_a_worker_is_lost(strategy, checkpoints), stop.deferred():
         _train(trainer, train_files, start, recorder, evaluation, rotation, progress=progress and chief)
     recorder.close()
     if chief:
@@ -530,6 +532,8 @@ def _train(
     sums = dict.fromkeys(SUM_KEYS, 0.0)
     throughput = _Throughput()
     bar = _progress(start, t.num_train_steps, enabled=progress)
+    line = ProgressLine("pretrain", t.num_train_steps, start=start)
+    saved = start if rotation is not None and rotation.latest() is not None else None
     while step < t.num_train_steps:
         steps = _loop_length(step, t)
         began = time.perf_counter()
@@ -540,6 +544,8 @@ def _train(
         for key in SUM_KEYS:
             sums[key] += loop_sums[key]
         bar.update(steps)
+        if progress:
+            line.update(step, loss=f"{metrics_from_sums(loop_sums, objective)['loss']:.3f}")
         done = step == t.num_train_steps
         if step % t.log_every_steps == 0 or done:
             values = metrics_from_sums(sums, objective)
@@ -551,9 +557,25 @@ def _train(
             throughput.reset()
         if rotation is not None and (step % t.save_checkpoints_steps == 0 or done):
             rotation.save(trainer.model, trainer.optimizer, step)
+            saved = step
+        if stop.requested() is not None and not done:
+            _stop(trainer, rotation, step, saved)
         if _eval_due(step, t):
             evaluate(step)
     bar.close()
+
+
+def _stop(trainer: Trainer, rotation: ckpt.CheckpointRotation | None, step: int, saved: int | None) -> None:
+    """On a stop request (krelectra.stop): save a working checkpoint at `step` unless the
+    newest one (`saved`) is at it, and raise StopRequested saying where a rerun resumes."""
+    total = trainer.config.train.num_train_steps
+    if rotation is None:  # a multiworker worker other than the chief: the chief saves
+        where = "the chief saves the checkpoint"
+    else:
+        if saved != step:
+            rotation.save(trainer.model, trainer.optimizer, step)
+        where = f"checkpoint {rotation.directory / f'model.ckpt-{step}'}"
+    stop.check(f"pretraining stopped at step {step} of {total} ({where}); run it again to resume")
 
 
 def _checkpoint_step(prefix: Path) -> int:
