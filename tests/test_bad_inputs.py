@@ -265,6 +265,17 @@ for name, args, error in [
     ("unknown section", ("vocabulary", {}), r"'vocabulary' was unexpected"),
     ("unknown alphabet", ("vocab", "alphabet", ["hangul"]), r"'hangul' is not one of .*\['alphabet'\]"),
     ("unknown task", ("finetune", "tasks", ["nsmc", "squad"]), r"'squad' is not one of .*\['tasks'\]"),
+    ("unknown precision", ("finetune", "precision", "fp16"), r"'fp16' is not one of .*\['precision'\]"),
+    (
+        "unknown train sampling",
+        ("finetune", "train_sampling", "sorted"),
+        r"'sorted' is not one of .*\['train_sampling'\]",
+    ),
+    (
+        "save_steps zero",
+        ("finetune", "task_hyperparameters", "korsts", {"save_steps": 0}),
+        r"0 is less than the minimum of 1.*\['save_steps'\]",
+    ),
     ("out of range", ("corpus", "num_shards", 0), r"0 is less than the minimum of 1.*\['num_shards'\]"),
     ("NFC switched off", ("corpus", "cleaning", "nfc", False), r"True was expected.*\['nfc'\]"),
     (

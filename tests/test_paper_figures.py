@@ -157,20 +157,20 @@ def test_comparison_marks_a_model_measured_on_other_data(tmp_path, upstream):
     legend = [text.get_text() for text in figure.legends[0].get_texts()]
     filled = [patch.get_facecolor()[3] > 0 for patch in ax.patches]
     if upstream:
-        assert legend == ["ours, clean protocol (dev-selected epoch)"] and all(filled) and ax.get_title() == ""
+        assert legend == ["ours, clean protocol (dev-selected checkpoint)"] and all(filled) and ax.get_title() == ""
     else:
-        assert legend == ["ours [other data: stand-in data], clean protocol (dev-selected epoch)"]
+        assert legend == ["ours [other data: stand-in data], clean protocol (dev-selected checkpoint)"]
         assert not any(filled) and "not a comparison" in ax.get_title()
 
 
-def test_finetuning_curves_average_the_seeds_per_epoch(run):
+def test_finetuning_curves_average_the_seeds_per_save_point(run):
     files = run_files(run)
     curves = finetuning_curves(files["runs"], ["ours"])
     assert set(curves["nsmc"]["models"]) == {"ours"} and curves["korquad"]["metric"] == "exact_match"
     runs = [read_json(p) for p in files["runs"] if "/ours/nsmc/" in str(p)]
-    epoch, mean, _sd, n = curves["nsmc"]["models"]["ours"]["dev"][1]
-    values = [r["epochs"][1]["dev"]["accuracy"] for r in runs]
-    assert (epoch, n) == (2, 2) and mean == pytest.approx(sum(values) / 2)
+    step, mean, _sd, n = curves["nsmc"]["models"]["ours"]["dev"][1]
+    values = [r["points"][1]["dev"]["accuracy"] for r in runs]
+    assert (step, n) == (200, 2) and mean == pytest.approx(sum(values) / 2)
 
 
 def test_pretraining_metrics_errors_name_the_line(tmp_path):
