@@ -598,3 +598,26 @@ def test_a_run_on_a_fixture_evaluates_where_the_reference_saved_its_checkpoints(
             threads=1,
         )
     assert not (tmp_path / "none" / "metrics.json").exists()
+
+
+def test_where_the_points_lie_does_not_change_training(model_dir, data_dir, tmp_path):
+    """Scoring leaves the training RNG alone (a prediction's DataLoader draws from it, and
+    the next epoch's random order would follow): a run scoring every 10 steps and one
+    scoring only at its last step, 40 (two epochs of the synthetic KorSTS's 20), give the
+    same real-valued scores there."""
+    from krelectra.finetune.train import finetune
+
+    runs = {
+        save_steps: finetune(
+            TASKS["korsts"],
+            str(model_dir),
+            data_dir,
+            3,
+            tmp_path / str(save_steps),
+            overrides=dict(FAST, num_train_epochs=2, save_steps=save_steps),
+            threads=1,
+        )["points"]
+        for save_steps in (10, 40)
+    }
+    assert [p["step"] for p in runs[10]] == [10, 20, 30, 40] and [p["step"] for p in runs[40]] == [40]
+    assert (runs[10][-1]["dev"], runs[10][-1]["test"]) == (runs[40][0]["dev"], runs[40][0]["test"])

@@ -544,9 +544,10 @@ def _restore_or_start(work_dir: Path, fingerprint: dict, restart: bool) -> Path 
 
 
 class _PointScorer:
-    """Called at every save point: scores dev and test, keeps the point's metrics and test
-    predictions in `points` / `predictions` and writes them to the resume state before
-    the point's checkpoint is saved. `eval_seconds` sums the time spent scoring."""
+    """Called at every save point: scores dev and test (leaving the PyTorch RNG state as it
+    found it), keeps the point's metrics and test predictions in `points` / `predictions`
+    and writes them to the resume state before the point's checkpoint is saved.
+    `eval_seconds` sums the time spent scoring."""
 
     def __init__(self, task: Task, trainer, prepared: dict, work_dir: Path, points: list, predictions: dict):
         self.task, self.trainer, self.prepared, self.work_dir = task, trainer, prepared, work_dir
@@ -554,14 +555,21 @@ class _PointScorer:
         self.eval_seconds = 0.0
 
     def __call__(self, step: int, epoch: float, train_seconds: float) -> None:
+        import torch
+
         t0 = time.perf_counter()
         entry: dict[str, Any] = {"step": step, "epoch": round(epoch, 4), "train_seconds": train_seconds}
         self.predictions[step] = {}
-        for name in ("dev", "test"):
-            split = self.prepared[name]
-            predicted = split.decode(predict_in_length_order(self.trainer, split.features))
-            entry[name] = task_metrics.compute(self.task, split.gold, predicted)
-            self.predictions[step][name] = predicted
+        # Each prediction's DataLoader draws its base seed from the global PyTorch RNG: put
+        # it back, so that training (dropout) is the same wherever the points lie, as in
+        # the reference, which evaluated its checkpoints after training.
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=cuda):
+            for name in ("dev", "test"):
+                split = self.prepared[name]
+                predicted = split.decode(predict_in_length_order(self.trainer, split.features))
+                entry[name] = task_metrics.compute(self.task, split.gold, predicted)
+                self.predictions[step][name] = predicted
         entry["eval_seconds"] = time.perf_counter() - t0
         self.eval_seconds += entry["eval_seconds"]
         self.points.append(entry)
