@@ -6,8 +6,13 @@ task, for one model and one seed.
 
 An ESTIMATE, computed, not measured end to end:
 
-    tokens  = epochs x max_len x (train examples + dev/test examples scored per epoch)
-    seconds = epochs x max_len x (train x 3F / (peak x MFU_train) + scored x F / (peak x MFU_score))
+    passes  = floor(epochs x ceil(train examples / batch) / save_steps)   (the save points)
+    trained = min(passes x save_steps x batch, epochs x train examples)   (training stops at the last point)
+    tokens  = max_len x (trained + passes x dev/test examples scored per pass)
+    seconds = max_len x (trained x 3F / (peak x MFU_train) + passes x scored x F / (peak x MFU_score))
+
+Dev and test are scored at every save point (every save_steps optimizer steps, KR-ELECTRA's
+per-task values: krelectra.finetune.save_points), not once an epoch.
 
 F is the forward matmul FLOPs per token of a BERT-Base-shaped encoder (12 layers,
 hidden 768; benchmarks/scale_model.py, encoder_flops_per_token: 2 x layers x (12 h^2 +
@@ -39,22 +44,29 @@ from krelectra.finetune.tasks import TASKS  # noqa: E402
 
 def task_cost(task: str, hidden: int = HIDDEN, layers: int = LAYERS) -> dict:
     """Tokens and FLOPs of one finetuning run (one model, one seed) of `task` with
-    KR-ELECTRA's hyperparameters, every example padded to the max length."""
+    KR-ELECTRA's hyperparameters, every example padded to the max length: training up to
+    the last save point, dev and test scored at each save point (module docstring)."""
     from scale_model import encoder_flops_per_token
+
+    from krelectra.finetune.save_points import save_points
 
     train, evaluated = FINETUNE_EXAMPLES[task]
     h = TASKS[task].hyperparameters
-    epochs, seq = h["num_train_epochs"], h["max_seq_length"]
+    epochs, seq, batch = h["num_train_epochs"], h["max_seq_length"], h["train_batch_size"]
+    points = save_points(task, train, batch, epochs, h["save_steps"])
+    trained = min(points[-1] * batch, epochs * train)
     forward = encoder_flops_per_token(hidden, layers, seq)
     return {
         "train": train,
         "evaluated": evaluated,
         "epochs": epochs,
         "max_len": seq,
-        "tokens": epochs * seq * (train + evaluated),
-        "train_flops": epochs * seq * train * 3 * forward,
-        "score_flops": epochs * seq * evaluated * forward,
-        "flops": epochs * seq * (train * 3 * forward + evaluated * forward),
+        "passes": len(points),
+        "trained": trained,
+        "tokens": seq * (trained + len(points) * evaluated),
+        "train_flops": seq * trained * 3 * forward,
+        "score_flops": seq * len(points) * evaluated * forward,
+        "flops": seq * (trained * 3 * forward + len(points) * evaluated * forward),
     }
 
 
@@ -71,8 +83,9 @@ def task_seconds(cost: dict, peak: float) -> float:
 
 def table(peak: float) -> str:
     lines = [
-        "| task | train / scored per epoch | epochs × max len | tokens (padded) | FLOPs | one GPU (estimate) |",
-        "|---|---|---|---|---|---|",
+        "| task | train / scored per pass | epochs × max len | scoring passes | tokens (padded) | FLOPs "
+        "| one GPU (estimate) |",
+        "|---|---|---|---|---|---|---|",
     ]
     total_flops = total_seconds = 0.0
     for task in TASKS:
@@ -81,10 +94,10 @@ def table(peak: float) -> str:
         total_flops += c["flops"]
         total_seconds += seconds
         lines.append(
-            f"| {task} | {c['train']:,} / {c['evaluated']:,} | {c['epochs']} × {c['max_len']} | "
+            f"| {task} | {c['train']:,} / {c['evaluated']:,} | {c['epochs']} × {c['max_len']} | {c['passes']} | "
             f"{c['tokens'] / 1e9:.2f} G | {c['flops']:.1e} | {human(seconds)} |"
         )
-    lines.append(f"| **eight tasks, one seed** | | | | {total_flops:.1e} | {human(total_seconds)} |")
+    lines.append(f"| **eight tasks, one seed** | | | | | {total_flops:.1e} | {human(total_seconds)} |")
     return "\n".join(lines)
 
 

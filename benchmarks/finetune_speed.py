@@ -7,9 +7,11 @@ lengths), bf16 where the hardware multiplies bf16 natively (the same test as our
 `krelectra.finetune.train.native_bf16`; elsewhere bf16 is emulated and slower, so the
 strongest baseline leaves it off), its default fused AdamW, no logging, no saving.
 
-Ours: `krelectra.finetune.train.finetune` with its defaults (`speed_settings` "auto"), on
-the same training examples with the same model, batch size, learning rate, epochs, seed
-and CPU threads. Speed = training examples per second of `Trainer.train`, in this
+Ours: `krelectra.finetune.train.finetune` with its automatic precision and batches
+grouped by length (`train_sampling="group_by_length"`, the opt-in speed setting; "auto"
+keeps random batches), on the same training examples with the same model, batch size,
+learning rate, epochs, seed and CPU threads, scoring at each epoch's last step
+(save_steps = steps an epoch). Speed = training examples per second of `Trainer.train`, in this
 process's CPU time (user + system; on a shared machine wall time mostly measures the
 other processes) and, printed beside it, in wall time. Our `Trainer.train` includes the
 per-epoch dev and test predictions, on --max-eval-examples examples each (counted
@@ -91,9 +93,11 @@ def time_trainer_train() -> dict:
 
 
 def run_ours(task, model: str, data_dir: Path, args, output_dir: Path) -> tuple[int, dict]:
+    from krelectra.finetune.save_points import steps_per_epoch
     from krelectra.finetune.train import finetune
 
     overrides = {
+        "save_steps": steps_per_epoch(args.train_examples, args.batch_size),
         "learning_rate": args.learning_rate,
         "num_train_epochs": args.epochs,
         "train_batch_size": args.batch_size,
@@ -109,6 +113,7 @@ def run_ours(task, model: str, data_dir: Path, args, output_dir: Path) -> tuple[
         max_train_examples=args.max_train_examples,
         max_eval_examples=args.max_eval_examples,
         threads=args.threads,
+        train_sampling="group_by_length",
     )
     return result["data"]["train"]["examples"] * args.epochs, result["training_speed_settings"]
 
@@ -188,6 +193,7 @@ def main() -> None:
     splits = load_splits(task, data_dir, 0.1, task.hyperparameters["seed"])
     # the same training examples our path selects
     examples = subsample(splits["train"].examples, args.max_train_examples, f"{task.name}/train")
+    args.train_examples = len(examples)
     bf16 = native_bf16()
 
     with tempfile.TemporaryDirectory(prefix="finetune-speed-") as scratch:

@@ -336,7 +336,11 @@ def write_synthetic_data(root, n_train=320, n_test=64):
     return root
 
 
+# Quick finetuning hyperparameters for the synthetic data (write_synthetic_data): on its
+# NSMC (288 training examples after the dev carve-out: 18 steps an epoch) two save points
+# an epoch.
 FAST = {
+    "save_steps": 9,
     "learning_rate": 2e-3,
     "num_train_epochs": 4,
     "train_batch_size": 16,
@@ -641,12 +645,12 @@ def _predictions(path: Path, task, model_index: int, seed: int, protocols_run: d
     rng = random.Random(f"{task.name}/{model_index}/{seed}")
     with open(path, "w", encoding="utf-8") as handle:
         for index, value in enumerate(gold):
-            record = {"index": index, "gold": value, "prediction": {}, "epoch": {}}
+            record = {"index": index, "gold": value, "prediction": {}, "step": {}}
             if task.problem == "extractive_qa":
                 record["id"] = f"q{index}"
             for protocol, chosen in protocols_run.items():
                 record["prediction"][protocol] = _predict(task, value, rng, 0.6 + 0.1 * model_index)
-                record["epoch"][protocol] = chosen["epoch"]
+                record["step"][protocol] = chosen["step"]
             handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
 
 
@@ -674,9 +678,11 @@ def write_run(
             for seed in seeds:
                 rng = random.Random(f"{model}/{name}/{seed}")
                 level = 60 + 5 * m
+                # one save point per epoch, at 100 steps an epoch
                 history = [
                     {
-                        "epoch": e,
+                        "step": 100 * e,
+                        "epoch": float(e),
                         "train_seconds": 1.0,
                         "eval_seconds": 0.5,
                         "train_loss": 1.0 / e,
@@ -702,7 +708,8 @@ def write_run(
                         "metrics": list(task.metrics),
                         "hyperparameters": hp,
                         "optimizer": "adamw_torch",
-                        "epochs": history,
+                        "steps_per_epoch": 100,
+                        "points": history,
                         "protocols": selected,
                         "data": data,
                         "model_loading": {},
@@ -784,6 +791,18 @@ def outputs(notebook) -> str:
 
 
 # -- the spec's values -------------------------------------------------------------------
+
+# spec tasks.md, "Which checkpoints": save_steps (= logging_steps) in KR-ELECTRA's configs.
+KR_ELECTRA_SAVE_STEPS = {
+    "nsmc": 2000,
+    "naver-ner": 1000,
+    "paws": 1000,
+    "kornli": 3000,
+    "korsts": 100,
+    "question-pair": 100,
+    "korquad": 1000,
+    "hate-speech": 100,
+}
 
 # spec tasks.md, "Hyperparameters KR-ELECTRA used (per task)":
 # task: (lr, epochs, train batch, eval batch, max len, adam eps, seed)

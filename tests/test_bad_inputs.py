@@ -306,6 +306,17 @@ for name, args, error in [
         ("corpus", "near_dedup", "threshold", 0.8),
         r"^config corpus\.near_dedup\.threshold: unknown key",
     ),
+    ("unknown precision", ("finetune", "precision", "fp16"), r"^config finetune\.precision: 'fp16' is not one of "),
+    (
+        "unknown train sampling",
+        ("finetune", "train_sampling", "sorted"),
+        r"^config finetune\.train_sampling: 'sorted' is not one of ",
+    ),
+    (
+        "save_steps zero",
+        ("finetune", "task_hyperparameters", "korsts", {"save_steps": 0}),
+        r"^config finetune\.task_hyperparameters\.korsts\.save_steps: 0 is less than the minimum of 1",
+    ),
     (
         "min longer than max sentence",
         ("corpus", "cleaning", "min_sentence_chars", 2000),

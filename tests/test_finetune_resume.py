@@ -1,7 +1,7 @@
-"""A finetuning job killed with SIGKILL after an epoch resumes from its last completed
-epoch when rerun, and ends with the metrics and predictions of an uninterrupted run; its
-state is refused (naming what changed) or, with --restart, moved aside when the run's
-settings changed."""
+"""A finetuning job killed with SIGKILL after a save point resumes from its last save
+point when rerun, mid-epoch, and ends with the metrics and predictions of an uninterrupted
+run; its state is refused (naming what changed) or, with --restart, moved aside when the
+run's settings changed."""
 
 import json
 import os
@@ -17,8 +17,13 @@ from workflow_helpers import REPO
 
 from krelectra import fingerprint as fp
 
+# The synthetic NSMC: 288 training examples after the dev carve-out, 18 steps an epoch, 72
+# in 4 epochs. Save points every 7 steps (7, 14, ..., 70): every one of them inside an
+# epoch, so a resume skips part of an epoch's batches; the last step, 72, is not one.
 EPOCHS = 4
-HYPER = dict(FAST, num_train_epochs=EPOCHS)
+SAVE_STEPS = 7
+POINTS = list(range(7, 71, 7))
+HYPER = dict(FAST, num_train_epochs=EPOCHS, save_steps=SAVE_STEPS)
 
 
 def command(model: Path, data: Path, out: Path, work: Path, hyper: dict, *extra: str) -> list[str]:
@@ -58,12 +63,12 @@ def run(*args, **kwargs) -> subprocess.CompletedProcess:
 
 def results(out: Path) -> tuple[list[dict], bytes]:
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    epochs = [{k: v for k, v in e.items() if not k.endswith("seconds")} for e in metrics["epochs"]]
-    return epochs, (out / "predictions.jsonl").read_bytes()
+    points = [{k: v for k, v in p.items() if not k.endswith("seconds")} for p in metrics["points"]]
+    return points, (out / "predictions.jsonl").read_bytes()
 
 
-def kill_after_first_epoch(args: list[str], work: Path) -> None:
-    """Start the job, and SIGKILL it as soon as an epoch's checkpoint is complete."""
+def kill_after_first_save_point(args: list[str], work: Path) -> None:
+    """Start the job, and SIGKILL it as soon as a save point's checkpoint is complete."""
     process = subprocess.Popen(args, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not list(work.glob("checkpoint-*/trainer_state.json")):
@@ -87,14 +92,15 @@ def test_a_killed_finetuning_job_resumes_and_ends_as_an_uninterrupted_one(inputs
     whole = run(model, data, tmp_path / "whole", tmp_path / "whole.work", HYPER)
     assert whole.returncode == 0, whole.stderr[-3000:]
     assert "resumed" not in whole.stderr
+    assert [p["step"] for p in results(tmp_path / "whole")[0]] == POINTS
     assert not (tmp_path / "whole.work").exists(), "the state is removed when the job completes"
 
     out, work = tmp_path / "out", tmp_path / "work"
-    kill_after_first_epoch(command(model, data, out, work, HYPER), work)
+    kill_after_first_save_point(command(model, data, out, work, HYPER), work)
     assert not (out / "metrics.json").exists()
     [checkpoint] = work.glob("checkpoint-*")
-    killed_at = round(json.loads((checkpoint / "trainer_state.json").read_text())["epoch"])
-    assert 1 <= killed_at < EPOCHS
+    killed_at = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+    assert killed_at in POINTS[:-1] and killed_at % 18 != 0, "killed inside an epoch, before the last point"
 
     # Another learning rate: refused, naming it, and the state is kept.
     changed = run(model, data, out, work, dict(HYPER, learning_rate=1e-3))
@@ -106,8 +112,8 @@ def test_a_killed_finetuning_job_resumes_and_ends_as_an_uninterrupted_one(inputs
     # The same run again: resumed from the epoch it reached, and the same results.
     resumed = run(model, data, out, work, HYPER)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"nsmc: resumed from epoch {killed_at} of {EPOCHS}" in resumed.stderr
-    assert json.loads((out / "metrics.json").read_text())["resumed_from_epoch"] == killed_at
+    assert f"nsmc: resumed from step {killed_at} of {POINTS[-1]}" in resumed.stderr
+    assert json.loads((out / "metrics.json").read_text())["resumed_from_step"] == killed_at
     assert results(out) == results(tmp_path / "whole"), "metrics and predictions equal an uninterrupted run's"
     assert not work.exists()
 
@@ -116,14 +122,15 @@ def test_a_killed_finetuning_job_resumes_and_ends_as_an_uninterrupted_one(inputs
 def test_restart_moves_another_runs_state_aside_and_trains_from_the_start(inputs, tmp_path):
     model, data = inputs
     out, work = tmp_path / "out", tmp_path / "work"
-    kill_after_first_epoch(command(model, data, out, work, HYPER), work)
+    kill_after_first_save_point(command(model, data, out, work, HYPER), work)
     saved = json.loads((work / fp.FINGERPRINT_FILE).read_text())
 
     restarted = run(model, data, out, work, dict(HYPER, learning_rate=1e-3, num_train_epochs=1), "--restart")
     assert restarted.returncode == 0, restarted.stderr[-3000:]
     assert "resumed" not in restarted.stderr
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["resumed_from_epoch"] == 0 and [e["epoch"] for e in metrics["epochs"]] == [1]
+    # one epoch of 18 steps: save points 7 and 14
+    assert metrics["resumed_from_step"] == 0 and [p["step"] for p in metrics["points"]] == [7, 14]
     [aside] = tmp_path.glob("work.*")
     assert json.loads((aside / fp.FINGERPRINT_FILE).read_text()) == saved, "the old state is kept, moved"
     assert list(aside.glob("checkpoint-*/trainer_state.json"))

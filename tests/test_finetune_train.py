@@ -3,16 +3,20 @@ and real short training runs (one per problem type) on tiny synthetic data."""
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from builders import FAST, make_tiny_model, write_synthetic_data
 
 from krelectra.errors import KrelectraError
 from krelectra.finetune import features as feats
-from krelectra.finetune.protocols import report, select_epoch
+from krelectra.finetune.protocols import report, select_point
+from krelectra.finetune.save_points import save_points
 from krelectra.finetune.summary import summarize
 from krelectra.finetune.tasks import TASKS, resolve_hyperparameters
 from krelectra.finetune.train import check_encoder_loaded, load_model, load_tokenizer
+
+FIXTURES = Path(__file__).resolve().parents[1] / "resources" / "finetune"
 
 
 @pytest.fixture(scope="module")
@@ -121,29 +125,41 @@ def test_a_checkpoint_without_the_encoder_is_refused(model_dir, tmp_path):
 # ------------------------------------------------------------- protocols and summary
 
 
-EPOCHS = [
-    {"epoch": 1, "dev": {"accuracy": 70.0}, "test": {"accuracy": 71.0}},
-    {"epoch": 2, "dev": {"accuracy": 80.0}, "test": {"accuracy": 74.0}},
-    {"epoch": 3, "dev": {"accuracy": 80.0}, "test": {"accuracy": 78.0}},
-    {"epoch": 4, "dev": {"accuracy": 75.0}, "test": {"accuracy": 76.0}},
+POINTS = [
+    {"step": 100, "epoch": 0.52, "dev": {"accuracy": 70.0}, "test": {"accuracy": 71.0}},
+    {"step": 200, "epoch": 1.04, "dev": {"accuracy": 80.0}, "test": {"accuracy": 74.0}},
+    {"step": 300, "epoch": 1.56, "dev": {"accuracy": 80.0}, "test": {"accuracy": 78.0}},
+    {"step": 400, "epoch": 2.08, "dev": {"accuracy": 75.0}, "test": {"accuracy": 76.0}},
 ]
 
 
-def test_paper_protocol_reports_the_best_test_epoch_and_clean_the_best_dev_epoch():
-    assert select_epoch(EPOCHS, "paper", "accuracy")["epoch"] == 3
-    assert select_epoch(EPOCHS, "clean", "accuracy")["epoch"] == 2  # tie on dev: the earliest epoch
-    reported = report(EPOCHS, "accuracy")
+def test_paper_protocol_reports_the_best_test_point_and_clean_the_best_dev_point():
+    assert select_point(POINTS, "paper", "accuracy")["step"] == 300
+    assert select_point(POINTS, "clean", "accuracy")["step"] == 200  # tie on dev: the earliest point
+    reported = report(POINTS, "accuracy")
     assert reported["paper"] == {
-        "epoch": 3,
+        "step": 300,
+        "epoch": 1.56,
         "selected_on": "test",
         "dev": {"accuracy": 80.0},
         "test": {"accuracy": 78.0},
     }
     assert reported["clean"]["test"] == {"accuracy": 74.0}
-    with_nan = [dict(EPOCHS[0], dev={"accuracy": math.nan})] + EPOCHS[1:]
-    assert select_epoch(with_nan, "clean", "accuracy")["epoch"] == 2
+    with_nan = [dict(POINTS[0], dev={"accuracy": math.nan})] + POINTS[1:]
+    assert select_point(with_nan, "clean", "accuracy")["step"] == 200
     with pytest.raises(ValueError):
-        select_epoch(EPOCHS, "best", "accuracy")
+        select_point(POINTS, "best", "accuracy")
+
+
+# spec tasks.md, "Which checkpoints": Question Pair, 6,136 training examples, batch 32, 10
+# epochs, save_steps 100: 192 steps an epoch, 1,920 in all, checkpoints at 100..1900; NSMC,
+# 150,000 examples, batch 32, save_steps 2000: 23 checkpoints in 10 epochs.
+def test_save_points_are_the_multiples_of_save_steps_up_to_the_last_step():
+    assert save_points("question-pair", 6136, 32, 10, 100) == [100 * k for k in range(1, 20)]
+    assert len(save_points("nsmc", 150_000, 32, 10, 2000)) == 23
+    assert save_points("korsts", 64, 16, 2, 4) == [4, 8]  # the last step, 8, is a multiple: evaluated
+    with pytest.raises(KrelectraError, match=r"task paws: save_steps 9 .* the run's 8 optimizer steps"):
+        save_points("paws", 64, 16, 2, 9)
 
 
 def run_record(task: str, seed: int, paper: float, clean: float, model: str = "m") -> dict:
@@ -153,8 +169,8 @@ def run_record(task: str, seed: int, paper: float, clean: float, model: str = "m
         "seed": seed,
         "headline_metric": "accuracy",
         "protocols": {
-            "paper": {"epoch": 3, "test": {"accuracy": paper}},
-            "clean": {"epoch": 2, "test": {"accuracy": clean}},
+            "paper": {"step": 300, "epoch": 3.0, "test": {"accuracy": paper}},
+            "clean": {"step": 200, "epoch": 2.0, "test": {"accuracy": clean}},
         },
     }
 
@@ -250,16 +266,21 @@ def test_a_short_training_run_writes_its_results_and_lowers_the_loss(task_name, 
     assert written["task"] == task_name and written["model"] == "tiny" and written["seed"] == 5
     assert written["hyperparameters"]["learning_rate"] == 2e-3 and written["hyperparameters"]["seed"] == 5
     assert written["hyperparameters"]["adam_epsilon"] == task.hyperparameters["adam_epsilon"]
-    epochs = written["epochs"]
-    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
-    for entry in epochs:
+    points = written["points"]
+    # every 9th optimizer step (FAST's save_steps) of 4 epochs of ceil(features / 16) steps
+    features = written["data"]["train"].get("windows", written["data"]["train"]["examples"])
+    assert written["steps_per_epoch"] == math.ceil(features / 16)
+    assert [p["step"] for p in points] == list(range(9, 4 * math.ceil(features / 16) + 1, 9))
+    epochs = [p["step"] / written["steps_per_epoch"] for p in points]
+    assert [p["epoch"] for p in points] == pytest.approx(epochs, abs=1e-4)  # recorded to 4 decimals
+    for entry in points:
         assert set(entry["dev"]) == set(entry["test"]) == set(task.metrics)
-    assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
+    assert points[-1]["train_loss"] < points[0]["train_loss"]
     headline = task.metrics[0]
-    assert written["protocols"]["paper"]["test"][headline] == max(e["test"][headline] for e in epochs)
+    assert written["protocols"]["paper"]["test"][headline] == max(p["test"][headline] for p in points)
     clean = written["protocols"]["clean"]
-    assert clean["dev"][headline] == max(e["dev"][headline] for e in epochs)
-    assert clean["test"] == next(e["test"] for e in epochs if e["epoch"] == clean["epoch"])
+    assert clean["dev"][headline] == max(p["dev"][headline] for p in points)
+    assert clean["test"] == next(p["test"] for p in points if p["step"] == clean["step"])
     assert written["timing"]["train_seconds"] > 0 and written["timing"]["eval_seconds"] > 0
     lines = (tmp_path / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == written["data"]["test"]["examples"]
@@ -297,7 +318,7 @@ def test_the_same_seed_gives_the_same_run_and_another_seed_another(model_dir, da
             overrides=dict(FAST, num_train_epochs=2),
             threads=1,
         )
-        return [{k: v for k, v in e.items() if not k.endswith("seconds")} for e in result["epochs"]]
+        return [{k: v for k, v in e.items() if not k.endswith("seconds")} for e in result["points"]]
 
     first = run(7, "a")
     assert run(7, "b") == first
@@ -325,7 +346,7 @@ def test_command_line_trains_and_summarizes(model_dir, data_dir, tmp_path):
             "--data",
             str(data_dir),
             "--hyperparameters",
-            json.dumps(dict(FAST, num_train_epochs=2)),
+            json.dumps(dict(FAST, num_train_epochs=2, save_steps=3)),  # 3 steps an epoch
             "--max-train-examples",
             "40",
             "--threads",
@@ -337,6 +358,7 @@ def test_command_line_trains_and_summarizes(model_dir, data_dir, tmp_path):
         outputs.append(out / "metrics.json")
     metrics = json.loads(outputs[0].read_text(encoding="utf-8"))
     assert metrics["data"]["train"]["examples"] == 40 and metrics["data"]["max_train_examples"] == 40
+    assert [p["step"] for p in metrics["points"]] == [3, 6]
     assert (
         main(
             [
@@ -404,27 +426,28 @@ def test_padding_collator_pads_like_the_transformers_collators(tokenizer):
             assert got[key].dtype == expected[key].dtype and got[key].tolist() == expected[key].tolist(), key
 
 
-def test_padding_share_and_the_automatic_speed_settings(monkeypatch):
+def test_padding_share_and_the_automatic_numerics(monkeypatch):
     from krelectra.finetune import train
 
     # Lengths 1 and 3, batches of 2 drawn with replacement: the longest is 1 with
     # probability 1/4, else 3, so 2.5 on average against a mean length of 2.
     assert train.padding_share([1, 3], 2) == pytest.approx(0.2)
     assert train.padding_share([7] * 50, 16) == pytest.approx(0.0)
-    varied, even = [10, 12, 30, 15, 40, 11, 25] * 20, [20, 21] * 70
-    assert train.padding_share(varied, 16) > train.GROUP_BY_LENGTH_MIN_PADDING > train.padding_share(even, 16)
+    varied = [10, 12, 30, 15, 40, 11, 25] * 20
 
     monkeypatch.setattr(train, "native_bf16", lambda: True)
-    assert train.speed_settings("auto", "auto", varied, 16)["precision"] == "bf16"
-    assert train.speed_settings("auto", "auto", varied, 16)["train_sampling"] == "group_by_length"
-    assert train.speed_settings("fp32", "auto", even, 16)["train_sampling"] == "random"
+    auto = train.speed_settings("auto", "auto", varied, 16)
+    # bf16 where native; random batches even with much padding: grouping is opt-in (issue 25)
+    assert (auto["precision"], auto["train_sampling"]) == ("bf16", "random")
+    assert auto["random_batch_padding_share"] == pytest.approx(train.padding_share(varied, 16))
+    assert train.speed_settings("fp32", "group_by_length", varied, 16)["train_sampling"] == "group_by_length"
     monkeypatch.setattr(train, "native_bf16", lambda: False)
-    assert train.speed_settings("auto", "off", varied, 16)["precision"] == "fp32"
-    assert train.speed_settings("bf16", "on", even, 16)["train_sampling"] == "group_by_length"
-    with pytest.raises(KrelectraError, match="precision"):
-        train.speed_settings("fp16", "auto", even, 16)
-    with pytest.raises(KrelectraError, match="group_by_length"):
-        train.speed_settings("auto", "yes", even, 16)
+    assert train.speed_settings("auto", "random", varied, 16)["precision"] == "fp32"
+    assert train.speed_settings("bf16", "auto", varied, 16)["precision"] == "bf16"
+    with pytest.raises(KrelectraError, match=r"finetune\.precision: .* got 'fp16'"):
+        train.speed_settings("fp16", "auto", varied, 16)
+    with pytest.raises(KrelectraError, match=r"finetune\.train_sampling: .* got 'on'"):
+        train.speed_settings("auto", "on", varied, 16)
 
 
 @pytest.mark.parametrize("bf16_cpu", [False, True])
@@ -471,26 +494,26 @@ def test_bf16_training_gives_the_fp32_losses_and_scores_within_tolerance(model_d
                 overrides=dict(FAST, num_train_epochs=3),
                 threads=1,
                 precision=precision,
-                group_by_length="off",
+                train_sampling="random",
             )
             for precision in ("fp32", "bf16")
         }
         assert runs["bf16"]["training_speed_settings"]["precision"] == "bf16"
-        fp32_losses = [e["train_loss"] for e in runs["fp32"]["epochs"]]
-        bf16_losses = [e["train_loss"] for e in runs["bf16"]["epochs"]]
+        fp32_losses = [p["train_loss"] for p in runs["fp32"]["points"]]
+        bf16_losses = [p["train_loss"] for p in runs["bf16"]["points"]]
         assert bf16_losses != fp32_losses  # the autocast really ran
         assert bf16_losses == pytest.approx(fp32_losses, rel=0.01)
-        for fp32_epoch, bf16_epoch in zip(runs["fp32"]["epochs"], runs["bf16"]["epochs"]):
+        for fp32_point, bf16_point in zip(runs["fp32"]["points"], runs["bf16"]["points"]):
             # Predictions stay in fp32: scores (KorSTS's from real-valued outputs) move
             # only as far as the slightly different weights move them.
-            assert bf16_epoch["test"][metric] == pytest.approx(fp32_epoch["test"][metric], abs=tolerance)
+            assert bf16_point["test"][metric] == pytest.approx(fp32_point["test"][metric], abs=tolerance)
 
 
 def test_length_grouped_training_learns_as_well_and_predicts_in_example_order(model_dir, data_dir, tmp_path):
     from krelectra.finetune.train import finetune
 
     accuracy = {}
-    for grouping in ("on", "off"):
+    for grouping in ("group_by_length", "random"):
         result = finetune(
             TASKS["nsmc"],
             str(model_dir),
@@ -499,15 +522,102 @@ def test_length_grouped_training_learns_as_well_and_predicts_in_example_order(mo
             tmp_path / grouping,
             overrides=dict(FAST, num_train_epochs=8),
             threads=1,
-            group_by_length=grouping,
+            train_sampling=grouping,
         )
-        assert result["training_speed_settings"]["train_sampling"] == (
-            "group_by_length" if grouping == "on" else "random"
-        )
+        assert result["training_speed_settings"]["train_sampling"] == grouping
         accuracy[grouping] = result["protocols"]["clean"]["test"]["accuracy"]
         lines = [json.loads(line) for line in (tmp_path / grouping / "predictions.jsonl").read_text().splitlines()]
-        clean_epoch = result["protocols"]["clean"]["epoch"]
+        clean_step = result["protocols"]["clean"]["step"]
         correct = sum(line["prediction"]["clean"] == line["gold"] for line in lines)
-        assert correct / len(lines) * 100 == pytest.approx(accuracy[grouping]) and clean_epoch >= 1
-    assert accuracy["on"] >= 90.0 and accuracy["off"] >= 90.0  # a 50/50 task, learned either way
-    assert accuracy["on"] == pytest.approx(accuracy["off"], abs=5.0)
+        assert correct / len(lines) * 100 == pytest.approx(accuracy[grouping])
+        assert {line["step"]["clean"] for line in lines} == {clean_step}
+    assert accuracy["group_by_length"] >= 90.0 and accuracy["random"] >= 90.0  # a 50/50 task, learned either way
+    assert accuracy["group_by_length"] == pytest.approx(accuracy["random"], abs=5.0)
+
+
+# ------------------------------------------------------------------ save points
+
+
+def reference_checkpoint_steps(train_examples: int, batch_size: int, epochs: int, save_steps: int) -> list[int]:
+    """The steps KR-ELECTRA's finetuning loop saves (and later evaluates) a checkpoint at,
+    written as the spec states the rule (tasks.md, "Which checkpoints"): after each
+    optimizer step, `if save_steps > 0 and global_step % save_steps == 0`; nothing at
+    epoch ends or the last step otherwise. One step per batch, the last batch of an epoch
+    smaller (a DataLoader without drop_last)."""
+    saved, global_step = [], 0
+    for _epoch in range(epochs):
+        for _batch in range(0, train_examples, batch_size):
+            global_step += 1
+            if save_steps > 0 and global_step % save_steps == 0:
+                saved.append(global_step)
+    return saved
+
+
+def test_a_run_on_a_fixture_evaluates_where_the_reference_saved_its_checkpoints(tmp_path):
+    from krelectra.finetune.train import finetune
+
+    fixtures = FIXTURES / "question-pair"
+    texts = [path.read_text(encoding="utf-8") for path in sorted(fixtures.glob("*.tsv"))]
+    (tmp_path / "model").mkdir()
+    model = make_tiny_model(tmp_path / "model", texts)
+    # 200 training examples in batches of 32: 7 steps an epoch, 21 in 3 epochs; every 5th:
+    # 5, 10, 15, 20 (neither the epoch ends 7, 14 nor the last step 21).
+    hyper = dict(FAST, num_train_epochs=3, train_batch_size=32, save_steps=5)
+    result = finetune(
+        TASKS["question-pair"],
+        str(model),
+        FIXTURES,
+        41,
+        tmp_path / "out",
+        overrides=hyper,
+        max_train_examples=200,
+        max_eval_examples=40,
+        threads=1,
+    )
+    expected = reference_checkpoint_steps(200, 32, 3, 5)
+    assert expected == [5, 10, 15, 20]
+    assert [p["step"] for p in result["points"]] == expected
+    assert [p["epoch"] for p in result["points"]] == pytest.approx([5 / 7, 10 / 7, 15 / 7, 20 / 7], abs=1e-4)
+    assert all(p["train_loss"] > 0 for p in result["points"])
+    paper, clean = result["protocols"]["paper"], result["protocols"]["clean"]
+    assert paper["step"] in expected and clean["step"] in expected
+    assert paper["test"]["accuracy"] == max(p["test"]["accuracy"] for p in result["points"])
+    assert clean["dev"]["accuracy"] == max(p["dev"]["accuracy"] for p in result["points"])
+
+    # No multiple of save_steps up to the last step: an error naming task, save_steps and steps.
+    with pytest.raises(KrelectraError, match=r"task question-pair: save_steps 22 .* the run's 21 optimizer steps"):
+        finetune(
+            TASKS["question-pair"],
+            str(model),
+            FIXTURES,
+            41,
+            tmp_path / "none",
+            overrides=dict(hyper, save_steps=22),
+            max_train_examples=200,
+            max_eval_examples=40,
+            threads=1,
+        )
+    assert not (tmp_path / "none" / "metrics.json").exists()
+
+
+def test_where_the_points_lie_does_not_change_training(model_dir, data_dir, tmp_path):
+    """Scoring leaves the training RNG alone (a prediction's DataLoader draws from it, and
+    the next epoch's random order would follow): a run scoring every 10 steps and one
+    scoring only at its last step, 40 (two epochs of the synthetic KorSTS's 20), give the
+    same real-valued scores there."""
+    from krelectra.finetune.train import finetune
+
+    runs = {
+        save_steps: finetune(
+            TASKS["korsts"],
+            str(model_dir),
+            data_dir,
+            3,
+            tmp_path / str(save_steps),
+            overrides=dict(FAST, num_train_epochs=2, save_steps=save_steps),
+            threads=1,
+        )["points"]
+        for save_steps in (10, 40)
+    }
+    assert [p["step"] for p in runs[10]] == [10, 20, 30, 40] and [p["step"] for p in runs[40]] == [40]
+    assert (runs[10][-1]["dev"], runs[10][-1]["test"]) == (runs[40][0]["dev"], runs[40][0]["test"])

@@ -23,7 +23,11 @@ def test_finetune_jobs_and_summary_for_a_model_folder(tmp_path):
             "models": {"tiny": str(model)},
             "seeds": [1, 2],
             "hyperparameters": {"num_train_epochs": 2, "max_seq_length": 48, "learning_rate": 1e-3},
-            "task_hyperparameters": {"korquad": {"num_train_epochs": 2, "doc_stride": 16, "max_query_length": 8}},
+            # 64 examples in batches of 16: 4 steps an epoch (korquad: one per window)
+            "task_hyperparameters": {
+                "hate-speech": {"save_steps": 4},
+                "korquad": {"num_train_epochs": 2, "doc_stride": 16, "max_query_length": 8, "save_steps": 4},
+            },
             "max_train_examples": 64,
             "max_eval_examples": 24,
         }
@@ -43,11 +47,13 @@ def test_finetune_jobs_and_summary_for_a_model_folder(tmp_path):
             run = work / f"results/finetune/tiny/{task}/seed{seed}"
             metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
             assert metrics["seed"] == seed and metrics["model_source"] == str(model)
-            assert metrics["data"]["train"]["examples"] == 64 and len(metrics["epochs"]) == 2
+            assert metrics["data"]["train"]["examples"] == 64
+            last = 2 * metrics["steps_per_epoch"]
+            assert [p["step"] for p in metrics["points"]] == list(range(4, last + 1, 4))
             assert metrics["hyperparameters"]["learning_rate"] == 1e-3
             assert (run / "predictions.jsonl").stat().st_size > 0
             log = (work / f"results/logs/finetune/tiny/{task}/seed{seed}.log").read_text(encoding="utf-8")
-            assert "epoch 2: dev" in log
+            assert f"step {metrics['points'][-1]['step']} (epoch " in log
     korquad = json.loads((work / "results/finetune/tiny/korquad/seed1/metrics.json").read_text(encoding="utf-8"))
     assert korquad["hyperparameters"]["doc_stride"] == 16 and korquad["hyperparameters"]["max_query_length"] == 8
     assert korquad["data"]["test"]["windows"] > korquad["data"]["test"]["examples"]  # contexts span several windows

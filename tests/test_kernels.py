@@ -120,7 +120,9 @@ def test_a_portable_finetuning_run_records_the_pinned_pytorch_kernels(tmp_path):
     data = write_synthetic_data(tmp_path / "data", n_train=32, n_test=16)
     command = [sys.executable, "-m", "krelectra", "finetune", "train", "--task", "nsmc", "--seed", "1"]
     command += ["--model", str(model), "--data", str(data), "--threads", "1", "--output-dir", str(tmp_path / "out")]
-    command += ["--hyperparameters", json.dumps(dict(FAST, num_train_epochs=1)), "--cpu-kernels", "portable"]
+    # 29 training examples: 2 steps, a save point at each
+    hyper = dict(FAST, num_train_epochs=1, save_steps=1)
+    command += ["--hyperparameters", json.dumps(hyper), "--cpu-kernels", "portable"]
     # ATEN_CPU_CAPABILITY=default stands in for a machine whose PyTorch would pick other kernels.
     environ = {k: v for k, v in os.environ.items() if k not in EXPECTED} | {"ATEN_CPU_CAPABILITY": "default"}
     result = subprocess.run(command, env=environ, capture_output=True, text=True)

@@ -161,7 +161,7 @@ def test_comparison_draws_only_models_measured_on_the_upstream_data(tmp_path, up
         (ax,) = figure.axes
         legend = [text.get_text() for text in figure.legends[0].get_texts()]
         filled = [patch.get_facecolor()[3] > 0 for patch in ax.patches]
-        assert legend == ["ours, clean protocol (dev-selected epoch)"] and all(filled) and ax.get_title() == ""
+        assert legend == ["ours, clean protocol (dev-selected checkpoint)"] and all(filled) and ax.get_title() == ""
         assert list(drawn) == [("ours", "clean")] and len(ax.patches) == 9
     else:
         assert figure.axes == [] and drawn == {}
@@ -187,18 +187,18 @@ def test_comparison_leaves_out_the_models_on_other_data_and_names_them(run, tmp_
     figure, drawn = comparison_figure(published, selected_summaries(run_files(results)["summaries"], config), config)
     (ax,) = figure.axes
     assert list(drawn) == [("ours", "clean")] and len(ax.patches) == 9
-    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["ours, clean protocol (dev-selected epoch)"]
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["ours, clean protocol (dev-selected checkpoint)"]
     assert "Not drawn" in ax.get_title() and "released [other data: stand-in data]" in ax.get_title()
 
 
-def test_finetuning_curves_average_the_seeds_per_epoch(run):
+def test_finetuning_curves_average_the_seeds_per_save_point(run):
     files = run_files(run)
     curves = finetuning_curves(files["runs"], ["ours"])
     assert set(curves["nsmc"]["models"]) == {"ours"} and curves["korquad"]["metric"] == "exact_match"
     runs = [read_json(p) for p in files["runs"] if "/ours/nsmc/" in str(p)]
-    epoch, mean, _sd, n = curves["nsmc"]["models"]["ours"]["dev"][1]
-    values = [r["epochs"][1]["dev"]["accuracy"] for r in runs]
-    assert (epoch, n) == (2, 2) and mean == pytest.approx(sum(values) / 2)
+    step, mean, _sd, n = curves["nsmc"]["models"]["ours"]["dev"][1]
+    values = [r["points"][1]["dev"]["accuracy"] for r in runs]
+    assert (step, n) == (200, 2) and mean == pytest.approx(sum(values) / 2)
 
 
 def test_pretraining_metrics_errors_name_the_line(tmp_path):

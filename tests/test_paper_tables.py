@@ -163,8 +163,8 @@ def test_rows_on_other_data_stand_apart_marked_and_never_the_best(tmp_path, data
     assert label not in compared and "KR-ELECTRA" in compared
     assert list(other) == [label] and other[label][0] == "100.000"
     assert [s.title for s in table.panels[1].sections] == [
-        "This run, paper protocol (best test epoch)",
-        "This run, clean protocol (dev-selected epoch)",
+        "This run, paper protocol (best test checkpoint)",
+        "This run, clean protocol (dev-selected checkpoint)",
     ]
     best = _best_cells(table)
     assert best[label] == []  # not compared, so never bold

@@ -14,7 +14,7 @@ import shlex
 
 import pytest
 import yaml
-from builders import KR_ELECTRA_FINETUNING
+from builders import KR_ELECTRA_FINETUNING, KR_ELECTRA_SAVE_STEPS
 from workflow_helpers import copy_workflow, snakemake
 
 from krelectra.finetune.tasks import TASKS, resolve_hyperparameters
@@ -35,6 +35,8 @@ def expected_finetuning(task: str, **changes) -> dict:
         "eval_batch_size": eval_batch,
         "max_seq_length": max_len,
         "adam_epsilon": eps,
+        # spec tasks.md, "Which checkpoints": the steps dev and test are scored at
+        "save_steps": KR_ELECTRA_SAVE_STEPS[task],
         **ALL_TASKS,
         **(KORQUAD if task == "korquad" else {}),
     }
@@ -135,6 +137,9 @@ def test_paper_recipe_finetunes_every_task_once_with_kr_electras_hyperparameters
         # The upstream files, whole: downloaded and verified, nothing capped.
         assert job["data"].endswith("finetune/data/download"), task
         assert job["max-train-examples"] == "null" and job["max-eval-examples"] == "null", task
+        # The reference's numerics (issue 25: KoELECTRA's scripts train in fp32, no autocast,
+        # with a RandomSampler): fp32 and random batches, on every job's command line.
+        assert (job["precision"], job["train-sampling"]) == ("fp32", "random"), task
 
 
 def test_paper_recipe_downloads_the_twenty_upstream_files(paper_plan):
@@ -201,8 +206,19 @@ def test_command_line_config_applies_on_top_of_the_named_file(paper_work):
 def test_embedded_default_finetunes_with_its_documented_overrides(default_plan):
     # config/config.yaml: lr 5e-4, warmup 0.1, 5 epochs (nsmc 4, naver-ner 6, paws 25, kornli 4,
     # korsts 6, question-pair 3, korquad 15), batch 16 / 128, length 64; korquad doc_stride 32,
-    # max_query_length 16; seed 41.
+    # max_query_length 16; seed 41; save_steps about 1.5 an epoch (nsmc 34, naver-ner 38,
+    # paws 45, kornli 50, korsts 75, question-pair 27, korquad 30, hate-speech 57).
     jobs = finetuning_jobs(default_plan)
+    save_steps = {
+        "nsmc": 34,
+        "naver-ner": 38,
+        "paws": 45,
+        "kornli": 50,
+        "korsts": 75,
+        "question-pair": 27,
+        "korquad": 30,
+        "hate-speech": 57,
+    }
     assert set(jobs) == {("krelectra-ours", task, 41) for task in KR_ELECTRA_FINETUNING}
     epochs = {"nsmc": 4, "naver-ner": 6, "paws": 25, "kornli": 4, "korsts": 6, "question-pair": 3, "korquad": 15}
     for (_model, task, _seed), job in jobs.items():
@@ -216,8 +232,11 @@ def test_embedded_default_finetunes_with_its_documented_overrides(default_plan):
             max_seq_length=64,
             doc_stride=32,
             max_query_length=16,
+            save_steps=save_steps[task],
         )
         assert job["hyperparameters"] == expected, task
+        # the automatic numerics: bf16 where native, random batches
+        assert (job["precision"], job["train-sampling"]) == ("auto", "auto"), task
         assert job["data"].endswith("resources/finetune"), task  # the shipped stand-in fixtures
 
 
@@ -369,6 +388,8 @@ def test_evaluate_config_finetunes_the_released_encoders_with_kr_electras_hyperp
         assert used == {**expected_finetuning(task), "seed": seed}
         assert job["data"] == "results-evaluate/finetune/data/download", task
         assert job["max-train-examples"] == "null" and job["max-eval-examples"] == "null", task
+        # the harness's own choice, shown: bf16 where native, random batches (README)
+        assert (job["precision"], job["train-sampling"]) == ("auto", "auto"), task
     downloads = {(job["task"][0], job["file"][0]) for job in krelectra_jobs(evaluate_plan, "finetune download")}
     assert len(downloads) == 20
 

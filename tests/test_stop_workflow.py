@@ -4,7 +4,7 @@ progress on Snakemake's terminal; `kill -TERM` on Snakemake, then `kill -INT` on
 then SIGINT to the whole process group (Ctrl-C in a terminal) each stop both within
 seconds, with one line per job, no traceback and no lock left; and each rerun resumes
 where the run before stopped (pretraining from a checkpoint at the step it reached,
-finetuning after its last completed epoch). Neither job is meant to finish: their
+finetuning after its last save point). Neither job is meant to finish: their
 uninterrupted resumes are tested in test_pretrain_train.py and test_finetune_resume.py."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ EXAMPLES = [f"results/pretrain/examples/{shard:05d}{suffix}" for shard in range(
 FINETUNE_METRICS = "results/finetune/tiny/nsmc/seed41/metrics.json"
 FINETUNE_WORK = "results/finetune/.work/tiny/nsmc/seed41"
 CHECKPOINTS = "results/pretrain/checkpoints"
+SAVE_STEPS = 5  # finetuning's save points (and resume points): every 5 optimizer steps
 
 
 def config(model: Path, num_train_steps: int) -> dict:
@@ -46,7 +47,14 @@ def config(model: Path, num_train_steps: int) -> dict:
         "finetune": {
             "models": {"tiny": str(model)},
             "tasks": ["nsmc"],
-            "task_hyperparameters": {"nsmc": {"num_train_epochs": 1000, "learning_rate": 2e-3, "max_seq_length": 48}},
+            "task_hyperparameters": {
+                "nsmc": {
+                    "num_train_epochs": 1000,
+                    "learning_rate": 2e-3,
+                    "max_seq_length": 48,
+                    "save_steps": SAVE_STEPS,
+                }
+            },
         },
     }
 
@@ -64,15 +72,17 @@ def start(work: Path, num_train_steps: int) -> tuple[subprocess.Popen, Path]:
     return process, out
 
 
-def wait_for_both_progress_lines(process: subprocess.Popen, out: Path, since_epoch: int) -> None:
-    """Until both jobs printed a progress line and finetuning is past epoch `since_epoch`."""
+def wait_for_both_progress_lines(process: subprocess.Popen, out: Path, since_step: int) -> None:
+    """Until both jobs printed a progress line and finetuning is two save points past `since_step`."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         text = out.read_text()
-        epochs = [
-            int(e) for e in re.findall(r"^finetune tiny/nsmc/seed41: step \d+/\d+ \(\d+%\), epoch (\d+)/", text, re.M)
-        ]
-        if re.search(r"^pretrain: step \d+/\d+ .* left$", text, re.M) and epochs and epochs[-1] > since_epoch + 1:
+        steps = [int(e) for e in re.findall(r"^finetune tiny/nsmc/seed41: step (\d+)/\d+ ", text, re.M)]
+        if (
+            re.search(r"^pretrain: step \d+/\d+ .* left$", text, re.M)
+            and steps
+            and steps[-1] > since_step + 2 * SAVE_STEPS
+        ):
             return
         time.sleep(0.5)
     raise AssertionError(f"both jobs did not show progress:\n{out.read_text()[-3000:]}")
@@ -106,10 +116,10 @@ def stop_pipeline(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_a_stop_request_stops_both_jobs_in_seconds_and_the_rerun_resumes(stop_pipeline, tmp_path):
     work = Path(shutil.copytree(stop_pipeline, tmp_path / "work", symlinks=True))
-    resumed_step, finished_epoch = 0, 0
+    resumed_step, finished_step = 0, 0
     for how in ("TERM", "INT", "group"):
         process, out = start(work, num_train_steps=100_000)
-        wait_for_both_progress_lines(process, out, finished_epoch)
+        wait_for_both_progress_lines(process, out, finished_step)
         seconds = stop(process, how)
         text = out.read_text()
         assert seconds < STOP_SECONDS, f"kill -{how}: Snakemake took {seconds:.1f} s to exit\n{text[-3000:]}"
@@ -123,11 +133,12 @@ def test_a_stop_request_stops_both_jobs_in_seconds_and_the_rerun_resumes(stop_pi
         step = int(lines[0])
         assert step > resumed_step and step % 10 == 0
         assert (work / CHECKPOINTS / f"model.ckpt-{step}.index").is_file()
-        # Finetuning: one line naming the epoch a rerun resumes after, whose checkpoint is kept.
-        lines = re.findall(r"^krelectra finetune: finetuning nsmc stopped; .* after epoch (\d+) \((.+)\)$", text, re.M)
+        # Finetuning: one line naming the save point a rerun resumes after, whose checkpoint is kept.
+        lines = re.findall(r"^krelectra finetune: finetuning nsmc stopped; .* after step (\d+) \((.+)\)$", text, re.M)
         assert len(lines) == 1, text[-3000:]
-        epoch, checkpoint = int(lines[0][0]), Path(lines[0][1])
-        assert epoch > finished_epoch and (work / checkpoint / "trainer_state.json").is_file()
+        saved, checkpoint = int(lines[0][0]), Path(lines[0][1])
+        assert saved > finished_step and saved % SAVE_STEPS == 0
+        assert (work / checkpoint / "trainer_state.json").is_file()
         assert checkpoint.parent == Path(FINETUNE_WORK)
         # Snakemake's own error report of the stopped jobs (rule, files, command, whole log,
         # exit status) is left out.
@@ -137,5 +148,5 @@ def test_a_stop_request_stops_both_jobs_in_seconds_and_the_rerun_resumes(stop_pi
             log = (work / "results/logs/pretrain/model.log").read_text()
             assert f"resuming from {CHECKPOINTS}/model.ckpt-{resumed_step} (step {resumed_step} of 100000)" in log
             log = (work / "results/logs/finetune/tiny/nsmc/seed41.log").read_text()
-            assert f"nsmc: resumed from epoch {finished_epoch} of 1000" in log
-        resumed_step, finished_epoch = step, epoch
+            assert f"nsmc: resumed from step {finished_step} of " in log
+        resumed_step, finished_step = step, saved

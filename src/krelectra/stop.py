@@ -7,7 +7,7 @@ command at once (there is nothing to save yet); inside `deferred()` (the trainin
 only records the request, and the loop calls `check()` where it can stop cleanly:
 pretraining after each compiled loop of at most `iterations_per_loop` steps, with a
 checkpoint at that step; finetuning after a training step or a prediction batch, from the
-last completed epoch's checkpoint. `check()` raises `StopRequested`, which
+last save point's checkpoint. `check()` raises `StopRequested`, which
 `krelectra.cli.main` turns into one line and the exit status 128 + the signal's number
 (the shell's convention), so Snakemake sees the job fail and never takes its outputs.
 A second signal while a stop is under way is the same request and is ignored.

@@ -47,7 +47,7 @@ FINETUNE_LIMITS = {key: as_json(FINETUNE_CONFIG[key]) for key in ("max_train_exa
 
 
 rule finetune_train:
-    """Finetune one model on one task with one seed; score dev and test after every epoch."""
+    """Finetune one model on one task with one seed; score dev and test every save_steps steps."""
     input:
         data=finetune_task_data,
         model=finetune_model_files,
@@ -74,6 +74,8 @@ rule finetune_train:
         hyperparameters=finetune_hyperparameters,
         protocols=as_json(FINETUNE_CONFIG["protocols"]),
         dev_fraction=FINETUNE_CONFIG["dev_fraction"],
+        precision=FINETUNE_CONFIG["precision"],
+        train_sampling=FINETUNE_CONFIG["train_sampling"],
         max_train=FINETUNE_LIMITS["max_train_examples"],
         max_eval=FINETUNE_LIMITS["max_eval_examples"],
         output_dir=lambda w, output: os.path.dirname(output.metrics),
@@ -85,6 +87,7 @@ rule finetune_train:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
         " --dev-fraction {params.dev_fraction} --hyperparameters {params.hyperparameters}"
+        " --precision {params.precision} --train-sampling {params.train_sampling}"
         " --protocols {params.protocols} --max-train-examples {params.max_train}"
         " --max-eval-examples {params.max_eval} --threads {threads}"
         " --cpu-kernels {params.cpu_kernels} --jobs-per-gpu {params.jobs_per_gpu}"

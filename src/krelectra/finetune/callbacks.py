@@ -13,8 +13,8 @@ from krelectra.progress import ProgressLine
 
 def progress_callback(label: str, stream: TextIO | None = None):
     """A transformers TrainerCallback that prints a `ProgressLine` (krelectra.progress) of
-    the training steps, with the epoch and the last logged training loss (the Trainer logs
-    it once per epoch in finetuning), every PROGRESS_SECONDS."""
+    the training steps, with the epoch and the last logged training loss (logged at every
+    save point in finetuning), every PROGRESS_SECONDS."""
     from transformers import TrainerCallback
 
     class Progress(TrainerCallback):
@@ -29,7 +29,7 @@ def progress_callback(label: str, stream: TextIO | None = None):
         def on_step_end(self, args, state, control, **kwargs):
             values = {"epoch": f"{max(1, math.ceil(state.epoch or 0))}/{int(args.num_train_epochs)}"}
             if self.loss is not None:
-                values["loss (last epoch)"] = f"{self.loss:.4f}"
+                values["loss"] = f"{self.loss:.4f}"
             self.progress.update(state.global_step, **values)
 
     return Progress()

@@ -9,6 +9,7 @@ from krelectra import kernels
 from krelectra.cli import json_argument, optional_number
 from krelectra.errors import KrelectraError
 from krelectra.finetune import cli_data
+from krelectra.finetune.numerics import PRECISIONS, TRAIN_SAMPLINGS
 
 _json_object = json_argument(dict)
 _json_list = json_argument(list)
@@ -54,15 +55,17 @@ def register(subparsers) -> None:
     train.add_argument("--threads", type=int, default=None, help="PyTorch CPU threads (default: PyTorch's choice)")
     train.add_argument(
         "--precision",
-        choices=["auto", "bf16", "fp32"],
+        choices=PRECISIONS,
         default="auto",
-        help="bf16 autocast or fp32 (default auto: bf16 where the hardware multiplies bf16 natively)",
+        help="fp32 (the reference's) or bf16 autocast of the training loss "
+        "(default auto: bf16 where the hardware multiplies bf16 natively)",
     )
     train.add_argument(
-        "--group-by-length",
-        choices=["auto", "on", "off"],
+        "--train-sampling",
+        choices=TRAIN_SAMPLINGS,
         default="auto",
-        help="training batches of similar lengths (default auto: where random batches would be 20%% padding or more)",
+        help="random training batches (the reference's) or batches of similar lengths "
+        "(default auto: random; group_by_length is faster but learns worse on some tasks)",
     )
     train.add_argument(
         "--cpu-kernels",
@@ -140,7 +143,7 @@ def run_train(args) -> None:
         protocols=_protocols(args.protocols),
         threads=args.threads,
         precision=args.precision,
-        group_by_length=args.group_by_length,
+        train_sampling=args.train_sampling,
         work_dir=args.work_dir,
         restart=args.restart,
     )

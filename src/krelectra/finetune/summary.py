@@ -2,7 +2,8 @@
 and the sample standard deviation (n - 1; 0 for a single seed) of the test values, the
 values themselves, and the seeds; per task also the data the runs were measured on
 (whether on the upstream files, whether subsampled), which decides whether the paper's
-tables compare them with the published numbers. The tables are generated from this file."""
+tables compare them with the published numbers, and the numerics they trained with. The
+tables are generated from this file."""
 
 from __future__ import annotations
 
@@ -34,6 +35,14 @@ def data_facts(runs: list[dict]) -> dict:
     }
 
 
+def numerics_facts(runs: list[dict]) -> dict:
+    """The numerics the runs of one task trained with (metrics.json
+    `training_speed_settings`): {"precision": [...], "train_sampling": [...]}, each the
+    sorted distinct values ("not recorded" for a run that does not say)."""
+    settings = [run.get("training_speed_settings") or {} for run in runs]
+    return {key: sorted({str(s.get(key, "not recorded")) for s in settings}) for key in ("precision", "train_sampling")}
+
+
 def summarize(runs: list[dict], model: str, protocols=PROTOCOLS) -> dict:
     """`runs`: the metrics.json contents of one model (any tasks, any seeds)."""
     by_task: dict[str, list[dict]] = {}
@@ -51,6 +60,7 @@ def summarize(runs: list[dict], model: str, protocols=PROTOCOLS) -> dict:
             "headline_metric": task_runs[0]["headline_metric"],
             "seeds": seeds,
             "data": data_facts(task_runs),
+            "numerics": numerics_facts(task_runs),
             "protocols": {},
         }
         for protocol in protocols:
@@ -60,7 +70,11 @@ def summarize(runs: list[dict], model: str, protocols=PROTOCOLS) -> dict:
                 values = [s["test"][metric] for s in selected]
                 mean, std = mean_std(values)
                 metrics[metric] = {"mean": mean, "std": std, "n": len(values), "values": values}
-            entry["protocols"][protocol] = {"test": metrics, "epochs": [s["epoch"] for s in selected]}
+            entry["protocols"][protocol] = {
+                "test": metrics,
+                "steps": [s["step"] for s in selected],
+                "epochs": [s["epoch"] for s in selected],
+            }
         tasks[task] = entry
     return {"model": model, "protocols": list(protocols), "tasks": tasks}
 

@@ -40,6 +40,7 @@ OVERRIDABLE = (
     "warmup_proportion",
     "weight_decay",
     "max_grad_norm",
+    "save_steps",
     "doc_stride",
     "max_query_length",
     "max_answer_length",
@@ -50,7 +51,7 @@ OVERRIDABLE = (
 REFERENCE_SEED = "reference"
 
 
-def _hyperparameters(lr, epochs, train_batch, eval_batch, max_len, eps, seed, **extra) -> dict:
+def _hyperparameters(lr, epochs, train_batch, eval_batch, max_len, eps, seed, save_steps, **extra) -> dict:
     return {
         "learning_rate": lr,
         "num_train_epochs": epochs,
@@ -59,6 +60,9 @@ def _hyperparameters(lr, epochs, train_batch, eval_batch, max_len, eps, seed, **
         "max_seq_length": max_len,
         "adam_epsilon": eps,
         "seed": seed,
+        # dev and test are scored after every optimizer step that is a multiple of it
+        # (save_points.py; KR-ELECTRA's save_steps, spec tasks.md "Which checkpoints")
+        "save_steps": save_steps,
         **COMMON_HYPERPARAMETERS,
         **extra,
     }
@@ -94,7 +98,7 @@ _TASK_LIST = [
         reader=readers.read_nsmc,
         labels=readers.NSMC_LABELS,
         metrics=("accuracy",),
-        hyperparameters=_hyperparameters(5e-5, 10, 32, 128, 128, 1e-6, 41),
+        hyperparameters=_hyperparameters(5e-5, 10, 32, 128, 128, 1e-6, 41, 2000),
     ),
     Task(
         name="naver-ner",
@@ -103,7 +107,7 @@ _TASK_LIST = [
         reader=readers.read_naver_ner,
         labels=readers.NER_LABELS,
         metrics=("f1",),
-        hyperparameters=_hyperparameters(5e-5, 20, 32, 128, 128, 1e-6, 41),
+        hyperparameters=_hyperparameters(5e-5, 20, 32, 128, 128, 1e-6, 41, 1000),
     ),
     Task(
         name="paws",
@@ -112,7 +116,7 @@ _TASK_LIST = [
         reader=readers.read_paws,
         labels=readers.PAWS_LABELS,
         metrics=("accuracy",),
-        hyperparameters=_hyperparameters(3e-5, 15, 32, 64, 128, 1e-5, 41),
+        hyperparameters=_hyperparameters(3e-5, 15, 32, 64, 128, 1e-5, 41, 1000),
     ),
     Task(
         name="kornli",
@@ -121,7 +125,7 @@ _TASK_LIST = [
         reader=readers.read_kornli,
         labels=readers.KORNLI_LABELS,
         metrics=("accuracy",),
-        hyperparameters=_hyperparameters(3e-5, 15, 64, 256, 128, 1e-6, 41),
+        hyperparameters=_hyperparameters(3e-5, 15, 64, 256, 128, 1e-6, 41, 3000),
     ),
     Task(
         name="korsts",
@@ -130,7 +134,7 @@ _TASK_LIST = [
         reader=readers.read_korsts,
         labels=None,
         metrics=("spearman", "pearson"),
-        hyperparameters=_hyperparameters(5e-5, 10, 32, 64, 128, 1e-5, 41),
+        hyperparameters=_hyperparameters(5e-5, 10, 32, 64, 128, 1e-5, 41, 100),
     ),
     Task(
         name="question-pair",
@@ -139,7 +143,7 @@ _TASK_LIST = [
         reader=readers.read_question_pair,
         labels=readers.QUESTION_PAIR_LABELS,
         metrics=("accuracy",),
-        hyperparameters=_hyperparameters(5e-5, 10, 32, 64, 128, 1e-5, 42),
+        hyperparameters=_hyperparameters(5e-5, 10, 32, 64, 128, 1e-5, 42, 100),
     ),
     Task(
         name="korquad",
@@ -150,7 +154,18 @@ _TASK_LIST = [
         labels=None,
         metrics=("exact_match", "f1"),
         hyperparameters=_hyperparameters(
-            5e-5, 7, 8, 32, 512, 1e-6, 42, doc_stride=128, max_query_length=64, max_answer_length=30, n_best_size=20
+            5e-5,
+            7,
+            8,
+            32,
+            512,
+            1e-6,
+            42,
+            1000,
+            doc_stride=128,
+            max_query_length=64,
+            max_answer_length=30,
+            n_best_size=20,
         ),
     ),
     Task(
@@ -161,7 +176,7 @@ _TASK_LIST = [
         reader=readers.read_hate_speech,
         labels=readers.HATE_SPEECH_LABELS,
         metrics=("macro_f1",),
-        hyperparameters=_hyperparameters(5e-5, 10, 32, 64, 128, 1e-5, 41),
+        hyperparameters=_hyperparameters(5e-5, 10, 32, 64, 128, 1e-5, 41, 100),
     ),
 ]
 

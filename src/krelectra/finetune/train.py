@@ -2,20 +2,24 @@
 
 Recipe (KR-ELECTRA's, spec tasks.md): AdamW with bias and LayerNorm weights excluded
 from weight decay (the Trainer's parameter groups), linear decay after an optional
-warmup proportion, gradient norm clipping, dynamic padding per batch. After every epoch
-the dev and the test split are predicted and scored, so both protocols
-(protocols.py) can be read off one run without saving checkpoints.
+warmup proportion, gradient norm clipping, dynamic padding per batch. After every
+optimizer step that is a multiple of the task's `save_steps` (save_points.py: where the
+reference saved and evaluated its checkpoints) the dev and the test split are predicted
+and scored, so both protocols (protocols.py) can be read off one run; training stops
+after the last such step (the steps after it change no recorded number).
 
-Speed settings, chosen per run and recorded in metrics.json (`training_speed_settings`):
-bfloat16 autocast where the hardware multiplies bf16 natively (elsewhere it is emulated
-and slower than fp32), training batches grouped by length where random batches would be
-at least GROUP_BY_LENGTH_MIN_PADDING padding, and prediction batches in length order (the
+Numerics, set by `precision` and `train_sampling` (finetune.precision,
+finetune.train_sampling) and recorded in metrics.json (`training_speed_settings`):
+fp32 or bfloat16 autocast of the training loss ("auto": bf16 where the hardware
+multiplies bf16 natively; elsewhere it is emulated and slower than fp32), random
+training batches (the reference's RandomSampler) or batches grouped by length ("auto":
+random, see `speed_settings`); prediction batches always in length order (the
 predictions are put back in example order).
 
-Outputs of a run: metrics.json (per-epoch dev/test metrics and training loss, the
+Outputs of a run: metrics.json (per-point dev/test metrics and training loss, the
 protocols' selections, timing, the hyperparameters actually used, data and model
 loading facts) and predictions.jsonl (one line per test example: gold and the
-prediction at each protocol's selected epoch).
+prediction at each protocol's selected point).
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ from krelectra.finetune.models import (  # noqa: F401 (check_encoder_loaded: par
     resolve_source,
     with_revision,
 )
+from krelectra.finetune.numerics import PRECISIONS, TRAIN_SAMPLINGS
+from krelectra.finetune.save_points import save_points, steps_per_epoch
 from krelectra.finetune.tasks import Task, load_splits, resolve_hyperparameters
 from krelectra.io import atomic_open, write_json
 
@@ -188,15 +194,6 @@ def _argmax_logits(logits, labels):
 # --------------------------------------------------------------------------- training
 
 
-# Length grouping when random batches would carry at least this share of padding. Grouped
-# batches hold similar lengths, and in small datasets whose lengths go with the labels
-# similar labels too, which slows learning: on the KorNLI fixture (17% padding) three
-# grouped epochs reached 66.7% test accuracy, three random ones 97.7 and 90.3 (seeds 41,
-# 42), while grouping cut the CPU time of an epoch by 15%. NSMC, NER and Hate Speech (26-29%)
-# learn as well grouped.
-GROUP_BY_LENGTH_MIN_PADDING = 0.2
-
-
 def native_bf16() -> bool:
     """Whether bfloat16 matrix products run in hardware where the Trainer trains: a CUDA GPU
     that supports bf16 (torch.cuda.is_bf16_supported, emulation not counted), or a CPU with
@@ -223,30 +220,37 @@ def padding_share(lengths: list[int], batch_size: int) -> float:
     return 1.0 - (sum(ordered) / n) / longest
 
 
-def speed_settings(precision: str, group_by_length: str, lengths: list[int], batch_size: int) -> dict:
-    """The run's precision ("bf16" or "fp32") and training sampler ("group_by_length" or
-    "random"). "auto" picks bf16 where `native_bf16()`, and length grouping where random
-    batches would be at least GROUP_BY_LENGTH_MIN_PADDING padding."""
-    if precision not in ("auto", "bf16", "fp32"):
-        raise KrelectraError(f"precision: expected auto, bf16 or fp32, got {precision!r}")
-    if group_by_length not in ("auto", "on", "off"):
-        raise KrelectraError(f"group_by_length: expected auto, on or off, got {group_by_length!r}")
-    share = padding_share(lengths, batch_size)
+def speed_settings(precision: str, train_sampling: str, lengths: list[int], batch_size: int) -> dict:
+    """The run's precision ("bf16" or "fp32") and training sampler ("random" or
+    "group_by_length"), and the share of padding random batches of `batch_size` would
+    carry (`padding_share` of the training features' `lengths`: what grouping could save).
+
+    "auto" precision picks bf16 where `native_bf16()`: it changes no result beyond seed
+    spread (issue 25: Question Pair and KorSTS, 5 seeds, bf16 and fp32 with random batches
+    agree). "auto" sampling keeps random batches, the reference's: grouped batches hold
+    similar lengths, and where lengths go with the labels similar labels too, which slows
+    learning (issue 25: KorSTS 0.4-0.5 Spearman lower over 5 seeds, training loss higher
+    in every seed; the KorNLI fixture: 66.7% test accuracy after three grouped epochs,
+    97.7 and 90.3 random); "group_by_length" is opt-in, for speed (15% less CPU time an
+    epoch on the KorNLI fixture). Raises KrelectraError for another value."""
+    if precision not in PRECISIONS:
+        raise KrelectraError(f"finetune.precision: expected {', '.join(PRECISIONS)}, got {precision!r}")
+    if train_sampling not in TRAIN_SAMPLINGS:
+        raise KrelectraError(f"finetune.train_sampling: expected {', '.join(TRAIN_SAMPLINGS)}, got {train_sampling!r}")
     if precision == "auto":
         precision = "bf16" if native_bf16() else "fp32"
-    if group_by_length == "auto":
-        group_by_length = "on" if share >= GROUP_BY_LENGTH_MIN_PADDING else "off"
     return {
         "precision": precision,
-        "train_sampling": "group_by_length" if group_by_length == "on" else "random",
-        "random_batch_padding_share": share,
+        "train_sampling": "random" if train_sampling == "auto" else train_sampling,
+        "random_batch_padding_share": padding_share(lengths, batch_size),
     }
 
 
 def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed: int, speed: dict | None = None):
     """TrainingArguments of a run: the hyperparameters `hp` and the training sampler of the
     `speed_settings` (default: random batches). The precision is the Trainer's (`_trainer_class`).
-    A checkpoint is saved in `output_dir` after every epoch, the newest only kept (resume.py)."""
+    At every `hp["save_steps"]` optimizer steps (the save points) the training loss is
+    logged and a checkpoint saved in `output_dir`, the newest only kept (resume.py)."""
     import torch
     from transformers import TrainingArguments
 
@@ -266,10 +270,12 @@ def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed:
         # an int: a float below 1 would be read as a proportion and 1.0 as one step
         warmup_steps=round(hp["warmup_proportion"] * steps),
         # the default AdamW ("adamw_torch_fused" with torch >= 2.8): the same update, faster
-        eval_strategy="no",  # dev and test are evaluated by EpochEvaluation
-        save_strategy="epoch",  # the resume point (resume.py); the protocols read per-epoch predictions
+        eval_strategy="no",  # dev and test are scored by PointEvaluation, at the save points
+        save_strategy="steps",  # the resume point (resume.py), at the save points
+        save_steps=hp["save_steps"],
         save_total_limit=1,
-        logging_strategy="epoch",
+        logging_strategy="steps",  # the mean training loss since the previous save point
+        logging_steps=hp["save_steps"],
         report_to="none",
         disable_tqdm=True,
         seed=seed,
@@ -315,20 +321,27 @@ def predict_in_length_order(trainer, features: list[dict]):
     return tuple(part[back] for part in raw) if isinstance(raw, tuple) else raw[back]
 
 
-def _epoch_callback(on_epoch_end: Callable[[int, float], None]):
+def _point_callback(points: list[int], on_point: Callable[[int, float, float], None]):
     from transformers import TrainerCallback
 
-    class EpochEvaluation(TrainerCallback):
-        """Times each epoch's training and hands control to `on_epoch_end` (which
-        predicts dev and test) before the Trainer moves on."""
+    wanted = set(points)
 
-        def on_epoch_begin(self, args, state, control, **kwargs):
+    class PointEvaluation(TrainerCallback):
+        """At each save point, after the optimizer step and before the Trainer logs and saves
+        its checkpoint, hands control to `on_point(step, epoch, training seconds since the
+        previous point)` (which scores dev and test); stops training after the last point."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.perf_counter()
 
-        def on_epoch_end(self, args, state, control, **kwargs):
-            on_epoch_end(round(state.epoch), time.perf_counter() - self.started)
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step in wanted:
+                on_point(state.global_step, state.epoch, time.perf_counter() - self.started)
+                if state.global_step == points[-1]:
+                    control.should_training_stop = True
+                self.started = time.perf_counter()
 
-    return EpochEvaluation()
+    return PointEvaluation()
 
 
 def finetune(
@@ -345,15 +358,16 @@ def finetune(
     protocols=protos.PROTOCOLS,
     threads: int | None = None,
     precision: str = "auto",
-    group_by_length: str = "auto",
+    train_sampling: str = "auto",
     work_dir: str | os.PathLike | None = None,
     restart: bool = False,
 ) -> dict:
     """Train `model_source` on `task` and write metrics.json and predictions.jsonl to
     `output_dir`. Returns the metrics. `precision` ("auto", "bf16", "fp32") and
-    `group_by_length` ("auto", "on", "off") are the `speed_settings`.
+    `train_sampling` ("auto", "random", "group_by_length") are the `speed_settings`.
+    Raises KrelectraError when the run has no save point (save_points.py).
 
-    The state after each completed epoch is kept in `work_dir` (default: `output_dir`/.work),
+    The state at each save point is kept in `work_dir` (default: `output_dir`/.work),
     and a rerun resumes from it when it belongs to this run (resume.py); with `restart`,
     another run's state there is moved aside instead of refused. Raises KrelectraError
     naming what changed when the state belongs to another run. `work_dir` is removed once
@@ -377,6 +391,8 @@ def finetune(
         for name, ex in examples.items()
     }
     tokenized = time.perf_counter()
+    n_train = len(prepared["train"].features)
+    points = save_points(task.name, n_train, hp["train_batch_size"], hp["num_train_epochs"], hp["save_steps"])
 
     set_seed(seed)  # before the model: the new head's initialisation depends on it
     model, loading = load_model(task, source.location)
@@ -393,17 +409,17 @@ def finetune(
     )
 
     train_lengths = [len(feature["input_ids"]) for feature in prepared["train"].features]
-    speed = speed_settings(precision, group_by_length, train_lengths, hp["train_batch_size"])
+    speed = speed_settings(precision, train_sampling, train_lengths, hp["train_batch_size"])
     work_dir = Path(work_dir) if work_dir is not None else Path(output_dir) / ".work"
     fingerprint = resume.run_fingerprint(
         task.name, model_source, hp, blobs, speed, dev_fraction, max_train_examples, max_eval_examples
     )
     checkpoint = _restore_or_start(work_dir, fingerprint, restart)
-    resumed_epoch = resume.checkpoint_epoch(checkpoint) if checkpoint else 0
-    epochs, predictions = resume.read_epochs(work_dir, resumed_epoch)
+    resumed_step = resume.checkpoint_step(checkpoint) if checkpoint else 0
+    evaluated, predictions = resume.read_points(work_dir, [p for p in points if p <= resumed_step])
     if checkpoint:
-        log.info("%s: resumed from epoch %d of %d (%s)", task.name, resumed_epoch, hp["num_train_epochs"], checkpoint)
-    args = training_arguments(hp, len(prepared["train"].features), str(work_dir), seed, speed)
+        log.info("%s: resumed from step %d of %d (%s)", task.name, resumed_step, points[-1], checkpoint)
+    args = training_arguments(hp, n_train, str(work_dir), seed, speed)
     trainer = _trainer_class(speed["precision"])(
         model=model,
         args=args,
@@ -414,8 +430,8 @@ def finetune(
     )
     trainer.remove_callback(PrinterCallback)  # it prints logs to stdout; we log to stderr
 
-    scorer = _EpochScorer(task, trainer, prepared, work_dir, epochs, predictions)
-    trainer.add_callback(_epoch_callback(scorer))
+    scorer = _PointScorer(task, trainer, prepared, work_dir, evaluated, predictions)
+    trainer.add_callback(_point_callback(points, scorer))
     trainer.add_callback(callbacks.progress_callback(f"finetune {model_name}/{task.name}/seed{seed}"))
     trainer.add_callback(callbacks.stop_callback(lambda: resume.stop_message(task.name, work_dir)))
     # The objects alive now (the imported libraries, the model, the features) stay alive
@@ -427,20 +443,19 @@ def finetune(
             output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     finally:
         gc.unfreeze()
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    losses = {entry["step"]: entry["loss"] for entry in trainer.state.log_history if "loss" in entry}
     device = str(trainer.args.device)
     optimizer = str(getattr(trainer.args.optim, "value", trainer.args.optim))
 
-    if len(losses) != len(epochs):
-        raise RuntimeError(f"{len(losses)} logged training losses for {len(epochs)} evaluated epochs")
-    for entry, loss in zip(epochs, losses):
-        entry["train_loss"] = loss
+    if [entry["step"] for entry in evaluated] != points or set(losses) != set(points):
+        raise RuntimeError(f"save points {points}: scored {[e['step'] for e in evaluated]}, losses at {sorted(losses)}")
+    for entry in evaluated:
+        entry["train_loss"] = losses[entry["step"]]
     headline = task.metrics[0]
-    selected = protos.report(epochs, headline, protocols)
-    # this process's share: a resumed run trained the epochs after resumed_epoch
+    selected = protos.report(evaluated, headline, protocols)
+    # this process's share: a resumed run trained the steps after resumed_step, up to the last point
     train_seconds = output.metrics["train_runtime"] - scorer.eval_seconds
-    trained_epochs = hp["num_train_epochs"] - resumed_epoch
-    n_train = len(prepared["train"].features)
+    trained_epochs = (points[-1] - resumed_step) / steps_per_epoch(n_train, hp["train_batch_size"])
     result = {
         "task": task.name,
         "problem": task.problem,
@@ -468,8 +483,9 @@ def finetune(
             **{name: split.info for name, split in prepared.items()},
         },
         "model_loading": loading,
-        "epochs": epochs,
-        "resumed_from_epoch": resumed_epoch,  # 0: trained from the start in one process
+        "steps_per_epoch": steps_per_epoch(n_train, hp["train_batch_size"]),
+        "points": evaluated,  # the save points in step order
+        "resumed_from_step": resumed_step,  # 0: trained from the start in one process
         "protocols": selected,
         "timing": {
             "tokenize_seconds": tokenized - started,
@@ -486,9 +502,10 @@ def finetune(
     shutil.rmtree(work_dir)  # the outputs are complete: the resume state is no longer needed
     for protocol, chosen in selected.items():
         log.info(
-            "%s %s protocol: epoch %d, test %s %.2f",
+            "%s %s protocol: step %d (epoch %.2f), test %s %.2f",
             task.name,
             protocol,
+            chosen["step"],
             chosen["epoch"],
             headline,
             chosen["test"][headline],
@@ -529,33 +546,42 @@ def _restore_or_start(work_dir: Path, fingerprint: dict, restart: bool) -> Path 
     return checkpoint if decision == fp.RESUME else None
 
 
-class _EpochScorer:
-    """Called after every training epoch: scores dev and test, keeps the epoch's metrics and
-    test predictions in `epochs` / `predictions` and writes them to the resume state before
-    the epoch's checkpoint is saved. `eval_seconds` sums the time spent scoring."""
+class _PointScorer:
+    """Called at every save point: scores dev and test (leaving the PyTorch RNG state as it
+    found it), keeps the point's metrics and test predictions in `points` / `predictions`
+    and writes them to the resume state before the point's checkpoint is saved.
+    `eval_seconds` sums the time spent scoring."""
 
-    def __init__(self, task: Task, trainer, prepared: dict, work_dir: Path, epochs: list, predictions: dict):
+    def __init__(self, task: Task, trainer, prepared: dict, work_dir: Path, points: list, predictions: dict):
         self.task, self.trainer, self.prepared, self.work_dir = task, trainer, prepared, work_dir
-        self.epochs, self.predictions = epochs, predictions
+        self.points, self.predictions = points, predictions
         self.eval_seconds = 0.0
 
-    def __call__(self, epoch: int, train_seconds: float) -> None:
+    def __call__(self, step: int, epoch: float, train_seconds: float) -> None:
+        import torch
+
         t0 = time.perf_counter()
-        entry: dict[str, Any] = {"epoch": epoch, "train_seconds": train_seconds}
-        self.predictions[epoch] = {}
-        for name in ("dev", "test"):
-            split = self.prepared[name]
-            predicted = split.decode(predict_in_length_order(self.trainer, split.features))
-            entry[name] = task_metrics.compute(self.task, split.gold, predicted)
-            self.predictions[epoch][name] = predicted
+        entry: dict[str, Any] = {"step": step, "epoch": round(epoch, 4), "train_seconds": train_seconds}
+        self.predictions[step] = {}
+        # Each prediction's DataLoader draws its base seed from the global PyTorch RNG: put
+        # it back, so that training (dropout) is the same wherever the points lie, as in
+        # the reference, which evaluated its checkpoints after training.
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=cuda):
+            for name in ("dev", "test"):
+                split = self.prepared[name]
+                predicted = split.decode(predict_in_length_order(self.trainer, split.features))
+                entry[name] = task_metrics.compute(self.task, split.gold, predicted)
+                self.predictions[step][name] = predicted
         entry["eval_seconds"] = time.perf_counter() - t0
         self.eval_seconds += entry["eval_seconds"]
-        self.epochs.append(entry)
-        resume.write_epochs(self.work_dir, self.epochs, self.predictions)  # before the epoch's checkpoint
+        self.points.append(entry)
+        resume.write_points(self.work_dir, self.points, self.predictions)  # before the point's checkpoint
         headline = self.task.metrics[0]
         log.info(
-            "%s epoch %d: dev %s %.2f, test %s %.2f (%.1f s training)",
+            "%s step %d (epoch %.2f): dev %s %.2f, test %s %.2f (%.1f s training)",
             self.task.name,
+            step,
             epoch,
             headline,
             entry["dev"][headline],
@@ -583,7 +609,7 @@ def _environment(device: str) -> dict:
 
 def write_predictions(path: Path, task: Task, test: Split, predictions: dict, selected: dict) -> None:
     """One JSON line per test example: its index in the test split (and question id for
-    QA), the gold value and the prediction at each protocol's selected epoch."""
+    QA), the gold value, the prediction at each protocol's selected point and that point's step."""
     import json
 
     with atomic_open(path) as handle:
@@ -591,9 +617,9 @@ def write_predictions(path: Path, task: Task, test: Split, predictions: dict, se
             if task.problem == "extractive_qa":
                 key = example["id"]
                 record = {"index": index, "id": key, "gold": test.gold[key]}
-                record["prediction"] = {p: predictions[s["epoch"]]["test"][key] for p, s in selected.items()}
+                record["prediction"] = {p: predictions[s["step"]]["test"][key] for p, s in selected.items()}
             else:
                 record = {"index": index, "gold": test.gold[index]}
-                record["prediction"] = {p: predictions[s["epoch"]]["test"][index] for p, s in selected.items()}
-            record["epoch"] = {p: s["epoch"] for p, s in selected.items()}
+                record["prediction"] = {p: predictions[s["step"]]["test"][index] for p, s in selected.items()}
+            record["step"] = {p: s["step"] for p, s in selected.items()}
             handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 from krelectra.errors import KrelectraError
 
-# How each protocol picks the epoch whose test score a run reports (see
+# How each protocol picks the checkpoint (save point) whose test score a run reports (see
 # krelectra.finetune.protocols).
 PROTOCOL_LABELS = {
-    "paper": "paper protocol (best test epoch)",
-    "clean": "clean protocol (dev-selected epoch)",
+    "paper": "paper protocol (best test checkpoint)",
+    "clean": "clean protocol (dev-selected checkpoint)",
 }
 
 

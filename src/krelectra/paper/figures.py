@@ -2,7 +2,7 @@
 
 - pretraining: generator and discriminator loss, discriminator precision and recall,
   learning rate, over steps (pretrain/metrics.jsonl; eval records as markers);
-- finetuning:  dev and test score per epoch for every task (mean over seeds, ± sd band);
+- finetuning:  dev and test score at each save point (step) for every task (mean over seeds, ± sd band);
 - comparison:  this run's mean score minus the published KR-ELECTRA score, per task,
                for the models measured on the upstream data only: a model measured on
                other data than the published numbers is not drawn (the figure names
@@ -140,20 +140,21 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
 
 
 def finetuning_curves(runs: list[Path], models: list[str] | None = None) -> dict:
-    """{task: {"metric", "models": {model: {split: [(epoch, mean, sd, n)]}}}} of the headline metric."""
+    """{task: {"metric", "models": {model: {split: [(step, mean, sd, n)]}}}} of the headline
+    metric at each save point (the optimizer steps where a run scored dev and test)."""
     by_task: dict[str, dict] = {}
     for path in runs:
         run = read_json(path)
-        for key in ("task", "model", "headline_metric", "epochs"):
+        for key in ("task", "model", "headline_metric", "points"):
             if key not in run:
                 raise KrelectraError(f"{path}: missing key {key!r} (not a finetuning metrics.json)")
         if models and run["model"] not in models:
             continue
         entry = by_task.setdefault(run["task"], {"metric": run["headline_metric"], "models": {}})
         per_model = entry["models"].setdefault(run["model"], {"dev": {}, "test": {}})
-        for epoch in run["epochs"]:
+        for point in run["points"]:
             for split in ("dev", "test"):
-                per_model[split].setdefault(epoch["epoch"], []).append(epoch[split][run["headline_metric"]])
+                per_model[split].setdefault(point["step"], []).append(point[split][run["headline_metric"]])
     for entry in by_task.values():
         for model, splits in entry["models"].items():
             entry["models"][model] = {
@@ -181,12 +182,12 @@ def finetuning_figure(runs: list[Path], task_order: list[str], config: PaperConf
         for model, splits in sorted(entry["models"].items()):
             for split, style in (("test", "-"), ("dev", "--")):
                 points = splits[split]
-                epochs = [p[0] for p in points]
+                steps = [p[0] for p in points]
                 mean = [p[1] for p in points]
-                ax.plot(epochs, mean, style, color=colors[model], lw=1.2, marker="." if len(points) < 8 else None)
+                ax.plot(steps, mean, style, color=colors[model], lw=1.2, marker="." if len(points) < 8 else None)
                 if any(p[3] > 1 for p in points):
                     ax.fill_between(
-                        epochs,
+                        steps,
                         [p[1] - p[2] for p in points],
                         [p[1] + p[2] for p in points],
                         color=colors[model],
@@ -195,7 +196,7 @@ def finetuning_figure(runs: list[Path], task_order: list[str], config: PaperConf
                     )
         ax.set_title(task)
         ax.set_ylabel(entry["metric"].replace("_", " "))
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("step")
     for ax in list(axes.flat)[len(tasks) :]:
         ax.set_visible(False)
     from matplotlib.lines import Line2D

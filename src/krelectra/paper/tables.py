@@ -255,6 +255,23 @@ def marked_label(label: str, caveats: list[str]) -> str:
     return f"{label} [other data: {', '.join(caveats)}]" if caveats else label
 
 
+def numerics_note(summaries: list[tuple[Path, dict]], config: PaperConfig) -> str:
+    """Which training numerics each model's rows used (summary.json `numerics`, from
+    finetune.precision and finetune.train_sampling), beside the reference's (fp32, random
+    batches)."""
+    parts = []
+    for _path, summary in summaries:
+        numerics = [task.get("numerics") or {} for task in summary["tasks"].values()]
+        precision = sorted({v for n in numerics for v in n.get("precision", ["not recorded"])})
+        sampling = sorted({v for n in numerics for v in n.get("train_sampling", ["not recorded"])})
+        parts.append(f"{config.label(summary['model'])}: {' and '.join(precision)}, {' and '.join(sampling)} batches")
+    return (
+        "Training numerics (finetune.precision, finetune.train_sampling; the reference: fp32, random batches): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 OTHER_DATA_NOTE = (
     "The second panel holds this run's rows measured on other data than the published numbers (stand-in data: "
     "not the upstream files; subsampled: splits capped by finetune.max_train_examples or max_eval_examples; "
@@ -482,10 +499,12 @@ def results_table(
             f" {', '.join(models)}: measured by {published.sources[origin]['title']}."
             for origin, models in measured.items()
         ),
-        "This run: mean ± sample standard deviation over n seeds of the test score at the epoch each "
-        "protocol selects. The paper protocol picks the epoch by its test score, as the reference finetuning "
-        "code reported it, and is therefore optimistic; the clean protocol picks it on a dev split "
-        "(carved out of train where a task has none).",
+        "This run: mean ± sample standard deviation over n seeds of the test score at the save point each "
+        "protocol selects (dev and test are scored every save_steps optimizer steps, where the reference "
+        "saved and evaluated its checkpoints). The paper protocol picks the point by its test score, as the "
+        "reference finetuning code reported it, and is therefore optimistic; the clean protocol picks it on a "
+        "dev split (carved out of train where a task has none).",
+        numerics_note(summaries, config),
         "KorQuAD and Korean-Hate-Speech are scored on their upstream dev sets, as published. "
         "Bold: the best value of each column, computed over the published rows and this run's rows "
         "measured on the upstream data.",
