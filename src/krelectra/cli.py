@@ -15,7 +15,7 @@ from krelectra.errors import KrelectraError
 # One sub-package per pipeline stage, each with a `cli.register(subparsers)`.
 # Stage modules import heavy libraries (TensorFlow, PyTorch) inside their commands,
 # so `krelectra --help` stays fast.
-STAGES = ("corpus", "vocab", "pretrain", "convert", "finetune", "paper")
+STAGES = ("corpus", "vocab", "pretrain", "convert", "finetune", "paper", "manifest")
 
 
 def json_argument(expected: type):
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except KrelectraError as error:
         print(f"krelectra {args.stage}: error: {error}", file=sys.stderr)
         return 1
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         # An input file named on the command line that is not there (or not readable).
         print(f"krelectra {args.stage}: error: {error.filename}: {error.strerror}", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

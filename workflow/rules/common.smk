@@ -175,6 +175,7 @@ def paper_tables_inputs(wildcards):
         "summaries": PAPER_SUMMARIES,
         "runs": PAPER_RUNS,
         "uncertainty": PAPER_UNCERTAINTY,
+        "manifest": MANIFEST,
         **paper_pretraining_tables_inputs(),
     }
 

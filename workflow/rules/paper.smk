@@ -114,7 +114,7 @@ rule paper_tables:
     shell:
         "krelectra paper tables --published {input.published} {params.pretraining}"
         " --summaries {input.summaries} --runs {input.runs} --uncertainty {input.uncertainty}"
-        " --config {params.config} --output-dir {output} 2> {log}"
+        " --manifest {input.manifest} --config {params.config} --output-dir {output} 2> {log}"
 
 
 rule paper_figures:

@@ -45,6 +45,7 @@ def _tables(args) -> None:
         pretrain_config=args.pretrain_config,
         verification=args.verification,
         uncertainty=args.uncertainty,
+        manifest=args.manifest,
     )
     write_tables(inputs, PaperConfig.from_dict(args.config), args.output_dir)
 
@@ -128,6 +129,9 @@ def register(stages) -> None:
         nargs="*",
         default=[],
         help="{RESULTS}/paper/uncertainty/{task}.json (bootstrap intervals and tests; default: none)",
+    )
+    p.add_argument(
+        "--manifest", type=Path, help="{RESULTS}/manifest.json, listed in provenance.tsv (krelectra.manifest)"
     )
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument("--output-dir", type=Path, default=TABLES_DIR)

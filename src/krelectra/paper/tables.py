@@ -137,6 +137,7 @@ class TableInputs:
     pretrain_config: Path | None = None
     verification: Path | None = None
     uncertainty: list[Path] = field(default_factory=list)  # paper/uncertainty/{task}.json
+    manifest: Path | None = None  # the run's manifest.json (krelectra.manifest): provenance only
 
     @property
     def describes_pretraining(self) -> bool:
@@ -161,7 +162,12 @@ class TableInputs:
     def used_by(self) -> dict[str, list[Path]]:
         """Which files each table reads (for provenance.tsv)."""
         used = {
-            "results": [self.published, *self.summaries, *self.uncertainty],
+            "results": [
+                self.published,
+                *self.summaries,
+                *self.uncertainty,
+                *([self.manifest] if self.manifest else []),
+            ],
             "finetuning": list(self.runs),
         }
         files = self.pretraining_files()
