@@ -21,6 +21,7 @@ EXPECTED = {
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     "ATEN_CPU_CAPABILITY": "avx2",
     "MKL_CBWR": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell",  # OpenBLAS's AVX2 + FMA kernels (its README: OPENBLAS_CORETYPE)
 }
 # XLA's CPU code generation at most AVX2 (XLA's flag documentation: --xla_cpu_max_isa).
 XLA_FLAG = "--xla_cpu_max_isa=AVX2"

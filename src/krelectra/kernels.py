@@ -31,6 +31,23 @@ PyTorch (the embedded default finetunes with one thread). That an AVX-512 machin
 `portable` gives the bytes of this one is what the pins are for, but it is not verified
 here (no such machine was available): the README says which results are byte-identical
 where.
+
+What we measured later on an AMD EPYC with AVX-512 and AVX512-BF16 (no AMX), the
+embedded default with `portable`, comparing the manifests of whole runs
+(krelectra.manifest): every rule's outputs equal those of another such machine. Capping
+every library there at AVX2 as well (oneDNN, XLA, ATen, MKL's `MKL_ENABLE_INSTRUCTIONS`,
+numpy's OpenBLAS core type and dispatch, glibc's hwcaps) left every weight and prediction
+equal and changed the bytes of two outputs only, which `portable` did not reach: the
+conversion check (TensorFlow's and PyTorch's logits on a fixed batch, whose largest |logit|
+and difference go into verification.json and the model cards; the conversion ran with the
+machine's own kernels) and the KorSTS metrics and their bootstrap (scipy's pearsonr through
+numpy's OpenBLAS, in the last bit). Now `krelectra convert` and `krelectra paper
+uncertainty` take `--cpu-kernels` too, and portable sets OPENBLAS_CORETYPE. The AVX2
+machine above gave other finetuning scores for the same commit; the caps reproduce nothing
+of that difference, so it is not the instruction sets these variables pin. `--xla_cpu_max_isa=AVX2`
+is added for `pretrain.xla: true` (XLA is off on CPUs under `auto`); a small XLA-compiled
+function gave the same bytes with and without it there (XLA prefers 256-bit vectors by
+default).
 """
 
 from __future__ import annotations
@@ -60,6 +77,11 @@ PORTABLE_ENV = {
     "ATEN_CPU_CAPABILITY": "avx2",
     # MKL (PyTorch's BLAS): its conditional numerical reproducibility branch for AVX2.
     "MKL_CBWR": "AVX2",
+    # OpenBLAS (numpy's and scipy's BLAS, read when numpy loads): its Haswell (AVX2 + FMA)
+    # kernels. On the AVX-512 EPYC it picks SkylakeX, and scipy's pearsonr of the KorSTS
+    # predictions differed in the last bit between the two (the finetuning metrics and the
+    # bootstrap of the embedded default).
+    "OPENBLAS_CORETYPE": "Haswell",
 }
 # XLA's CPU code generation (`pretrain.xla: true`; `auto` leaves XLA off on CPUs) at most
 # AVX2: a flag among the others of XLA_FLAGS, which portable adds to (TensorFlow 2.21's XLA

@@ -82,10 +82,11 @@ rule paper_uncertainty:
         resamples=PAPER_UNCERTAINTY_CONFIG["resamples"],
         level=PAPER_UNCERTAINTY_CONFIG["confidence_level"],
         seed=PAPER_UNCERTAINTY_CONFIG["seed"],
+        cpu_kernels=config["cpu_kernels"],
     shell:
         "krelectra paper uncertainty --task {wildcards.task} --runs {input.runs} --protocols {params.protocols}"
         " --reference-model {params.reference:q} --resamples {params.resamples} --confidence-level {params.level}"
-        " --seed {params.seed} --threads {threads} --output {output} 2> {log}"
+        " --seed {params.seed} --threads {threads} --cpu-kernels {params.cpu_kernels} --output {output} 2> {log}"
 
 
 rule paper_tables:

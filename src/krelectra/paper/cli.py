@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from krelectra import kernels
 from krelectra.cli import json_argument
 from krelectra.paper.outputs import DEFAULT_RESULTS, paper_output_dir
 
@@ -66,6 +67,7 @@ def _figures(args) -> None:
 
 
 def _uncertainty(args) -> None:
+    kernels.use(args.cpu_kernels)  # before numpy is imported
     from krelectra.paper.uncertainty import write_task_uncertainty
 
     write_task_uncertainty(
@@ -167,6 +169,12 @@ def register(stages) -> None:
     p.add_argument("--confidence-level", type=_level, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     p.add_argument("--threads", type=_positive, default=1, help="processes scoring the resamples (default 1)")
+    p.add_argument(
+        "--cpu-kernels",
+        choices=kernels.CHOICES,
+        default=kernels.NATIVE,
+        help="portable: numpy's AVX2 BLAS kernels on every x86-64 CPU (krelectra.kernels); native (default)",
+    )
     p.add_argument("--output", type=Path, required=True, help="{RESULTS}/paper/uncertainty/{task}.json")
     p.set_defaults(func=_uncertainty)
 
