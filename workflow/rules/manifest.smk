@@ -4,8 +4,9 @@
 #
 #   snakemake --cores all manifest         the manifest of the run (what paper/tables needs)
 #   krelectra compare results other/results
-#   krelectra manifest show results --markdown
+#   krelectra manifest show results          the manifest as Markdown (--files: per file)
 
+import os
 import shlex
 
 from snakemake.io import apply_wildcards
@@ -15,44 +16,10 @@ from krelectra.manifest import MANIFEST_FILE
 MANIFEST = f"{RESULTS}/{MANIFEST_FILE}"
 
 
-def _manifest_jobs():
-    """Each rule's jobs (their wildcards), in the workflow's order: the pretraining side
-    when the config has one, the downloads of `finetune.data: download`, then the
-    finetuning and bootstrap jobs of the models the tables show."""
-    jobs = {}
-    if PRETRAINING_SIDE:
-        shards = [{"shard": shard} for shard in SHARDS]
-        jobs.update(
-            corpus_partition=[{"source": source.name} for source in SOURCES],
-            corpus_clean=shards,
-            corpus_dedup=[{}],
-            corpus_finalize=shards,
-            corpus_stats=[{}],
-            vocab_segment=shards,
-            vocab_train=[{}],
-            vocab_report=[{}],
-            pretrain_examples=shards,
-            pretrain_model=[{}],
-            convert_checkpoint=[{}],
-        )
-    tasks = FINETUNE_CONFIG["tasks"]
-    if FINETUNE_CONFIG["data"] == "download":
-        jobs["finetune_download"] = [{"task": t, "file": f} for t in tasks for f in TASKS[t].file_names]
-    jobs["finetune_train"] = [
-        {"model": model, "task": task, "seed": str(seed)}
-        for model in PAPER_MODELS
-        for task in tasks
-        for seed in FINETUNE_SEEDS[task]
-    ]
-    jobs["finetune_summary"] = [{"model": model} for model in PAPER_MODELS]
-    jobs["paper_uncertainty"] = [{"task": task} for task in tasks]
-    return jobs
-
-
 # {rule: the output files of its jobs}, in the workflow's order.
 MANIFEST_RULES = {
     name: [apply_wildcards(pattern, job) for job in jobs for pattern in getattr(rules, name).output]
-    for name, jobs in _manifest_jobs().items()
+    for name, jobs in manifest_jobs().items()
 }
 
 
@@ -71,7 +38,7 @@ rule manifest:
     conda:
         "../../envs/convert.yaml"
     params:
-        results=RESULTS,
+        results=lambda w, output: os.path.dirname(output[0]),
         rules=" ".join(
             f"--rule {name} " + " ".join(shlex.quote(path) for path in paths) for name, paths in MANIFEST_RULES.items()
         ),
@@ -79,7 +46,7 @@ rule manifest:
             {
                 "cpu_kernels": config["cpu_kernels"],
                 "finetune_threads": FINETUNE_CONFIG["threads"],
-                **({"pretrain_threads": workflow.cores} if PRETRAINING_SIDE else {}),
+                **({"pretrain_threads": workflow.cores} if EVALUATES_CONVERTED else {}),
             }
         ),
     shell:
