@@ -64,6 +64,7 @@ if PRETRAINING_SIDE:
 include: "workflow/rules/finetune_data.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/paper.smk"
+include: "workflow/rules/manifest.smk"
 
 
 rule all:

@@ -719,7 +719,17 @@ def write_run(
                 )
         runs = [read_json(p) for p in sorted((results / "finetune" / model).glob("*/seed*/metrics.json"))]
         write_json(results / "finetune" / model / "summary.json", summarize(runs, model))
+    _manifest(results)
     return results
+
+
+def _manifest(results: Path) -> None:
+    """results/manifest.json of the synthetic finetuning runs (the workflow's paper_tables
+    reads a run's manifest; the synthetic run's other rule outputs are left out of it)."""
+    from krelectra.manifest.record import build_manifest, write_manifest
+
+    files = sorted(results.glob("finetune/*/*/seed*/*.json*"))
+    write_manifest(results / "manifest.json", build_manifest([("finetune_train", files)], results, {}))
 
 
 def write_uncertainty(results: Path, reference_model: str, resamples: int = 200) -> list[Path]:

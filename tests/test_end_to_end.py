@@ -6,6 +6,7 @@ checkpoint, the audit notebook; on both: identical data and metrics."""
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ import yaml
 from builders import execute, outputs
 from workflow_helpers import copy_workflow, snakemake
 
+from krelectra.cli import main
+from krelectra.io import write_json
+from krelectra.manifest.digests import file_entry
 from krelectra.pretrain.model import ModelConfig
 
 MODEL = "krelectra-ours"
@@ -184,6 +188,37 @@ def test_second_run_from_clean_gives_identical_data_and_the_same_metrics(first, 
         for protocol in ("paper", "clean"):
             for metric, value in a["protocols"][protocol]["test"].items():
                 assert b["protocols"][protocol]["test"][metric] == pytest.approx(value, abs=1e-6), (task, metric)
+
+
+@pytest.mark.slow
+def test_the_manifests_of_two_runs_from_clean_agree_and_a_perturbed_weight_is_found(first, second, tmp_path, capsys):
+    manifest = json.loads((first / "results/manifest.json").read_text())
+    rules = [rule["rule"] for rule in manifest["rules"]]
+    assert rules[0] == "corpus_partition" and rules[-1] == "paper_uncertainty"
+    assert manifest["settings"]["cpu_kernels"] == "portable"
+    provenance = (first / "paper/tables/provenance.tsv").read_text(encoding="utf-8")
+    assert "\tresults/manifest.json\t" in provenance
+    assert main(["compare", str(first / "results"), str(second / "results")]) == 0, capsys.readouterr().out
+    # One weight of the converted discriminator perturbed in a copy of the first run.
+    from safetensors.numpy import load_file, save_file
+
+    copy = tmp_path / "results"
+    shutil.copytree(first / "results", copy, ignore=shutil.ignore_patterns("finetune", "paper", "logs", "benchmarks"))
+    weights = copy / "models/discriminator/model.safetensors"
+    tensors = load_file(str(weights))
+    name = sorted(tensors)[0]
+    tensors[name].flat[0] += 0.5
+    save_file(tensors, str(weights), metadata={"format": "pt"})
+    entry = next(
+        e for r in manifest["rules"] for e in r["files"] if e["path"] == "models/discriminator/model.safetensors"
+    )
+    entry.update(file_entry(weights, copy))
+    write_json(copy / "manifest.json", manifest)
+    capsys.readouterr()
+    assert main(["compare", str(first / "results"), str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "First difference, in the workflow's order: rule convert_checkpoint." in out
+    assert f"max |Δ| of a weight 0.5 (in {name})" in out
 
 
 @pytest.mark.slow

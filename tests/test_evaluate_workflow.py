@@ -78,7 +78,15 @@ def test_only_finetuning_and_paper_jobs_run(evaluated):
     work, result, _ = evaluated
     log = result.stdout + result.stderr
     rules = set(re.findall(r"^rule (\w+):", log, re.M)) | set(re.findall(r"^localrule (\w+):", log, re.M))
-    assert rules == {"finetune_train", "finetune_summary", "paper_uncertainty", "paper_tables", "paper_figures", "all"}
+    assert rules == {
+        "finetune_train",
+        "finetune_summary",
+        "paper_uncertainty",
+        "manifest",
+        "paper_tables",
+        "paper_figures",
+        "all",
+    }
     for stage in ("corpus", "vocab", "pretrain", "models"):
         assert not (work / RESULTS / stage).exists(), stage
     tables = work / RESULTS / "paper/tables"

@@ -21,7 +21,10 @@ EXPECTED = {
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     "ATEN_CPU_CAPABILITY": "avx2",
     "MKL_CBWR": "AVX2",
+    "OPENBLAS_CORETYPE": "Haswell",  # OpenBLAS's AVX2 + FMA kernels (its README: OPENBLAS_CORETYPE)
 }
+# XLA's CPU code generation at most AVX2 (XLA's flag documentation: --xla_cpu_max_isa).
+XLA_FLAG = "--xla_cpu_max_isa=AVX2"
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def fresh_process(monkeypatch):
     variables set."""
     for name in ("tensorflow", "torch"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    for name in EXPECTED:  # set first, so that monkeypatch restores them however the test leaves them
+    for name in [*EXPECTED, "XLA_FLAGS"]:  # set first, so that monkeypatch restores them however the test leaves them
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     return monkeypatch
@@ -40,14 +43,25 @@ def test_portable_sets_the_avx2_kernel_variables(fresh_process, tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(AVX2_CPU)
     fresh_process.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")  # what a user may have set
-    assert kernels.use("portable", cpuinfo) == EXPECTED
+    assert kernels.use("portable", cpuinfo) == {**EXPECTED, "XLA_FLAGS": XLA_FLAG}
     assert {name: os.environ[name] for name in EXPECTED} == EXPECTED
+    assert os.environ["XLA_FLAGS"] == XLA_FLAG
+    assert kernels.portable_active()
+
+
+def test_portable_adds_its_xla_flag_to_the_users_and_replaces_another_max_isa(fresh_process, tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(AVX2_CPU)
+    fresh_process.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false --xla_cpu_max_isa=AVX512")
+    assert not kernels.portable_active()
+    kernels.use("portable", cpuinfo)
+    assert os.environ["XLA_FLAGS"].split() == ["--xla_cpu_enable_fast_math=false", XLA_FLAG]
     assert kernels.portable_active()
 
 
 def test_native_leaves_the_libraries_choice(fresh_process):
     assert kernels.use("native") == {}
-    assert not any(name in os.environ for name in EXPECTED)
+    assert not any(name in os.environ for name in [*EXPECTED, "XLA_FLAGS"])
     assert not kernels.portable_active()
 
 

@@ -11,6 +11,7 @@ import pytest
 from builders import write_run
 from workflow_helpers import copy_workflow, snakemake
 
+# (The synthetic run's manifest.json is taken as it is too: write_run writes it.)
 PAPER_RULES = ["--allowed-rules", "paper_uncertainty", "paper_tables", "paper_figures", "paper_pdf"]
 
 
@@ -46,6 +47,7 @@ def test_snakemake_builds_tables_figures_and_report(work):
             assert (tables / f"{name}.{fmt}").is_file(), f"{name}.{fmt}"
     provenance = (tables / "provenance.tsv").read_text()
     assert "results/finetune/krelectra-ours/summary.json" in provenance  # relative paths, as the rule gives them
+    assert "\tresults/manifest.json\t" in provenance
     results = (tables / "results.md").read_text()
     assert "| KR-ELECTRA (this run) |" in results  # the label from config/config.yaml
     for name in ("pretraining", "finetuning", "comparison", "vocabulary"):

@@ -98,6 +98,7 @@ STAGE_ENVS = {
     "convert": "convert",
     "finetune": "finetune",
     "paper": "paper",
+    "manifest": "convert",  # the manifest reads TensorFlow checkpoints and safetensors
 }
 
 

@@ -333,6 +333,7 @@ FINETUNING_AND_PAPER = {
     "finetune train",
     "finetune summarize",
     "paper uncertainty",
+    "manifest write",
     "paper tables",
     "paper figures",
 }

@@ -17,7 +17,7 @@ from krelectra.stop import StopRequested
 # One sub-package per pipeline stage, each with a `cli.register(subparsers)`.
 # Stage modules import heavy libraries (TensorFlow, PyTorch) inside their commands,
 # so `krelectra --help` stays fast.
-STAGES = ("corpus", "vocab", "pretrain", "convert", "finetune", "paper")
+STAGES = ("corpus", "vocab", "pretrain", "convert", "finetune", "paper", "manifest")
 
 
 def json_argument(expected: type):
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        status = args.func(args)
     except StopRequested as stopped:
         # One line, in the log (stderr) and on the terminal (stdout, where the progress is),
         # then exit at once: what can be resumed is saved and every output file is closed,
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         # An input file named on the command line that is not there (or not readable).
         print(f"krelectra {args.stage}: error: {error.filename}: {error.strerror}", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def _print_once(line: str) -> None:

@@ -31,6 +31,23 @@ PyTorch (the embedded default finetunes with one thread). That an AVX-512 machin
 `portable` gives the bytes of this one is what the pins are for, but it is not verified
 here (no such machine was available): the README says which results are byte-identical
 where.
+
+What we measured later on an AMD EPYC with AVX-512 and AVX512-BF16 (no AMX), the
+embedded default with `portable`, comparing the manifests of whole runs
+(krelectra.manifest): every rule's outputs equal those of another such machine. Capping
+every library there at AVX2 as well (oneDNN, XLA, ATen, MKL's `MKL_ENABLE_INSTRUCTIONS`,
+numpy's OpenBLAS core type and dispatch, glibc's hwcaps) left every weight and prediction
+equal and changed the bytes of two outputs only, which `portable` did not reach: the
+conversion check (TensorFlow's and PyTorch's logits on a fixed batch, whose largest |logit|
+and difference go into verification.json and the model cards; the conversion ran with the
+machine's own kernels) and the KorSTS metrics and their bootstrap (scipy's pearsonr through
+numpy's OpenBLAS, in the last bit). Now `krelectra convert` and `krelectra paper
+uncertainty` take `--cpu-kernels` too, and portable sets OPENBLAS_CORETYPE. The AVX2
+machine above gave other finetuning scores for the same commit; the caps reproduce nothing
+of that difference, so it is not the instruction sets these variables pin. `--xla_cpu_max_isa=AVX2`
+is added for `pretrain.xla: true` (XLA is off on CPUs under `auto`); a small XLA-compiled
+function gave the same bytes with and without it there (XLA prefers 256-bit vectors by
+default).
 """
 
 from __future__ import annotations
@@ -60,7 +77,23 @@ PORTABLE_ENV = {
     "ATEN_CPU_CAPABILITY": "avx2",
     # MKL (PyTorch's BLAS): its conditional numerical reproducibility branch for AVX2.
     "MKL_CBWR": "AVX2",
+    # OpenBLAS (numpy's and scipy's BLAS, read when numpy loads): its Haswell (AVX2 + FMA)
+    # kernels. On the AVX-512 EPYC it picks SkylakeX, and scipy's pearsonr of the KorSTS
+    # predictions differed in the last bit between the two (the finetuning metrics and the
+    # bootstrap of the embedded default).
+    "OPENBLAS_CORETYPE": "Haswell",
 }
+# XLA's CPU code generation (`pretrain.xla: true`; `auto` leaves XLA off on CPUs) at most
+# AVX2: a flag among the others of XLA_FLAGS, which portable adds to (TensorFlow 2.21's XLA
+# accepts it; an unknown flag would stop TensorFlow at the first compilation).
+XLA_FLAG_NAME = "--xla_cpu_max_isa"
+PORTABLE_XLA_FLAG = f"{XLA_FLAG_NAME}=AVX2"
+
+
+def _xla_flags_with_portable(flags: str) -> str:
+    """XLA_FLAGS with any other `--xla_cpu_max_isa` replaced by the portable one."""
+    kept = [flag for flag in flags.split() if flag.split("=", 1)[0] != XLA_FLAG_NAME]
+    return " ".join([*kept, PORTABLE_XLA_FLAG])
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
@@ -78,8 +111,10 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
 
 def portable_active() -> bool:
     """Whether this process runs with the portable kernels (every `PORTABLE_ENV` variable set
-    to its value)."""
-    return all(os.environ.get(name) == value for name, value in PORTABLE_ENV.items())
+    to its value, and XLA_FLAGS holding `PORTABLE_XLA_FLAG`)."""
+    return all(os.environ.get(name) == value for name, value in PORTABLE_ENV.items()) and (
+        PORTABLE_XLA_FLAG in os.environ.get("XLA_FLAGS", "").split()
+    )
 
 
 def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -92,7 +127,7 @@ def cpu_has_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
 def use(choice: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
     """Apply the `cpu_kernels` choice to this process; call it before TensorFlow or PyTorch
-    is imported. Returns the variables set ({} for native).
+    is imported. Returns the variables set ({} for native): `PORTABLE_ENV` and XLA_FLAGS.
 
     `portable` overrides these variables where the environment sets them otherwise (with a
     warning naming each), since one kernel choice is its point.
@@ -107,7 +142,7 @@ def use(choice: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
     if choice == NATIVE:
         return {}
     if portable_active():
-        return dict(PORTABLE_ENV)
+        return {**PORTABLE_ENV, "XLA_FLAGS": os.environ["XLA_FLAGS"]}
     loaded = [name for name in ("tensorflow", "torch") if name in sys.modules]
     if loaded:
         raise KrelectraError(
@@ -130,4 +165,9 @@ def use(choice: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
         if os.environ.get(name) not in (None, value):
             log.warning("cpu_kernels portable: %s=%s replaced by %s", name, os.environ[name], value)
     os.environ.update(PORTABLE_ENV)
-    return dict(PORTABLE_ENV)
+    before = os.environ.get("XLA_FLAGS", "")
+    xla_flags = _xla_flags_with_portable(before)
+    if any(flag.split("=", 1)[0] == XLA_FLAG_NAME and flag != PORTABLE_XLA_FLAG for flag in before.split()):
+        log.warning("cpu_kernels portable: XLA_FLAGS %s replaced by %s", before, xla_flags)
+    os.environ["XLA_FLAGS"] = xla_flags
+    return {**PORTABLE_ENV, "XLA_FLAGS": xla_flags}

@@ -268,6 +268,7 @@ def paper_tables_inputs(wildcards):
         "summaries": PAPER_SUMMARIES,
         "runs": PAPER_RUNS,
         "uncertainty": PAPER_UNCERTAINTY,
+        "manifest": MANIFEST,
         **paper_pretraining_tables_inputs(),
     }
 
@@ -297,3 +298,41 @@ def pretraining_options(wildcards, input):
             paths = [paths] if isinstance(paths, str) else paths
             options.append(f"--{name.replace('_', '-')} " + " ".join(shlex.quote(path) for path in paths))
     return " ".join(options)
+
+
+# -- input functions of the manifest rule -------------------------------------------------
+
+
+def manifest_jobs():
+    """Each rule's jobs (their wildcards) that the manifest (manifest.smk) describes, in the
+    workflow's order: the pretraining side when the tables describe this workflow's own
+    model, the downloads of `finetune.data: download`, then the finetuning and bootstrap
+    jobs of the models the tables show."""
+    jobs = {}
+    if EVALUATES_CONVERTED:
+        shards = [{"shard": shard} for shard in SHARDS]
+        jobs.update(
+            corpus_partition=[{"source": source.name} for source in SOURCES],
+            corpus_clean=shards,
+            corpus_dedup=[{}],
+            corpus_finalize=shards,
+            corpus_stats=[{}],
+            vocab_segment=shards,
+            vocab_train=[{}],
+            vocab_report=[{}],
+            pretrain_examples=shards,
+            pretrain_model=[{}],
+            convert_checkpoint=[{}],
+        )
+    tasks = FINETUNE_CONFIG["tasks"]
+    if FINETUNE_CONFIG["data"] == "download":
+        jobs["finetune_download"] = [{"task": t, "file": f} for t in tasks for f in TASKS[t].file_names]
+    jobs["finetune_train"] = [
+        {"model": model, "task": task, "seed": str(seed)}
+        for model in PAPER_MODELS
+        for task in tasks
+        for seed in FINETUNE_SEEDS[task]
+    ]
+    jobs["finetune_summary"] = [{"model": model} for model in PAPER_MODELS]
+    jobs["paper_uncertainty"] = [{"task": task} for task in tasks]
+    return jobs

@@ -38,10 +38,12 @@ rule convert_checkpoint:
         batch_size=config["convert"]["batch_size"],
         seq_length=config["convert"]["seq_length"],
         seed=config["convert"]["seed"],
+        cpu_kernels=config["cpu_kernels"],
     shell:
         "krelectra convert --checkpoint {params.checkpoint} --model-config {input.model_config}"
         " --vocab-dir {params.vocab_dir} --output-dir {params.output_dir}"
         " --pretrain-config {input.pretrain_config} --metrics {input.metrics}"
         " --corpus-stats {input.corpus_stats} --model-name {params.model_name:q}"
         " --tolerance {params.tolerance} --batch-size {params.batch_size}"
-        " --seq-length {params.seq_length} --seed {params.seed} --threads {threads} 2> {log}"
+        " --seq-length {params.seq_length} --seed {params.seed} --threads {threads}"
+        " --cpu-kernels {params.cpu_kernels} 2> {log}"

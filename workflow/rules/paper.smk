@@ -83,10 +83,11 @@ rule paper_uncertainty:
         resamples=PAPER_UNCERTAINTY_CONFIG["resamples"],
         level=PAPER_UNCERTAINTY_CONFIG["confidence_level"],
         seed=PAPER_UNCERTAINTY_CONFIG["seed"],
+        cpu_kernels=config["cpu_kernels"],
     shell:
         "krelectra paper uncertainty --task {wildcards.task} --runs {input.runs} --protocols {params.protocols}"
         " --reference-model {params.reference:q} --resamples {params.resamples} --confidence-level {params.level}"
-        " --seed {params.seed} --threads {threads} --output {output} 2> {log}"
+        " --seed {params.seed} --threads {threads} --cpu-kernels {params.cpu_kernels} --output {output} 2> {log}"
 
 
 rule paper_tables:
@@ -116,7 +117,7 @@ rule paper_tables:
     shell:
         "krelectra paper tables --published {input.published} {params.pretraining} {params.contamination_models}"
         " --summaries {input.summaries} --runs {input.runs} --uncertainty {input.uncertainty}"
-        " --config {params.config} --output-dir {output} 2> {log}"
+        " --manifest {input.manifest} --config {params.config} --output-dir {output} 2> {log}"
 
 
 rule paper_figures:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from krelectra import kernels
+
 BASE_MODEL_CONFIG = """\
 {"vocab_size": 30000, "embedding_size": 768,
  "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072,
@@ -38,6 +40,7 @@ do_lower_case and strip_accents false. See docs/convert.md.
 
 
 def _convert(args):
+    kernels.use(args.cpu_kernels)  # before TensorFlow and PyTorch are imported
     from krelectra.convert.export import ConversionInputs, convert
 
     if args.threads:
@@ -121,4 +124,11 @@ def register(stages) -> None:
     p.add_argument("--seq-length", type=_at_least(8), default=64, help="length of the verification batch")
     p.add_argument("--seed", type=int, default=0, help="seed of the verification batch")
     p.add_argument("--threads", type=_at_least(0), default=0, help="CPU threads for TF and PyTorch (0: all)")
+    p.add_argument(
+        "--cpu-kernels",
+        choices=kernels.CHOICES,
+        default=kernels.NATIVE,
+        help="portable: the AVX2 kernels on every x86-64 CPU, for the same verification.json across machines; "
+        "native (default): the libraries' fastest for this CPU (krelectra.kernels)",
+    )
     p.set_defaults(func=_convert)

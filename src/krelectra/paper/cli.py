@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from krelectra import kernels
 from krelectra.cli import json_argument
 from krelectra.paper.outputs import DEFAULT_RESULTS, paper_output_dir
 
@@ -47,6 +48,7 @@ def _tables(args) -> None:
         uncertainty=args.uncertainty,
         contamination=args.contamination,
         contamination_models=args.contamination_models,
+        manifest=args.manifest,
     )
     write_tables(inputs, PaperConfig.from_dict(args.config), args.output_dir)
 
@@ -67,6 +69,7 @@ def _figures(args) -> None:
 
 
 def _uncertainty(args) -> None:
+    kernels.use(args.cpu_kernels)  # before numpy is imported
     from krelectra.paper.uncertainty import write_task_uncertainty
 
     write_task_uncertainty(
@@ -138,6 +141,9 @@ def register(stages) -> None:
         default=[],
         help="models pretrained on the audited corpus: their clean-subset scores (default: none)",
     )
+    p.add_argument(
+        "--manifest", type=Path, help="{RESULTS}/manifest.json, listed in provenance.tsv (krelectra.manifest)"
+    )
     p.add_argument("--config", type=_config, default={}, help="the paper: config section as JSON")
     p.add_argument(
         "--output-dir", type=Path, default=TABLES_DIR, help=f"the tables folder to write (default: {TABLES_DIR})"
@@ -178,6 +184,12 @@ def register(stages) -> None:
     p.add_argument("--confidence-level", type=_level, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     p.add_argument("--threads", type=_positive, default=1, help="processes scoring the resamples (default 1)")
+    p.add_argument(
+        "--cpu-kernels",
+        choices=kernels.CHOICES,
+        default=kernels.NATIVE,
+        help="portable: numpy's AVX2 BLAS kernels on every x86-64 CPU (krelectra.kernels); native (default)",
+    )
     p.add_argument("--output", type=Path, required=True, help="{RESULTS}/paper/uncertainty/{task}.json")
     p.set_defaults(func=_uncertainty)
 

@@ -150,6 +150,7 @@ class TableInputs:
     # The corpus's contamination audit, and the models pretrained on that corpus.
     contamination: Path | None = None
     contamination_models: list[str] = field(default_factory=list)
+    manifest: Path | None = None  # the run's manifest.json (krelectra.manifest): provenance only
 
     @property
     def describes_pretraining(self) -> bool:
@@ -174,7 +175,12 @@ class TableInputs:
     def used_by(self) -> dict[str, list[Path]]:
         """Which files each table reads (for provenance.tsv)."""
         used = {
-            "results": [self.published, *self.summaries, *self.uncertainty],
+            "results": [
+                self.published,
+                *self.summaries,
+                *self.uncertainty,
+                *([self.manifest] if self.manifest else []),
+            ],
             "finetuning": list(self.runs),
         }
         files = self.pretraining_files()
