@@ -9,7 +9,7 @@ import sys
 
 from snakemake.settings.types import DeploymentMethod
 
-from krelectra.corpus.public import download_path, public_dataset, record_path, text_path
+from krelectra.corpus.public import MEDIAWIKI, TEXT_COLUMN, download_path, public_dataset, record_path, text_path
 from krelectra.corpus.sources import resolve_sources
 from krelectra.errors import KrelectraError
 from krelectra.vocab.tokenizer import TOKENIZER_FILES
@@ -305,15 +305,33 @@ def pretraining_options(wildcards, input):
 
 def manifest_jobs():
     """Each rule's jobs (their wildcards) that the manifest (manifest.smk) describes, in the
-    workflow's order: the pretraining side when the tables describe this workflow's own
-    model, the downloads of `finetune.data: download`, then the finetuning and bootstrap
-    jobs of the models the tables show."""
+    workflow's order: the downloads of `finetune.data: download` (the contamination audit
+    reads them), the pretraining side when the tables describe this workflow's own model
+    (public data downloads and extraction, corpus, audit, vocabulary, pretraining,
+    conversion), then the finetuning and bootstrap jobs of the models the tables show."""
     jobs = {}
+    tasks = FINETUNE_CONFIG["tasks"]
+    if FINETUNE_CONFIG["data"] == "download":
+        jobs["finetune_download"] = [{"task": t, "file": f} for t in tasks for f in TASKS[t].file_names]
     if EVALUATES_CONVERTED:
         shards = [{"shard": shard} for shard in SHARDS]
+        public = PUBLIC_DATASETS.values()
         jobs.update(
+            corpus_download_checksums=[{"dataset": d.name, "checksums": d.checksums[0]} for d in public if d.checksums],
+            corpus_download=[{"dataset": d.name, "file": f.name} for d in public for f in d.files],
+            corpus_extract_wiki=[
+                {"dataset": d.name, "stem": f.name.removesuffix(".xml.bz2")}
+                for d in public
+                for f in d.files
+                if f.extraction == MEDIAWIKI
+            ],
+            corpus_extract_column=[
+                {"dataset": d.name, "file": f.name} for d in public for f in d.files if f.extraction == TEXT_COLUMN
+            ],
             corpus_partition=[{"source": source.name} for source in SOURCES],
+            corpus_contamination_index=[{}],
             corpus_clean=shards,
+            corpus_contamination=[{}],
             corpus_dedup=[{}],
             corpus_finalize=shards,
             corpus_stats=[{}],
@@ -324,9 +342,6 @@ def manifest_jobs():
             pretrain_model=[{}],
             convert_checkpoint=[{}],
         )
-    tasks = FINETUNE_CONFIG["tasks"]
-    if FINETUNE_CONFIG["data"] == "download":
-        jobs["finetune_download"] = [{"task": t, "file": f} for t in tasks for f in TASKS[t].file_names]
     jobs["finetune_train"] = [
         {"model": model, "task": task, "seed": str(seed)}
         for model in PAPER_MODELS
