@@ -57,7 +57,8 @@ def test_the_manifest_lists_every_planned_output_under_its_rule(tmp_path, config
     assert listed == outputs
     assert "--results results" in command or "--results results-evaluate" in command
     if configfile is None:
-        assert order[:5] == ["corpus_partition", "corpus_clean", "corpus_dedup", "corpus_finalize", "corpus_stats"]
+        corpus = ["corpus_partition", "corpus_contamination_index", "corpus_clean", "corpus_contamination"]
+        assert order[:7] == [*corpus, "corpus_dedup", "corpus_finalize", "corpus_stats"]
         assert order.index("pretrain_examples") < order.index("pretrain_model") < order.index("convert_checkpoint")
         assert '"cpu_kernels": "portable"' in command
     else:

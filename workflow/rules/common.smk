@@ -350,4 +350,4 @@ def manifest_jobs():
     ]
     jobs["finetune_summary"] = [{"model": model} for model in PAPER_MODELS]
     jobs["paper_uncertainty"] = [{"task": task} for task in tasks]
-    return jobs
+    return {rule: rule_jobs for rule, rule_jobs in jobs.items() if rule_jobs}
