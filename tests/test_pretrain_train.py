@@ -53,8 +53,12 @@ def merge(base: dict, override: dict) -> dict:
     return out
 
 
+def default_config() -> dict:
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
 def default_section() -> dict:
-    return yaml.safe_load((REPO / "config/config.yaml").read_text())["pretrain"]
+    return default_config()["pretrain"]
 
 
 def env() -> dict:
@@ -79,6 +83,11 @@ def clone(pipeline: Path, dest: Path) -> Path:
 
 
 def train_cli(work_dir: Path, pipeline: Path, section: dict) -> subprocess.CompletedProcess:
+    """`krelectra pretrain train` as the pretrain_model rule runs it under `snakemake --cores 2`
+    with config/config.yaml: the same `cpu_kernels` and 2 threads. Both change the numbers (and
+    under `native` on a CPU with AVX512-BF16 or AMX, `mixed_precision: auto` is bfloat16 while
+    the rule's `portable` kernels make it float32), so a run compared with the rule's must
+    share them."""
     examples = pipeline / "results/pretrain/examples"
     command = [
         sys.executable,
@@ -97,6 +106,10 @@ def train_cli(work_dir: Path, pipeline: Path, section: dict) -> subprocess.Compl
         *map(str, sorted(examples.glob("?????.eval.tfrecord"))),
         "--config",
         json.dumps(section),
+        "--cpu-kernels",
+        default_config()["cpu_kernels"],
+        "--threads",
+        "2",
     ]
     result = subprocess.run(command, env=env(), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -165,6 +178,11 @@ def test_killed_run_resumes_from_its_latest_checkpoint(pretrain_pipeline, tmp_pa
     # run of the same config ends.
     section = merge(default_section(), TINY)
     train_cli(tmp_path / "uninterrupted", work, section)
+    precision = [
+        json.loads((folder / "final/pretrain_config.json").read_text())["mixed_precision"]
+        for folder in (results, tmp_path / "uninterrupted")
+    ]
+    assert precision[0] == precision[1], "the two runs compared compute in the same precision"
     uninterrupted = checkpoint_tensors(tmp_path / "uninterrupted/final/model.ckpt")
     assert uninterrupted.keys() == resumed_weights.keys()
     for name, value in uninterrupted.items():
@@ -180,6 +198,39 @@ def test_killed_run_resumes_from_its_latest_checkpoint(pretrain_pipeline, tmp_pa
     for key in ("discriminator_loss", "generator_loss", "generator_accuracy"):
         assert start_eval[key] == pytest.approx(source_eval[key], rel=1e-5), key
     assert checkpoint_tensors(tmp_path / "continued/final/model.ckpt")["global_step"] == 10
+
+
+@pytest.mark.slow
+def test_a_bfloat16_run_resumed_from_a_checkpoint_ends_where_the_uninterrupted_run_ends(pretrain_examples, tmp_path):
+    """Resuming restores the whole training state under bfloat16 mixed precision too (the
+    killed-run test above runs the rule's float32): a run resumed from its step-10 checkpoint
+    (as a run killed after it would be) ends with the bytes of the run that went on."""
+    from krelectra.pretrain.checkpoint import write_checkpoint_state
+
+    files = (pretrain_examples["train"], pretrain_examples["eval"], pretrain_examples["vocab"])
+    section = merge(
+        TINY,
+        {
+            "mixed_precision": True,
+            "examples": {"max_seq_length": 64},
+            "train": {"num_train_steps": 20, "save_checkpoints_steps": 10, "eval_every_steps": 0},
+        },
+    )
+    _run(files, section, tmp_path / "uninterrupted")
+    assert json.loads((tmp_path / "uninterrupted/final/pretrain_config.json").read_text())["mixed_precision"] is True
+    # The state of a run killed after its step-10 checkpoint: that checkpoint is its newest.
+    resumed = tmp_path / "resumed"
+    shutil.copytree(tmp_path / "uninterrupted/checkpoints", resumed / "checkpoints")
+    for path in (resumed / "checkpoints").glob("model.ckpt-20.*"):
+        path.unlink()
+    write_checkpoint_state(resumed / "checkpoints", "model.ckpt-10", ["model.ckpt-10"])
+    records = _run(files, section, resumed)
+    assert [r["step"] for r in records if r["split"] == "train"] == [10, 20]
+    expected = checkpoint_tensors(tmp_path / "uninterrupted/final/model.ckpt")
+    got = checkpoint_tensors(resumed / "final/model.ckpt")
+    assert got.keys() == expected.keys() and got["global_step"] == 20
+    for name, value in expected.items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
 
 
 MIRRORED_SCRIPT = r"""
