@@ -130,7 +130,7 @@ def test_xla_and_bfloat16_runs_log_the_losses_of_float32_eager_and_xla_is_determ
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        ("fpu sse2 avx2 fma", False),  # AVX2 only (this project's AMD EPYC)
+        ("fpu sse2 avx2 fma", False),  # AVX2 only (one of the AMD EPYCs this project has run on)
         ("fpu avx2 avx512f avx512bw avx512_vnni", False),  # AVX-512 without BF16 (Ice Lake)
         ("fpu avx2 avx512f avx512_bf16", True),  # Cooper Lake, Zen 4
         ("fpu avx2 avx512f amx_bf16 amx_tile", True),  # Sapphire Rapids
