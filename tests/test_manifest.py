@@ -277,3 +277,22 @@ def test_manifest_records_the_machine_and_packages(two_runs):
     assert manifest["settings"] == {"cpu_kernels": "portable"}
     assert {"cpu", "isa_flags", "caches", "cpus"} <= manifest["machine"].keys()
     assert {"numpy", "torch", "tensorflow-cpu", "python"} <= manifest["packages"].keys()
+
+
+def test_a_stage_only_one_run_has_is_the_first_difference_where_it_runs(two_runs):
+    a, b = two_runs
+    manifest_a = manifest_of(a)
+    (b / "corpus/audit.json").parent.mkdir(parents=True, exist_ok=True)
+    (b / "corpus/audit.json").write_text("{}")
+    rules_b = [("corpus_audit", [b / "corpus/audit.json"])] + [
+        (name, [b / path for path in paths]) for name, paths in RULES.items()
+    ]
+    rules_b.insert(2, rules_b.pop(0))  # B: corpus_finalize, pretrain_examples, corpus_audit, pretrain_model, ...
+    manifest_b = build_manifest(rules_b, b, {"cpu_kernels": "portable"})
+    results = compare_manifests(manifest_a, manifest_b, a, b)
+    order = [rule.rule for rule in results]
+    assert order[:4] == ["corpus_finalize", "pretrain_examples", "corpus_audit", "pretrain_model"]
+    assert first_difference(results).rule == "corpus_audit"
+    # a stage B runs first goes first
+    manifest_b = build_manifest([rules_b[2], *rules_b[:2], *rules_b[3:]], b, {"cpu_kernels": "portable"})
+    assert [rule.rule for rule in compare_manifests(manifest_a, manifest_b, a, b)][0] == "corpus_audit"

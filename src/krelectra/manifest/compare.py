@@ -113,12 +113,22 @@ def compare_entries(a: dict, b: dict, a_root: Path | None = None, b_root: Path |
     return FileResult(a["path"], DIFFERS, details)
 
 
+def merged_order(a: list[str], b: list[str]) -> list[str]:
+    """The rules of two manifests in one workflow order: A's order, with each rule that only
+    B has placed right after the rule B lists before it (at the start when it is B's first),
+    so that a stage one run has and the other lacks is found where it runs."""
+    order = list(a)
+    for index, name in enumerate(b):
+        if name not in order:
+            before = next((b[i] for i in range(index - 1, -1, -1) if b[i] in order), None)
+            order.insert(0 if before is None else order.index(before) + 1, name)
+    return order
+
+
 def compare_manifests(a: dict, b: dict, a_root: Path | None = None, b_root: Path | None = None) -> list[RuleResult]:
-    """Rule by rule in A's order (then rules only B has), file by file in path order."""
+    """Rule by rule in the workflow's order (`merged_order`), file by file in path order."""
     rules_b = {rule["rule"]: rule for rule in b["rules"]}
-    order = [rule["rule"] for rule in a["rules"]] + [
-        r["rule"] for r in b["rules"] if r["rule"] not in {x["rule"] for x in a["rules"]}
-    ]
+    order = merged_order([rule["rule"] for rule in a["rules"]], [rule["rule"] for rule in b["rules"]])
     rules_a = {rule["rule"]: rule for rule in a["rules"]}
     results = []
     for name in order:
