@@ -20,7 +20,7 @@ fi
 cat <<'EOF'
 
 Done. The results of the embedded default:
-  paper/tables/    results, model, pretraining, corpus and finetuning tables (.tex, .md, .html)
+  paper/tables/    results, model, pretraining, corpus, contamination and finetuning tables (.tex, .md, .html)
   paper/figures/   pretraining and finetuning curves, scores against the published ones, vocabulary (.pdf, .png)
   results/         every rule's output, with its log under results/logs/
 Look at them:

@@ -295,4 +295,4 @@ def test_a_stage_only_one_run_has_is_the_first_difference_where_it_runs(two_runs
     assert first_difference(results).rule == "corpus_audit"
     # a stage B runs first goes first
     manifest_b = build_manifest([rules_b[2], *rules_b[:2], *rules_b[3:]], b, {"cpu_kernels": "portable"})
-    assert [rule.rule for rule in compare_manifests(manifest_a, manifest_b, a, b)][0] == "corpus_audit"
+    assert next(rule.rule for rule in compare_manifests(manifest_a, manifest_b, a, b)) == "corpus_audit"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 from workflow_helpers import copy_workflow, snakemake
@@ -64,3 +65,17 @@ def test_the_manifest_lists_every_planned_output_under_its_rule(tmp_path, config
     else:
         assert order[0] == "finetune_download" and "corpus_partition" not in order
     assert order[-3:] == ["finetune_train", "finetune_summary", "paper_uncertainty"]
+
+
+def test_the_published_manifest_lists_what_the_embedded_default_writes_today(tmp_path):
+    """docs/manifests/embedded-default.json (README: compare your run with it) names the
+    same rules and files as this commit's embedded default plans: a new or renamed output
+    makes it stale (scripts/publish_manifest.py publishes it anew)."""
+    from krelectra.manifest.record import read_manifest
+
+    published, _ = read_manifest(Path(__file__).resolve().parents[1] / "docs/manifests/embedded-default.json")
+    _, command = planned_outputs(copy_workflow(tmp_path))
+    order, listed = manifest_listing(command)
+    assert [rule["rule"] for rule in published["rules"]] == order
+    files = {(rule["rule"], f"results/{entry['path']}") for rule in published["rules"] for entry in rule["files"]}
+    assert files == listed

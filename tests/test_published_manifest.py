@@ -14,7 +14,9 @@ END = "<!-- manifest: end -->"
 # The embedded default's rules up to the bootstrap, in the workflow's order (workflow/rules/*.smk).
 RULES = [
     "corpus_partition",
+    "corpus_contamination_index",
     "corpus_clean",
+    "corpus_contamination",
     "corpus_dedup",
     "corpus_finalize",
     "corpus_stats",

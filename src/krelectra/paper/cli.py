@@ -202,7 +202,9 @@ def register(stages) -> None:
     p.set_defaults(func=_pdf)
 
     p = commands.add_parser("show", help="print generated tables (Markdown) to the terminal")
-    p.add_argument("tables", nargs="*", help="results, model, pretraining, corpus, finetuning (default: all)")
+    p.add_argument(
+        "tables", nargs="*", help="results, model, pretraining, corpus, contamination, finetuning (default: all)"
+    )
     p.add_argument(
         "--results", default=DEFAULT_RESULTS, help="the run's results folder (config `results`; default: results)"
     )
