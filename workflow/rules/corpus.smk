@@ -57,7 +57,9 @@ rule corpus_contamination_index:
     conda:
         "../../envs/corpus.yaml"
     params:
-        data_dir=lambda w: FINETUNE_DATA,
+        # relative to the working directory, so that moving the project does not change the
+        # params (Snakemake reruns a job whose params changed: here the whole corpus stage)
+        data_dir=lambda w: os.path.relpath(FINETUNE_DATA),
         tasks=config["finetune"]["tasks"],
         ngram=config["corpus"]["contamination"]["ngram"],
     shell:

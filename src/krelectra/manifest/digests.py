@@ -34,8 +34,8 @@ CHUNK = 1 << 20
 # (threads, kernels, versions), the absolute path of the data folder.
 RUN_RECORDS: tuple[tuple[str, ...], ...] = (
     ("timing",),  # finetune metrics.json (krelectra.finetune.train)
-    ("epochs", "*", "train_seconds"),
-    ("epochs", "*", "eval_seconds"),
+    ("points", "*", "train_seconds"),  # each save point's (krelectra.finetune.train)
+    ("points", "*", "eval_seconds"),
     ("environment",),
     ("data", "dir"),
     ("examples_per_sec",),  # pretrain metrics.jsonl (krelectra.pretrain.train)
