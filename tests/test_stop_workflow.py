@@ -120,7 +120,13 @@ def test_a_stop_request_stops_both_jobs_in_seconds_and_the_rerun_resumes(stop_pi
     resumed_step, finished_step = 0, 0
     for how in ("TERM", "INT", "group"):
         process, out = start(work, num_train_steps=100_000)
-        wait_for_both_progress_lines(process, out, finished_step)
+        try:
+            wait_for_both_progress_lines(process, out, finished_step)
+        except BaseException:  # leave no job training on: it would outlive the test
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            raise
         seconds = stop(process, how)
         text = out.read_text()
         assert seconds < STOP_SECONDS, f"kill -{how}: Snakemake took {seconds:.1f} s to exit\n{text[-3000:]}"
