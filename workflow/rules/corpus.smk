@@ -42,8 +42,10 @@ rule corpus_partition:
 rule corpus_contamination_index:
     """Index the character n-grams of the evaluated splits (dev, test) of the configured tasks."""
     input:
+        # relative to the working directory (as data_dir below): Snakemake reruns a job whose
+        # set of input paths changed, and here that is the whole corpus stage
         lambda w: [
-            f"{FINETUNE_DATA}/{task}/{file}"
+            os.path.relpath(f"{FINETUNE_DATA}/{task}/{file}")
             for task, files in evaluation_files(config["finetune"]["tasks"]).items()
             for file in files
         ],
@@ -57,8 +59,6 @@ rule corpus_contamination_index:
     conda:
         "../../envs/corpus.yaml"
     params:
-        # relative to the working directory, so that moving the project does not change the
-        # params (Snakemake reruns a job whose params changed: here the whole corpus stage)
         data_dir=lambda w: os.path.relpath(FINETUNE_DATA),
         tasks=config["finetune"]["tasks"],
         ngram=config["corpus"]["contamination"]["ngram"],
