@@ -74,7 +74,7 @@ def main() -> None:
     import transformers
 
     transformers.logging.set_verbosity_error()
-    from finetune_speed import build_random_model
+    from finetune_speed import model_to_measure
 
     from krelectra.finetune.tasks import data_dir_for, get_task, load_splits
     from krelectra.finetune.train import finetune, native_bf16
@@ -83,19 +83,17 @@ def main() -> None:
     data_dir = data_dir_for("fixtures", REPO / "results", REPO)
     runs: dict[tuple[str, str], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="finetune-numerics-") as scratch:
-        model = args.model
-        if model is None:
-            converted = REPO / "results" / "models" / "discriminator"
-            if (converted / "model.safetensors").exists():
-                model = str(converted)
-            else:
-                texts = [
-                    " ".join(str(v) for v in example.values())
-                    for task in tasks
-                    for split in load_splits(task, data_dir, 0.1, task.hyperparameters["seed"]).values()
-                    for example in split.examples
-                ]
-                model = str(build_random_model(Path(scratch) / "model", texts, "tiny"))
+        model = model_to_measure(
+            args.model,
+            Path(scratch),
+            lambda: [
+                " ".join(str(v) for v in example.values())
+                for task in tasks
+                for split in load_splits(task, data_dir, 0.1, task.hyperparameters["seed"]).values()
+                for example in split.examples
+            ],
+            "tiny",
+        )
         print(f"model: {model}", flush=True)
         for task in tasks:
             hp = embedded_hyperparameters(task)

@@ -35,6 +35,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +59,18 @@ SIZES = {
         "intermediate_size": 3072,
     },
 }
+
+
+def model_to_measure(model: str | None, scratch: Path, texts: Callable[[], list[str]], size: str) -> str:
+    """The model a benchmark finetunes: `model` when given, else the embedded default's
+    converted discriminator (results/models/discriminator) when it exists, else a random
+    model of `size` built in `scratch` with a vocabulary from `texts()`."""
+    if model is not None:
+        return model
+    converted = REPO / "results" / "models" / "discriminator"
+    if (converted / "model.safetensors").exists():
+        return str(converted)
+    return str(build_random_model(scratch / "model", texts(), size))
 
 
 def build_random_model(folder: Path, texts: list[str], size: str) -> Path:
@@ -198,16 +211,12 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="finetune-speed-") as scratch:
         scratch = Path(scratch)
-        model = args.model
-        if model is None:
-            converted = REPO / "results" / "models" / "discriminator"
-            if (converted / "model.safetensors").exists():
-                model = str(converted)
-            else:
-                texts = [
-                    e.get("text", "") + e.get("text_pair", "") for split in splits.values() for e in split.examples
-                ]
-                model = str(build_random_model(scratch / "model", texts, args.random_size))
+        model = model_to_measure(
+            args.model,
+            scratch,
+            lambda: [e.get("text", "") + e.get("text_pair", "") for split in splits.values() for e in split.examples],
+            args.random_size,
+        )
         tokenizer = load_tokenizer(model)
         pairs = [e["text_pair"] for e in examples] if "text_pair" in examples[0] else None
         lengths = [
