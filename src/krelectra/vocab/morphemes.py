@@ -32,9 +32,9 @@ CONTINUATION = "##"
 BATCH_SENTENCES = 2000
 
 # What `_character_kinds` says of a character: ISOLATED (a word of its own), UNUSUAL (white
-# space other than " ", which words split at but Mecab-Ko keeps inside some morphemes; NUL,
-# which ends the C string Mecab-Ko reads): text that holds an UNUSUAL character goes through
-# `pieces`. "\n" is neither: `_rewrite` uses it to end each line.
+# space other than " ": words split at it, but Mecab-Ko skips some of it and makes morphemes
+# of the rest; NUL, which ends the C string Mecab-Ko reads): text that holds an UNUSUAL
+# character goes through `pieces`. "\n" is neither: `_rewrite` uses it to end each line.
 _ISOLATED, _UNUSUAL = 1, 2
 _BMP = 0x10000
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
