@@ -118,6 +118,22 @@ def test_batch_path_leaves_unusual_white_space_nul_and_line_breaks_to_pieces(sen
     assert segmenter.segment_lines(batch) == "".join(reference_line(segmenter, s) + "\n" for s in batch)
 
 
+def test_segment_lines_rewrites_at_most_a_batch_at_a_time(monkeypatch, law_sentences):
+    # A long document comes in one call; `_rewrite`'s arrays (about 70 bytes a character)
+    # must still cover one batch of BATCH_SENTENCES at most.
+    from krelectra.vocab import morphemes
+
+    segmenter, sizes = MorphemeSegmenter(), []
+    rewrite = MorphemeSegmenter._rewrite
+    monkeypatch.setattr(morphemes, "BATCH_SENTENCES", 7)
+    monkeypatch.setattr(
+        segmenter, "_rewrite", lambda sentences, parsed: sizes.append(len(sentences)) or rewrite(sentences, parsed)
+    )
+    lines = segmenter.segment_lines(law_sentences)
+    assert lines == "".join(reference_line(segmenter, sentence) + "\n" for sentence in law_sentences)
+    assert max(sizes) == 7 and sum(sizes) == len(law_sentences)
+
+
 def test_segment_shard_writes_every_training_sentence_segmented(tmp_path, law_sentences):
     from krelectra.vocab.segment import is_heldout, segment_shard
 

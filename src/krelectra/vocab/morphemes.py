@@ -27,8 +27,9 @@ import numpy as np
 
 CONTINUATION = "##"
 
-# Sentences per `segment_lines` call in the vocabulary stage: large enough that the
-# per-call array operations cost nothing beside Mecab-Ko's parse of every sentence.
+# Sentences per `_rewrite` call (and per `segment_lines` call in the vocabulary stage):
+# large enough that the per-call array operations cost nothing beside Mecab-Ko's parse of
+# every sentence, small enough that their arrays stay a few MB.
 BATCH_SENTENCES = 2000
 
 # What `_character_kinds` says of a character: ISOLATED (a word of its own), UNUSUAL (white
@@ -197,12 +198,14 @@ class MorphemeSegmenter:
     def segment_lines(self, sentences: Sequence[str]) -> str:
         """`segment_line` of every sentence, each followed by "\\n", as one string.
 
-        One Mecab-Ko `-Owakati` call per sentence; the rest is done on the whole batch by
-        `_rewrite`. A batch it cannot take is split up, down to single sentences, and a
-        sentence it cannot take goes through `pieces` (the same result; Mecab-Ko parses it
-        again)."""
-        parsed = list(map(self._tagger.parse, sentences))
-        return self._lines(sentences, parsed)
+        One Mecab-Ko `-Owakati` call per sentence; the rest is done by `_rewrite` on
+        batches of BATCH_SENTENCES (its arrays take about 70 bytes per character, so the
+        batch, not the caller, bounds that memory). A batch it cannot take is split up,
+        down to single sentences, and a sentence it cannot take goes through `pieces` (the
+        same result; Mecab-Ko parses it again)."""
+        parse = self._tagger.parse
+        batches = (sentences[i : i + BATCH_SENTENCES] for i in range(0, len(sentences), BATCH_SENTENCES))
+        return "".join(self._lines(batch, list(map(parse, batch))) for batch in batches)
 
     def _lines(self, sentences: Sequence[str], parsed: list[str]) -> str:
         lines = self._rewrite(sentences, parsed)
