@@ -52,7 +52,7 @@ def reference_line(segmenter: MorphemeSegmenter, sentence: str) -> str:
 # Sentences the batch path must get right or hand to `pieces`: punctuation runs, CJK
 # inside and beside words, isolated characters at both ends, spaces at the ends and in
 # runs, white space Mecab-Ko skips (tab, vertical tab) or keeps in a morpheme (NBSP,
-# ideographic space; all of Python's white space below), NUL, the batch path's own mark,
+# ideographic space; all of Python's white space below), NUL, a control character,
 # "#", characters beyond the BMP (an emoji; an ideograph of CJK extension B, which is
 # isolated), an empty sentence and one with a line break.
 TRICKY = [
@@ -94,6 +94,44 @@ def test_batch_segmentation_of_hand_checked_sentences():
     # Mecab-Ko: 3 . 14 는 원주율 . .. e - mail ! -- every punctuation mark is a word.
     assert segmenter.segment_line("3.14는 원주율... e-mail!") == "3 . 14 ##는 원주율 . . . e - mail !"
     assert segmenter.segment_lines(["학교에 갔습니다.", "", "#해시"]) == "학교 ##에 갔 ##습니다 .\n\n# 해시\n"
+
+
+def test_batch_path_takes_space_runs_control_characters_and_astral_characters():
+    # Text the batch path (`_rewrite`) segments itself, without `pieces`: spaces in runs and
+    # at both ends, a line of spaces, an empty line, a control character (Mecab-Ko makes it a
+    # morpheme), characters beyond the BMP (an emoji inside a word; an ideograph of CJK
+    # extension B, isolated), two ideographs in one Mecab-Ko surface (漢字, split).
+    segmenter = MorphemeSegmenter()
+    batch = ["  두  칸  漢字로  ", "   ", "", "이모지😀와 한자𠀀자", "표시\x01문자"]
+    lines = segmenter._rewrite(batch, [segmenter._tagger.parse(sentence) for sentence in batch])
+    assert lines == "두 칸 漢 字 로\n\n\n이 ##모지 ##😀 ##와 한자 𠀀 자\n표시 ##\x01 ##문자\n"
+    assert lines == "".join(reference_line(segmenter, sentence) + "\n" for sentence in batch)
+
+
+# White space the word rule splits at but Mecab-Ko skips (tab) or keeps as a morpheme (NBSP,
+# ideographic space), NUL (the end of Mecab-Ko's input), a line break inside a sentence.
+@pytest.mark.parametrize("sentence", ["탭\t문자", "말\xa0글", "말\u3000글", "널\x00문자", "줄\n바꿈"])
+def test_batch_path_leaves_unusual_white_space_nul_and_line_breaks_to_pieces(sentence):
+    segmenter = MorphemeSegmenter()
+    batch = ["국민의 권리", sentence]
+    assert segmenter._rewrite(batch, [segmenter._tagger.parse(s) for s in batch]) is None
+    assert segmenter.segment_lines(batch) == "".join(reference_line(segmenter, s) + "\n" for s in batch)
+
+
+def test_segment_lines_rewrites_at_most_a_batch_at_a_time(monkeypatch, law_sentences):
+    # A long document comes in one call; `_rewrite`'s arrays (about 70 bytes a character)
+    # must still cover one batch of BATCH_SENTENCES at most.
+    from krelectra.vocab import morphemes
+
+    segmenter, sizes = MorphemeSegmenter(), []
+    rewrite = MorphemeSegmenter._rewrite
+    monkeypatch.setattr(morphemes, "BATCH_SENTENCES", 7)
+    monkeypatch.setattr(
+        segmenter, "_rewrite", lambda sentences, parsed: sizes.append(len(sentences)) or rewrite(sentences, parsed)
+    )
+    lines = segmenter.segment_lines(law_sentences)
+    assert lines == "".join(reference_line(segmenter, sentence) + "\n" for sentence in law_sentences)
+    assert max(sizes) == 7 and sum(sizes) == len(law_sentences)
 
 
 def test_segment_shard_writes_every_training_sentence_segmented(tmp_path, law_sentences):

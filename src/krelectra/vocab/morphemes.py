@@ -8,43 +8,37 @@ text. Non-initial pieces carry the WordPiece continuation prefix `##`.
 
 `MorphemeSegmenter.pieces` states the rule one sentence at a time. The vocabulary stage
 segments whole shards with `segment_lines`, which gives the same lines with one Mecab-Ko
-call per sentence and nothing else per sentence: Mecab-Ko writes every morpheme with the
-white space before it and a mark after it, and a few string operations over the whole
-batch turn that into the output (see `_rewrite`). Sentences those cannot express (rare
-white space, NUL, the mark itself) go through `pieces`.
+`-Owakati` call per sentence (the same call `pieces` makes) and nothing else per sentence:
+array operations over the whole batch line its morphemes up with the text's spaces and
+isolated characters (see `_rewrite`). Sentences those cannot take (white space other than
+the space, NUL, surfaces that are not the text) go through `pieces`.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 import sys
 import unicodedata
 from collections.abc import Sequence
 from functools import cache, cached_property
 from itertools import accumulate
 
+import numpy as np
+
 CONTINUATION = "##"
 
-# Sentences per `segment_lines` call in the vocabulary stage: large enough that the
-# per-call string operations cost nothing beside Mecab-Ko's parse of every sentence.
+# Sentences per `_rewrite` call (and per `segment_lines` call in the vocabulary stage):
+# large enough that the per-call array operations cost nothing beside Mecab-Ko's parse of
+# every sentence, small enough that their arrays stay a few MB.
 BATCH_SENTENCES = 2000
 
-# Mecab-Ko's output in the batch path: every morpheme as the white space before it and its
-# surface (MeCab's %M), then MARK; " \n" after each sentence. So a morpheme that directly
-# follows another comes after MARK, one after a space after MARK and the space.
-# MARK is a control character, which the corpus stage and ElectraTokenizer's normaliser
-# both remove; text that holds one goes the careful way.
-_MARK = "\x01"
-_NODE_FORMAT = f"%M{_MARK}"
-_EOS_FORMAT = r"\s\n"  # MeCab's escapes for a space and a line break
-# In the sentences, what makes `_rewrite` leave a batch to `pieces`: white space other than
-# " " (str.isspace: words split at it, but Mecab-Ko keeps some of it inside morphemes; a
-# line break would split the line), NUL (it ends the C string Mecab-Ko reads); and
-# characters beyond the Basic Multilingual Plane (handled, with a slower pattern).
-_UNUSUAL = re.compile("[\t\n\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00]")
+# What `_character_kinds` says of a character: ISOLATED (a word of its own), UNUSUAL (white
+# space other than " ": words split at it, but Mecab-Ko skips some of it and makes morphemes
+# of the rest; NUL, which ends the C string Mecab-Ko reads): text that holds an UNUSUAL
+# character goes through `pieces`. "\n" is neither: `_rewrite` uses it to end each line.
+_ISOLATED, _UNUSUAL = 1, 2
+_BMP = 0x10000
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-_UNUSUAL_OR_ASTRAL = re.compile(_UNUSUAL.pattern[:-1] + _ASTRAL.pattern[1:])
 
 
 def _is_isolated(char: str) -> bool:
@@ -93,10 +87,31 @@ def _word_pattern(limit: int) -> re.Pattern:
 
 
 @cache
-def _isolated_splitter(limit: int) -> re.Pattern:
-    """Splits Mecab-Ko's marked output at every isolated character (kept, as a group) and
-    drops the boundary that follows it (MARK, and a space after it)."""
-    return re.compile(f"([{_isolated_class(limit)}])(?:{_MARK} ?)?")
+def _character_kinds() -> np.ndarray:
+    """`_ISOLATED` or `_UNUSUAL` (or 0) for every code point of the Basic Multilingual Plane,
+    as a uint8 array of 0x10001 entries; the last one (0) stands for every character
+    beyond the plane, which `_rewrite` looks up one by one (they are rare)."""
+    kinds = np.zeros(_BMP + 1, dtype=np.uint8)
+    for code in range(_BMP):
+        char = chr(code)
+        if _is_isolated(char):
+            kinds[code] = _ISOLATED
+        elif (char.isspace() and char not in " \n") or char == "\0":
+            kinds[code] = _UNUSUAL
+    return kinds
+
+
+def _code_points(text: str) -> np.ndarray:
+    """The text's code points, one uint32 per character."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _after(mask: np.ndarray, first: bool) -> np.ndarray:
+    """mask shifted one place on: entry i is mask[i - 1], entry 0 is `first`."""
+    shifted = np.empty_like(mask)
+    shifted[0] = first
+    shifted[1:] = mask[:-1]
+    return shifted
 
 
 @cache
@@ -116,11 +131,6 @@ class MorphemeSegmenter:
     def _tagger(self):
         # Wakati output: the surfaces only, space separated.
         return _mecab("-Owakati")
-
-    @property
-    def _marking_tagger(self):
-        # The same analysis (the output format changes nothing else), written for the batch path.
-        return _mecab(f"-F{shlex.quote(_NODE_FORMAT)} -E{shlex.quote(_EOS_FORMAT)}")
 
     @cached_property
     def _normalizer(self):
@@ -188,11 +198,14 @@ class MorphemeSegmenter:
     def segment_lines(self, sentences: Sequence[str]) -> str:
         """`segment_line` of every sentence, each followed by "\\n", as one string.
 
-        One Mecab-Ko call per sentence; the rest is done on the whole batch by `_rewrite`.
-        A batch it cannot take is split up, down to single sentences, and a sentence it
-        cannot take goes through `pieces` (the same result; Mecab-Ko parses it again)."""
-        parsed = list(map(self._marking_tagger.parse, sentences))
-        return self._lines(sentences, parsed)
+        One Mecab-Ko `-Owakati` call per sentence; the rest is done by `_rewrite` on
+        batches of BATCH_SENTENCES (its arrays take about 70 bytes per character, so the
+        batch, not the caller, bounds that memory). A batch it cannot take is split up,
+        down to single sentences, and a sentence it cannot take goes through `pieces` (the
+        same result; Mecab-Ko parses it again)."""
+        parse = self._tagger.parse
+        batches = (sentences[i : i + BATCH_SENTENCES] for i in range(0, len(sentences), BATCH_SENTENCES))
+        return "".join(self._lines(batch, list(map(parse, batch))) for batch in batches)
 
     def _lines(self, sentences: Sequence[str], parsed: list[str]) -> str:
         lines = self._rewrite(sentences, parsed)
@@ -207,34 +220,45 @@ class MorphemeSegmenter:
 
     @staticmethod
     def _rewrite(sentences: Sequence[str], parsed: list[str]) -> str | None:
-        """The lines of `segment_lines` from Mecab-Ko's marked output, or None when the text
-        has something the marks cannot express (then `pieces` decides).
+        """The lines of `segment_lines` from Mecab-Ko's `-Owakati` output of each sentence,
+        or None when the text has something they cannot express (then `pieces` decides).
 
-        In the marked output every morpheme ends with MARK, a space before a morpheme is
-        kept, and every sentence ends with a space. Each isolated character (punctuation,
-        CJK) becomes a word of its own: it gets a space on both sides and the MARK after
-        it goes. Then MARK before a space (a word boundary) goes, the spaces at the ends
-        of a line go, and every other MARK (a morpheme boundary inside a word) becomes
-        " ##"."""
+        The rule of `pieces`, for a whole batch at once, on arrays of code points: the
+        sentences' characters other than " " (each line ended by "\\n") must be those of the
+        wakati output without its separators (else Mecab-Ko changed the text, None). Each
+        such character starts a word if a space comes before it in the text, or it or the
+        character before it is isolated; it starts a morpheme if a separator comes before
+        it in the wakati output. The output writes each character after " " where it starts
+        a word and after " ##" where it only starts a morpheme, except at the start of a
+        line; spaces in the text go. Costs about 1% of the parse that made `parsed`."""
         if not sentences:
             return ""
-        text, marked = "".join(sentences), "".join(parsed)
-        # MeCab writes every character it read, once, and MARK once per morpheme: text it
-        # does not return (after a NUL, trailing spaces) or a MARK in the text shows in the
-        # lengths (the check `pieces` makes with the surfaces).
-        if len(marked) - marked.count(_MARK) != len(text) + 2 * len(sentences) or "  " in text:
-            return None  # (spaces in a row: the rewrite removes one extra space, not more)
-        limit = 0x10000
-        if _UNUSUAL_OR_ASTRAL.search(text):
-            if _UNUSUAL.search(text):
-                return None
-            limit = sys.maxunicode + 1
-        lines = " ".join(_isolated_splitter(limit).split(marked))
-        lines = (
-            lines.replace("  ", " ")  # two isolated characters in a row, or one after a space
-            .replace(_MARK + " ", " ")  # word boundaries
-            .replace("\n ", "\n")  # the ends of a line
-            .replace(" \n", "\n")
-            .replace(_MARK, " " + CONTINUATION)  # morpheme boundaries inside a word
-        )
-        return lines[1:] if lines[0] == " " else lines
+        text = _code_points("\n".join(sentences) + "\n")
+        wakati = _code_points("".join(parsed))
+        text_space, separator = text == ord(" "), wakati == ord(" ")
+        text_kept, wakati_kept = np.flatnonzero(~text_space), np.flatnonzero(~separator)
+        chars = text.take(text_kept)
+        if len(chars) != len(wakati_kept) or not np.array_equal(wakati.take(wakati_kept), chars):
+            return None
+        line_end = chars == ord("\n")
+        if np.count_nonzero(line_end) != len(sentences):
+            return None  # a line break inside a sentence
+        kinds = _character_kinds().take(chars, mode="clip")  # every astral character at _BMP
+        if chars.max() >= _BMP:
+            astral = np.flatnonzero(chars >= _BMP)
+            kinds[astral] = [_ISOLATED if _is_isolated(chr(code)) else 0 for code in chars.take(astral)]
+        if (kinds & _UNUSUAL).any():
+            return None
+        isolated = kinds == _ISOLATED
+        # (Index -1, before the first character, wraps round: a line's first character gets no mark.)
+        after_space, after_separator = text_space.take(text_kept - 1), separator.take(wakati_kept - 1)
+        unmarked = _after(line_end, True) | line_end  # the first character of a line, and its end
+        word = (after_space | isolated | _after(isolated, False)) & ~unmarked
+        within = after_separator & ~word & ~unmarked
+        lengths = 1 + word + (1 + len(CONTINUATION)) * within  # each character and its mark
+        ends = np.cumsum(lengths)
+        # Every mark is a space, then (" ##") the continuation prefix's "#"s.
+        lines = np.full(ends[-1], ord(CONTINUATION[0]), dtype=np.uint32)
+        lines[ends - lengths] = ord(" ")  # (a character without a mark overwrites it)
+        lines[ends - 1] = chars
+        return lines.tobytes().decode("utf-32-le")
