@@ -280,7 +280,10 @@ def test_a_dataloader_worker_gives_the_same_run(model_dir, data_dir, tmp_path):
 @pytest.mark.slow
 def test_a_compiled_run_gives_the_plain_runs_losses_and_scores(model_dir, tmp_path):
     """torch.compile with inductor (minutes of compilation on a CPU) in a whole finetuning
-    run with bucketed batches; dropout off, since compiled dropout draws other masks."""
+    run with bucketed batches; dropout off, since compiled dropout draws other masks.
+    Logged losses to 1e-3 relative: 10 optimizer steps compound the per-step rounding."""
+    from torch._dynamo.utils import counters
+
     from krelectra.finetune.train import finetune
 
     data_dir = write_synthetic_data(tmp_path / "data", n_train=80, n_test=16)
@@ -292,6 +295,7 @@ def test_a_compiled_run_gives_the_plain_runs_losses_and_scores(model_dir, tmp_pa
     config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     (quiet / "config.json").write_text(json.dumps(config), encoding="utf-8")
     overrides = dict(FAST, num_train_epochs=2, save_steps=4, max_seq_length=32, eval_batch_size=16)
+    counters.clear()
     runs = {
         compiled: finetune(
             TASKS["nsmc"],
@@ -307,8 +311,44 @@ def test_a_compiled_run_gives_the_plain_runs_losses_and_scores(model_dir, tmp_pa
         for compiled in (False, True)
     }
     assert runs[True]["training_speed_settings"]["torch_compile"] is True
+    assert counters["stats"]["unique_graphs"] >= 2  # training and prediction graphs really compiled
     plain, compiled = points_without_times(runs[False]), points_without_times(runs[True])
     assert [p["step"] for p in compiled] == [p["step"] for p in plain]
     assert [p["train_loss"] for p in compiled] == pytest.approx([p["train_loss"] for p in plain], rel=1e-3)
     # 16 test examples: one changed prediction moves accuracy by 6.25; rounding moves none
     assert [p["test"] for p in compiled] == [p["test"] for p in plain]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_stop_request_to_the_process_group_stops_a_job_with_a_worker_cleanly(signum, model_dir, data_dir, tmp_path):
+    """The data loader's worker gets the signal too (Ctrl-C, or a scheduler signalling the
+    whole group): the job still stops after its step with the resume line and 128 + signal."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    hp = json.dumps(dict(FAST, num_train_epochs=200))
+    command = [sys.executable, "-m", "krelectra", "finetune", "train", "--task", "nsmc", "--seed", "1"]
+    command += ["--model", str(model_dir), "--data", str(data_dir), "--threads", "1", "--hyperparameters", hp]
+    command += ["--dataloader-workers", "1", "--output-dir", str(tmp_path / "out")]
+    log = tmp_path / "log"
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    with log.open("w") as err:
+        job = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 300
+            while not re.search(r"step \d+ \(epoch [2-9]", log.read_text()):  # a save point of epoch 2+
+                assert job.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.5)
+            os.killpg(job.pid, getattr(signal, signum))
+            status = job.wait(timeout=120)
+        finally:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert status == 128 + getattr(signal, signum), text[-2000:]
+    assert re.search(r"^krelectra finetune: finetuning nsmc stopped; run it again to resume after step \d+", text, re.M)
