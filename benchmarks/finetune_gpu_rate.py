@@ -158,6 +158,9 @@ def concurrent_job(shape: dict, batch: int, seq: int, device: str, steps: int, t
     import torch
 
     torch.set_num_threads(threads)
+    if isinstance(shape.get("option"), str):  # the harness's Trainer job of that option
+        concurrent_trainer_job(shape, batch, seq, device, steps, barrier, results)
+        return
     step = build_job(shape, "classification", batch, seq, device)
     for _ in range(3):
         step()
@@ -170,6 +173,32 @@ def concurrent_job(shape: dict, batch: int, seq: int, device: str, steps: int, t
     end = time.perf_counter()
     memory = torch.cuda.max_memory_allocated() if device == "cuda" else 0
     results.put((start, end, batch * seq * steps, memory))
+
+
+def concurrent_trainer_job(shape: dict, batch: int, seq: int, device: str, steps: int, barrier, results) -> None:
+    """`concurrent_job` with `option_trainer`'s job of shape["option"]: shape["warmup"] steps,
+    then the barrier, then `steps` timed steps of non-padding tokens."""
+    import torch
+    from transformers import TrainerCallback
+
+    warmup, marks = shape["warmup"], []
+
+    class Timer(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step in (warmup, warmup + steps):
+                synchronize(device)
+                if state.global_step == warmup:
+                    barrier.wait()
+                marks.append(time.perf_counter())
+                control.should_training_stop = len(marks) == 2
+
+    with tempfile.TemporaryDirectory(prefix="finetune-gpu-rate-") as work:
+        option, backend = shape["option"], shape["compile_backend"]
+        trainer = option_trainer(option, shape, batch, seq, device, warmup + steps, backend, work)
+        trainer.add_callback(Timer())
+        trainer.train()
+    memory = torch.cuda.max_memory_allocated() if device == "cuda" else 0
+    results.put((marks[0], marks[1], round(steps * batch * (seq // 4 + seq) / 2), memory))
 
 
 def concurrent_throughput(shape: dict, batch: int, seq: int, device: str, steps: int, k: int) -> tuple[float, int]:
@@ -230,13 +259,12 @@ def random_features(count: int, seq: int, vocab: int, seed: int = 0) -> list[dic
     return features
 
 
-def option_rate(
-    option: str, shape: dict, batch: int, seq: int, device: str, rounds: int, steps: int, warmup: int, backend: str
-) -> tuple[float, float]:
-    """(median seconds per training step, seconds of the first `warmup` steps) of the
-    sentence-classification job with `option`, trained by krelectra's Trainer."""
+def option_trainer(option: str, shape: dict, batch: int, seq: int, device: str, steps: int, backend: str, work: str):
+    """krelectra's Trainer (its TrainingArguments, Trainer class and collator) of the
+    sentence-classification job with `option`, on one epoch of `steps` + 1 batches of
+    `random_features`, checkpoints in `work` (none within `steps`)."""
     import torch
-    from transformers import PrinterCallback, TrainerCallback
+    from transformers import PrinterCallback
 
     from krelectra.finetune.tasks import TASKS
     from krelectra.finetune.train import (
@@ -248,24 +276,32 @@ def option_rate(
     )
 
     settings = dict(BASELINE, **OPTIONS[option])
-    total = warmup + rounds * steps
-    features = random_features(batch * (total + 1), seq, shape["vocab"])  # one epoch, no short last batch
+    features = random_features(batch * (steps + 1), seq, shape["vocab"])  # no short last batch
     precision = "bf16" if device == "cuda" else "fp32"
-    speed = speed_settings(
-        precision,
-        "random",
-        [len(f["input_ids"]) for f in features],
-        batch,
-        torch_compile=settings["compile"],
-        dataloader_workers=settings["workers"],
-    )
-    hp = dict(
-        TASKS["nsmc"].hyperparameters,
-        train_batch_size=batch,
-        max_seq_length=seq,
-        num_train_epochs=1,
-        save_steps=total + 1,
-    )
+    lengths = [len(f["input_ids"]) for f in features]
+    workers = settings["workers"]
+    speed = speed_settings(precision, "random", lengths, batch, settings["compile"], workers)
+    hp = dict(TASKS["nsmc"].hyperparameters, train_batch_size=batch, max_seq_length=seq)
+    hp.update(num_train_epochs=1, save_steps=steps + 1)  # no checkpoint while timed
+    torch.manual_seed(0)
+    model = electra(shape, "classification", "cpu", settings["attn"])  # the Trainer moves it
+    args = training_arguments(hp, len(features), work, 0, speed)
+    args.logging_nan_inf_filter = settings["nan_inf_filter"]
+    if settings["compile"]:
+        args.torch_compile_backend = backend
+    collator = PaddingCollator(0, LENGTH_BUCKET, seq) if settings["buckets"] else PaddingCollator(0)
+    trainer = _trainer_class(precision)(model=model, args=args, data_collator=collator, train_dataset=features)
+    trainer.remove_callback(PrinterCallback)  # its log lines would interleave with the table
+    return trainer
+
+
+def option_rate(
+    option: str, shape: dict, batch: int, seq: int, device: str, rounds: int, steps: int, warmup: int, backend: str
+) -> tuple[float, float]:
+    """(median seconds per training step, seconds of the first `warmup` steps) of the
+    sentence-classification job with `option` (`option_trainer`)."""
+    from transformers import TrainerCallback
+
     marks: list[float] = []
 
     class Timer(TrainerCallback):
@@ -279,18 +315,9 @@ def option_rate(
                 marks.append(time.perf_counter())
                 control.should_training_stop = len(marks) == rounds + 2
 
-    torch.manual_seed(0)
-    model = electra(shape, "classification", "cpu", settings["attn"])  # the Trainer moves it
     with tempfile.TemporaryDirectory(prefix="finetune-gpu-rate-") as work:
-        args = training_arguments(hp, len(features), work, 0, speed)
-        args.logging_nan_inf_filter = settings["nan_inf_filter"]
-        if settings["compile"]:
-            args.torch_compile_backend = backend
-        collator = PaddingCollator(0, LENGTH_BUCKET, seq) if settings["buckets"] else PaddingCollator(0)
-        trainer = _trainer_class(precision)(
-            model=model, args=args, data_collator=collator, train_dataset=features, callbacks=[Timer()]
-        )
-        trainer.remove_callback(PrinterCallback)  # its log lines would interleave with the table
+        trainer = option_trainer(option, shape, batch, seq, device, warmup + rounds * steps, backend, work)
+        trainer.add_callback(Timer())
         trainer.train()
     if len(marks) != rounds + 2:
         raise RuntimeError(f"option {option}: {len(marks) - 2} of {rounds} rounds timed")
@@ -359,6 +386,12 @@ def main() -> None:
     )
     parser.add_argument("--warmup-steps", type=int, default=10, help="untimed steps before each option's rounds")
     parser.add_argument(
+        "--concurrent-option",
+        default=None,
+        help="run each of the k concurrent jobs as the harness's Trainer job with this option (e.g. baseline, "
+        "all; --warmup-steps untimed steps first) instead of the bare training step",
+    )
+    parser.add_argument(
         "--compile-backend", default="inductor", help="torch.compile backend of the compile options (default inductor)"
     )
     args = parser.parse_args()
@@ -366,6 +399,8 @@ def main() -> None:
     if args.warmup_steps < 1 or args.steps < 1 or args.rounds < 1:
         parser.error("--warmup-steps, --steps and --rounds: at least 1")
     args.options = list(OPTIONS) if args.options == "all" else [o.strip() for o in args.options.split(",") if o.strip()]
+    if args.concurrent_option is not None and args.concurrent_option not in OPTIONS:
+        parser.error(f"--concurrent-option: unknown {args.concurrent_option}; expected one of {', '.join(OPTIONS)}")
     if unknown := sorted(set(args.options) - set(OPTIONS)):
         parser.error(f"--options: unknown {', '.join(unknown)}; expected 'all' or some of {', '.join(OPTIONS)}")
     if device == "cuda" and not torch.cuda.is_available():
@@ -426,6 +461,11 @@ def main() -> None:
     counts = sorted(set(counts) | {1})  # the speed-ups are against one job, measured in this run
     _, _, batch, seq = train_shapes[0]
     per_token = 3 * encoder_flops_per_token(hidden, layers, seq)
+    job = "the bare training step, full-length batches"
+    if args.concurrent_option is not None:  # the job's settings travel in `shape` to the spawned processes
+        shape = dict(shape, option=args.concurrent_option, warmup=args.warmup_steps)
+        shape["compile_backend"] = args.compile_backend
+        job = f"krelectra's Trainer, option {args.concurrent_option}, random lengths, non-padding tokens"
     measured = {}
     for k in counts:
         runs = [concurrent_throughput(shape, batch, seq, device, args.steps, k) for _ in range(args.rounds)]
@@ -433,7 +473,7 @@ def main() -> None:
     hours = eight_task_hours(args.peak_tflops * 1e12) if not args.tiny else None
     base = measured[1][0]
     print(
-        f"\nk sentence-classification training jobs ({batch} × {seq}) at once on one {name}, "
+        f"\nk sentence-classification training jobs ({batch} × {seq}; {job}) at once on one {name}, "
         f"median of {args.rounds} rounds:"
     )
     print(

@@ -60,8 +60,9 @@ def run_options(options: str, *extra: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_the_options_table_measures_each_option_against_the_baseline_of_the_same_run():
-    out = run_options("workers,no-nan-filter")
+    out = run_options("workers,no-nan-filter", "--concurrent", "2", "--concurrent-option", "no-nan-filter")
     rows = option_rows(out)
     # the baseline first even when not asked for, then the options in the order asked
     assert [row[0] for row in rows] == ["baseline", "workers", "no-nan-filter"], out
@@ -69,6 +70,10 @@ def test_the_options_table_measures_each_option_against_the_baseline_of_the_same
     for _, rate, ratio in rows[1:]:
         assert ratio == pytest.approx(rate / rows[0][1], rel=0.02, abs=0.01)
     assert "4 × up to 32" in out  # the tiny sentence-classification batch
+    # k jobs at once, each the harness's Trainer job with the option asked for
+    assert "(4 × 32; krelectra's Trainer, option no-nan-filter, random lengths, non-padding tokens)" in out
+    jobs = re.findall(r"^\| (\d) \| ([\d,]+) \| ([\d,]+) \| ([\d.]+)x \|", out, flags=re.MULTILINE)
+    assert [row[0] for row in jobs] == ["1", "2"] and jobs[0][3] == "1.00", out
 
 
 def test_an_unknown_option_is_refused_with_the_known_ones():
@@ -76,6 +81,9 @@ def test_an_unknown_option_is_refused_with_the_known_ones():
     result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
     assert result.returncode == 2
     assert "--options: unknown fast; expected 'all' or some of baseline, eager" in result.stderr
+    args[-1:] = ["all", "--concurrent-option", "fast"]
+    result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "--concurrent-option: unknown fast; expected one of baseline" in result.stderr
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ prediction at each protocol's selected point).
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import math
@@ -339,6 +340,19 @@ def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed:
     )
 
 
+def _ignore_stop_signals(worker_id: int, init: Callable[[int], None] | None = None) -> None:
+    """worker_init_fn of the training data loader's workers: they ignore the stop signals
+    (krelectra.stop.HANDLED_SIGNALS), which the job acts on after its step before ending
+    them (PyTorch's own SIGTERM handler in a worker dies at a signal to the process
+    group, failing the job's next batch); then the Trainer's `init` (worker seeding)."""
+    import signal
+
+    for signum in stop.HANDLED_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    if init is not None:
+        init(worker_id)
+
+
 def _trainer_class(precision: str):
     import torch
     from torch.utils.data import SequentialSampler
@@ -352,7 +366,8 @@ def _trainer_class(precision: str):
         predictions in bf16: rounded to bf16's 8 significant bits, KorSTS scores tie and span
         logits change the chosen answers, so predictions stay in fp32. And with
         train_sampling_strategy="group_by_length", transformers 5 also groups prediction
-        batches by length and returns the predictions in that shuffled order."""
+        batches by length and returns the predictions in that shuffled order. The training
+        data loader's workers ignore stop signals (`_ignore_stop_signals`)."""
 
         def compute_loss(self, model, inputs, *args, **kwargs):
             with torch.autocast(self.args.device.type, torch.bfloat16, enabled=precision == "bf16"):
@@ -360,6 +375,13 @@ def _trainer_class(precision: str):
 
         def _get_eval_sampler(self, eval_dataset):
             return SequentialSampler(eval_dataset)
+
+        def get_train_dataloader(self):
+            loader = super().get_train_dataloader()
+            if self.args.dataloader_num_workers:  # accelerate's loader wraps the DataLoader
+                base = getattr(loader, "base_dataloader", loader)
+                base.worker_init_fn = functools.partial(_ignore_stop_signals, init=base.worker_init_fn)
+            return loader
 
     return FinetuneTrainer
 
