@@ -16,7 +16,7 @@ training batches (the reference's RandomSampler) or batches grouped by length ("
 random, see `speed_settings`); prediction batches always in length order (the
 predictions are put back in example order). Per-step overhead, set by `torch_compile`
 and `dataloader_workers` (finetune.torch_compile, finetune.dataloader_workers; docs/finetune.md,
-"Per-step overhead"): the same update, computed by compiled kernels or fed by worker
+"Per-step overhead on a GPU"): the same update, computed by compiled kernels or fed by worker
 processes; the Trainer's NaN/inf filter of the logged loss, a host sync every step, is off.
 
 Outputs of a run: metrics.json (per-point dev/test metrics and training loss, the
@@ -260,7 +260,7 @@ def speed_settings(
     """The run's precision ("bf16" or "fp32") and training sampler ("random" or
     "group_by_length"), and the share of padding random batches of `batch_size` would
     carry (`padding_share` of the training features' `lengths`: what grouping could save);
-    `torch_compile` and `dataloader_workers` as given (docs/finetune.md, "Per-step overhead").
+    `torch_compile` and `dataloader_workers` as given (docs/finetune.md, "Per-step overhead on a GPU").
 
     "auto" precision picks bf16 where `native_bf16()`: it changes no result beyond seed
     spread (issue 25: Question Pair and KorSTS, 5 seeds, bf16 and fp32 with random batches
