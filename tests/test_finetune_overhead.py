@@ -4,8 +4,9 @@ computes, within float rounding, and each reaches the Trainer.
 
 Tolerances: fp32 on the CPU, the same weights and inputs; outputs and gradients that differ
 only in summation order (other matrix shapes, fused attention, compiled kernels) agree to
-about 1e-6 relative, so 1e-4 relative (atol 1e-6) separates rounding from a real change
-(QA's loss moves by about 1e-2 when padding is added, test below)."""
+about 1e-6 relative (gradients zero in exact arithmetic, the attention keys' biases', come
+out near 1e-12 and fall under atol), so 1e-4 relative (atol 1e-6) separates rounding from a real change
+(the tiny QA model's loss moves from 2.87 to 3.50 when its batch is padded to 32, test below)."""
 
 from __future__ import annotations
 
