@@ -313,6 +313,16 @@ for name, args, error in [
         r"^config finetune\.train_sampling: 'sorted' is not one of ",
     ),
     (
+        "torch_compile not a boolean",
+        ("finetune", "torch_compile", "yes"),
+        r"^config finetune\.torch_compile: 'yes' is not of type 'boolean'",
+    ),
+    (
+        "negative dataloader workers",
+        ("finetune", "dataloader_workers", -1),
+        r"^config finetune\.dataloader_workers: -1 is less than the minimum of 0",
+    ),
+    (
         "save_steps zero",
         ("finetune", "task_hyperparameters", "korsts", {"save_steps": 0}),
         r"^config finetune\.task_hyperparameters\.korsts\.save_steps: 0 is less than the minimum of 1",

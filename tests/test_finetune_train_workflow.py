@@ -30,6 +30,7 @@ def test_finetune_jobs_and_summary_for_a_model_folder(tmp_path):
             },
             "max_train_examples": 64,
             "max_eval_examples": 24,
+            "dataloader_workers": 1,  # reaches each job's Trainer (the same numbers: test_finetune_overhead.py)
         }
     }
     (work / "tiny.yaml").write_text(yaml.safe_dump(overrides), encoding="utf-8")
@@ -51,6 +52,8 @@ def test_finetune_jobs_and_summary_for_a_model_folder(tmp_path):
             last = 2 * metrics["steps_per_epoch"]
             assert [p["step"] for p in metrics["points"]] == list(range(4, last + 1, 4))
             assert metrics["hyperparameters"]["learning_rate"] == 1e-3
+            assert metrics["training_speed_settings"]["dataloader_workers"] == 1
+            assert metrics["training_speed_settings"]["torch_compile"] is False
             assert (run / "predictions.jsonl").stat().st_size > 0
             log = (work / f"results/logs/finetune/tiny/{task}/seed{seed}.log").read_text(encoding="utf-8")
             assert f"step {metrics['points'][-1]['step']} (epoch " in log

@@ -83,6 +83,8 @@ rule finetune_train:
         restart=finetune_restart_flag,
         cpu_kernels=config["cpu_kernels"],
         jobs_per_gpu=FINETUNE_CONFIG["jobs_per_gpu"],
+        torch_compile="--torch-compile" if FINETUNE_CONFIG["torch_compile"] else "",
+        dataloader_workers=FINETUNE_CONFIG["dataloader_workers"],
     shell:
         "krelectra finetune train --task {wildcards.task} --seed {wildcards.seed}"
         " --model {params.source:q} --model-name {wildcards.model} --data {params.data:q}"
@@ -91,6 +93,7 @@ rule finetune_train:
         " --protocols {params.protocols} --max-train-examples {params.max_train}"
         " --max-eval-examples {params.max_eval} --threads {threads}"
         " --cpu-kernels {params.cpu_kernels} --jobs-per-gpu {params.jobs_per_gpu}"
+        " --dataloader-workers {params.dataloader_workers} {params.torch_compile}"
         " --output-dir {params.output_dir}"
         " --work-dir {params.work_dir} {params.restart} 2> {log}"
 

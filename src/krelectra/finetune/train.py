@@ -14,7 +14,10 @@ fp32 or bfloat16 autocast of the training loss ("auto": bf16 where the hardware
 multiplies bf16 natively; elsewhere it is emulated and slower than fp32), random
 training batches (the reference's RandomSampler) or batches grouped by length ("auto":
 random, see `speed_settings`); prediction batches always in length order (the
-predictions are put back in example order).
+predictions are put back in example order). Per-step overhead, set by `torch_compile`
+and `dataloader_workers` (finetune.torch_compile, finetune.dataloader_workers; docs/finetune.md,
+"Per-step overhead on a GPU"): the same update, computed by compiled kernels or fed by worker
+processes; the Trainer's NaN/inf filter of the logged loss, a host sync every step, is off.
 
 Outputs of a run: metrics.json (per-point dev/test metrics and training loss, the
 protocols' selections, timing, the hyperparameters actually used, data and model
@@ -24,6 +27,7 @@ prediction at each protocol's selected point).
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import math
@@ -152,6 +156,12 @@ def prepare_split(task: Task, tokenizer, name: str, examples: list[dict], hp: di
     raise KrelectraError(f"task {task.name}: unknown problem type {task.problem!r}")
 
 
+# With finetune.torch_compile, batches are padded to a multiple of this many tokens (at
+# most the task's max_seq_length), so that the compiled graphs of a few widths are reused
+# instead of one traced per batch length (32 divides 128 and 512, KR-ELECTRA's lengths).
+LENGTH_BUCKET = 32
+
+
 @dataclass(frozen=True)
 class PaddingCollator:
     """A batch of features as tensors, each sequence padded on the right to the longest in
@@ -159,14 +169,24 @@ class PaddingCollator:
     other sequences (attention_mask, token_type_ids) with 0; single values (a class id, a
     regression score, an answer position) as they are. The padding of transformers'
     DataCollatorWithPadding and DataCollatorForTokenClassification, written into one numpy
-    array per key (a fifth of their time per batch, which tokenizer.pad spends per feature)."""
+    array per key (a fifth of their time per batch, which tokenizer.pad spends per feature).
+
+    With `pad_to_multiple_of` (transformers' collators' name) the width is the longest
+    rounded up to a multiple of it, but not beyond `max_length` (nor below the longest)."""
 
     pad_token_id: int
+    pad_to_multiple_of: int | None = None
+    max_length: int | None = None
 
     def __call__(self, features: list[dict]) -> dict:
         import torch
 
-        width = max(len(feature["input_ids"]) for feature in features)
+        longest = max(len(feature["input_ids"]) for feature in features)
+        width = longest
+        if self.pad_to_multiple_of:
+            width = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+            if self.max_length is not None:
+                width = max(longest, min(width, self.max_length))
         batch = {}
         for key, first in features[0].items():
             if not isinstance(first, list):
@@ -180,9 +200,18 @@ class PaddingCollator:
         return batch
 
 
-def data_collator(task: Task, tokenizer) -> PaddingCollator:
+def data_collator(task: Task, tokenizer, max_length: int | None = None, torch_compile: bool = False) -> PaddingCollator:
+    """The run's collator: with `torch_compile`, batch widths in steps of LENGTH_BUCKET up to
+    `max_length` (the task's max_seq_length), except for extractive QA, whose span loss is a
+    softmax over every position, padding included (transformers' ElectraForQuestionAnswering),
+    so that wider padding would change it: QA batches keep the longest-in-batch width.
+    Elsewhere padding is masked out of attention and labelled IGNORE_INDEX (token
+    classification), so the width changes no output beyond float rounding. Raises
+    KrelectraError when the tokenizer has no padding token."""
     if tokenizer.pad_token_id is None:
         raise KrelectraError(f"{tokenizer.name_or_path}: the tokenizer has no padding token")
+    if torch_compile and task.problem != "extractive_qa":
+        return PaddingCollator(tokenizer.pad_token_id, LENGTH_BUCKET, max_length)
     return PaddingCollator(tokenizer.pad_token_id)
 
 
@@ -220,10 +249,18 @@ def padding_share(lengths: list[int], batch_size: int) -> float:
     return 1.0 - (sum(ordered) / n) / longest
 
 
-def speed_settings(precision: str, train_sampling: str, lengths: list[int], batch_size: int) -> dict:
+def speed_settings(
+    precision: str,
+    train_sampling: str,
+    lengths: list[int],
+    batch_size: int,
+    torch_compile: bool = False,
+    dataloader_workers: int = 0,
+) -> dict:
     """The run's precision ("bf16" or "fp32") and training sampler ("random" or
     "group_by_length"), and the share of padding random batches of `batch_size` would
-    carry (`padding_share` of the training features' `lengths`: what grouping could save).
+    carry (`padding_share` of the training features' `lengths`: what grouping could save);
+    `torch_compile` and `dataloader_workers` as given (docs/finetune.md, "Per-step overhead on a GPU").
 
     "auto" precision picks bf16 where `native_bf16()`: it changes no result beyond seed
     spread (issue 25: Question Pair and KorSTS, 5 seeds, bf16 and fp32 with random batches
@@ -232,7 +269,12 @@ def speed_settings(precision: str, train_sampling: str, lengths: list[int], batc
     learning (issue 25: KorSTS 0.4-0.5 Spearman lower over 5 seeds, training loss higher
     in every seed; the KorNLI fixture: 66.7% test accuracy after three grouped epochs,
     97.7 and 90.3 random); "group_by_length" is opt-in, for speed (15% less CPU time an
-    epoch on the KorNLI fixture). Raises KrelectraError for another value."""
+    epoch on the KorNLI fixture). Raises KrelectraError for another value, or for
+    `dataloader_workers` not a whole number >= 0 or `torch_compile` not a bool."""
+    if not isinstance(torch_compile, bool):
+        raise KrelectraError(f"finetune.torch_compile: expected true or false, got {torch_compile!r}")
+    if isinstance(dataloader_workers, bool) or not isinstance(dataloader_workers, int) or dataloader_workers < 0:
+        raise KrelectraError(f"finetune.dataloader_workers: expected a whole number >= 0, got {dataloader_workers!r}")
     if precision not in PRECISIONS:
         raise KrelectraError(f"finetune.precision: expected {', '.join(PRECISIONS)}, got {precision!r}")
     if train_sampling not in TRAIN_SAMPLINGS:
@@ -243,14 +285,22 @@ def speed_settings(precision: str, train_sampling: str, lengths: list[int], batc
         "precision": precision,
         "train_sampling": "random" if train_sampling == "auto" else train_sampling,
         "random_batch_padding_share": padding_share(lengths, batch_size),
+        "torch_compile": torch_compile,
+        "dataloader_workers": dataloader_workers,
     }
 
 
 def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed: int, speed: dict | None = None):
-    """TrainingArguments of a run: the hyperparameters `hp` and the training sampler of the
-    `speed_settings` (default: random batches). The precision is the Trainer's (`_trainer_class`).
+    """TrainingArguments of a run: the hyperparameters `hp` and the training sampler,
+    `torch_compile` and `dataloader_workers` of the `speed_settings` (default: random
+    batches, neither). The precision is the Trainer's (`_trainer_class`).
     At every `hp["save_steps"]` optimizer steps (the save points) the training loss is
-    logged and a checkpoint saved in `output_dir`, the newest only kept (resume.py)."""
+    logged and a checkpoint saved in `output_dir`, the newest only kept (resume.py).
+
+    logging_nan_inf_filter is off: the Trainer's filter tests every step's loss for NaN/inf
+    on the host (a device sync per step on a GPU) to leave such a loss out of the logged
+    mean; off, a NaN/inf loss shows in the logged training loss instead of being hidden.
+    The update is the same either way."""
     import torch
     from transformers import TrainingArguments
 
@@ -280,10 +330,27 @@ def training_arguments(hp: dict, num_train_features: int, output_dir: str, seed:
         disable_tqdm=True,
         seed=seed,
         data_seed=seed,
-        dataloader_num_workers=0,
+        # Workers only collate: the sampler's order and the RNG draws stay in this process
+        # (no persistent workers: they would draw the workers' base seed once, not per epoch).
+        dataloader_num_workers=speed.get("dataloader_workers", 0),
         dataloader_pin_memory=torch.cuda.is_available(),
         train_sampling_strategy=speed["train_sampling"],
+        torch_compile=speed.get("torch_compile", False),
+        logging_nan_inf_filter=False,
     )
+
+
+def _ignore_stop_signals(worker_id: int, init: Callable[[int], None] | None = None) -> None:
+    """worker_init_fn of the training data loader's workers: they ignore the stop signals
+    (krelectra.stop.HANDLED_SIGNALS), which the job acts on after its step before ending
+    them (PyTorch's own SIGTERM handler in a worker dies at a signal to the process
+    group, failing the job's next batch); then the Trainer's `init` (worker seeding)."""
+    import signal
+
+    for signum in stop.HANDLED_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    if init is not None:
+        init(worker_id)
 
 
 def _trainer_class(precision: str):
@@ -299,7 +366,8 @@ def _trainer_class(precision: str):
         predictions in bf16: rounded to bf16's 8 significant bits, KorSTS scores tie and span
         logits change the chosen answers, so predictions stay in fp32. And with
         train_sampling_strategy="group_by_length", transformers 5 also groups prediction
-        batches by length and returns the predictions in that shuffled order."""
+        batches by length and returns the predictions in that shuffled order. The training
+        data loader's workers ignore stop signals (`_ignore_stop_signals`)."""
 
         def compute_loss(self, model, inputs, *args, **kwargs):
             with torch.autocast(self.args.device.type, torch.bfloat16, enabled=precision == "bf16"):
@@ -307,6 +375,13 @@ def _trainer_class(precision: str):
 
         def _get_eval_sampler(self, eval_dataset):
             return SequentialSampler(eval_dataset)
+
+        def get_train_dataloader(self):
+            loader = super().get_train_dataloader()
+            if self.args.dataloader_num_workers:  # accelerate's loader wraps the DataLoader
+                base = getattr(loader, "base_dataloader", loader)
+                base.worker_init_fn = functools.partial(_ignore_stop_signals, init=base.worker_init_fn)
+            return loader
 
     return FinetuneTrainer
 
@@ -361,10 +436,13 @@ def finetune(
     train_sampling: str = "auto",
     work_dir: str | os.PathLike | None = None,
     restart: bool = False,
+    torch_compile: bool = False,
+    dataloader_workers: int = 0,
 ) -> dict:
     """Train `model_source` on `task` and write metrics.json and predictions.jsonl to
-    `output_dir`. Returns the metrics. `precision` ("auto", "bf16", "fp32") and
-    `train_sampling` ("auto", "random", "group_by_length") are the `speed_settings`.
+    `output_dir`. Returns the metrics. `precision` ("auto", "bf16", "fp32"),
+    `train_sampling` ("auto", "random", "group_by_length"), `torch_compile` and
+    `dataloader_workers` are the `speed_settings`.
     Raises KrelectraError when the run has no save point (save_points.py).
 
     The state at each save point is kept in `work_dir` (default: `output_dir`/.work),
@@ -409,7 +487,10 @@ def finetune(
     )
 
     train_lengths = [len(feature["input_ids"]) for feature in prepared["train"].features]
-    speed = speed_settings(precision, train_sampling, train_lengths, hp["train_batch_size"])
+    speed = speed_settings(
+        precision, train_sampling, train_lengths, hp["train_batch_size"], torch_compile, dataloader_workers
+    )
+    speed["attn_implementation"] = getattr(model.config, "_attn_implementation", None)  # transformers' choice
     work_dir = Path(work_dir) if work_dir is not None else Path(output_dir) / ".work"
     fingerprint = resume.run_fingerprint(
         task.name, model_source, hp, blobs, speed, dev_fraction, max_train_examples, max_eval_examples
@@ -423,7 +504,7 @@ def finetune(
     trainer = _trainer_class(speed["precision"])(
         model=model,
         args=args,
-        data_collator=data_collator(task, tokenizer),
+        data_collator=data_collator(task, tokenizer, hp["max_seq_length"], speed["torch_compile"]),
         train_dataset=prepared["train"].features,
         processing_class=tokenizer,
         preprocess_logits_for_metrics=_argmax_logits if task.problem == "token_classification" else None,
