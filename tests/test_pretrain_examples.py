@@ -207,5 +207,5 @@ def test_pretraining_refuses_a_stale_tokenizer_json(pretrain_corpus, tmp_path):
     lines = (bad / "vocab.txt").read_text(encoding="utf-8").splitlines()
     lines[10], lines[11] = lines[11], lines[10]
     (bad / "vocab.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(KrelectraError, match="tokenizer.json and vocab.txt disagree .line 11"):
+    with pytest.raises(KrelectraError, match=r"tokenizer\.json and vocab\.txt disagree \(line 11"):
         load_tokenizer(bad)
