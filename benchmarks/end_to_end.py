@@ -125,14 +125,15 @@ def worktree(ref: str):
             subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=REPO, check=False)
 
 
-def compare(ref: str, rounds: int, cores: int) -> None:
+def compare(ref: str, rounds: int, cores: int, keep: Path | None) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=REPO, check=True, capture_output=True, text=True)
     times: dict[str, list[float]] = {"baseline": [], "ours": []}
     with worktree(ref) as baseline:
         sides = {"baseline": baseline, "ours": REPO}
         for round_ in range(rounds):
             for side in ("baseline", "ours") if round_ % 2 == 0 else ("ours", "baseline"):
-                first, _, stages = measure(sides[side], cores, None)
+                last_ours = side == "ours" and round_ == rounds - 1
+                first, _, stages = measure(sides[side], cores, keep if last_ours else None)
                 times[side].append(first)
                 print(f"round {round_ + 1} {side}: {first:.0f} s ({machine()})", flush=True)
                 if round_ == rounds - 1:
@@ -147,12 +148,14 @@ def compare(ref: str, rounds: int, cores: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
+    parser.add_argument(
+        "--keep", type=Path, help="run in this folder and keep it (with --baseline: this checkout's last run)"
+    )
     parser.add_argument("--baseline", metavar="REF", help="a git commit to measure against this checkout")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each side with --baseline (default 3)")
     args = parser.parse_args()
     if args.baseline:
-        compare(args.baseline, args.rounds, args.cores)
+        compare(args.baseline, args.rounds, args.cores, args.keep)
         return
     first, again, stages = measure(REPO, args.cores, args.keep)
     print(f"code: {REPO}")
