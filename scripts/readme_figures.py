@@ -95,7 +95,7 @@ def measure_workflow(clone: Path) -> str:
     sys.stdout.write(output)
     first = re.search(r"raw text on \d+ cores: [\d.]+ min \((\d+) s\)", output)
     again = re.search(r"nothing changed: ([\d.]+) s", output)
-    stages = re.findall(r"^\s+(\S+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)$", output, re.M)
+    stages = re.findall(r"^\s+(\S+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)(?:\s+[\d.]+\s+[\d.]+)?$", output, re.M)
     if not (first and again and stages):
         raise SystemExit(f"benchmarks/end_to_end.py: unexpected output\n{output}")
     longest = ", ".join(f"{stage} {duration(float(wall))} ({jobs} jobs)" for stage, jobs, wall, _ in stages[:3])

@@ -827,7 +827,11 @@ for name, change, error in [
         _swap_vocab_lines,
         rf"{VOCAB_DIR}: tokenizer\.json and vocab\.txt disagree \(line 8",
     ),
-    ("tokenizer.json not JSON", lambda f: (f / "tokenizer.json").write_text("{"), rf"{VOCAB_DIR}: cannot load"),
+    (
+        "tokenizer.json not JSON",
+        lambda f: (f / "tokenizer.json").write_text("{"),
+        rf"{VOCAB_DIR}/tokenizer.json: cannot load",
+    ),
 ]:
     row("vocabulary folder", name, error=error)(examples_with(change))
 

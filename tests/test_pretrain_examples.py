@@ -18,6 +18,7 @@ from krelectra.pretrain.examples import (
     layout,
     load_tokenizer,
 )
+from krelectra.vocab.tokenizer import load_tokenizer as load_finetuning_tokenizer
 
 CLS, SEP = 2, 3
 
@@ -133,7 +134,7 @@ def test_shard_to_tfrecords_is_deterministic_and_matches_the_tokenizer(pretrain_
 
     # The first example starts with the shard's first sentence, tokenised as the
     # finetuning stage's tokenizer does it.
-    tokenizer = load_tokenizer(vocab)
+    tokenizer = load_finetuning_tokenizer(vocab)
     first_sentence = shards[0].read_text(encoding="utf-8").splitlines()[0]
     expected = tokenizer(first_sentence, add_special_tokens=False)["input_ids"]
     first = read_records(train)[0]["input_ids"]
@@ -174,3 +175,37 @@ def test_cli_names_an_unknown_config_key(pretrain_corpus, tmp_path, capsys):
     )
     assert code == 1
     assert "pretrain.examples" in capsys.readouterr().err and not (tmp_path / "t").exists()
+
+
+def test_pretraining_loads_the_pipeline_finetuning_loads_without_pytorch(pretrain_corpus):
+    # The pretraining jobs read tokenizer.json with `tokenizers` alone (no transformers,
+    # so no PyTorch in the TensorFlow process); it must be the pipeline AutoTokenizer
+    # gives finetuning and users, on text that exercises NFC, CJK and long words.
+    import subprocess
+    import sys
+
+    _, vocab = pretrain_corpus
+    text = ["한국어 문장을 나눈다.", "가\u0301 漢字와 ELECTRA!", "가" * 250, "다시 말해, 이건 시험이다"]
+    backend = load_tokenizer(vocab)
+    finetuning = load_finetuning_tokenizer(vocab)
+    assert [e.ids for e in backend.encode_batch(text, add_special_tokens=False)] == [
+        finetuning(t, add_special_tokens=False)["input_ids"] for t in text
+    ]
+    assert backend.get_vocab_size() == len(finetuning)
+    probe = (
+        "import sys; from krelectra.pretrain.examples import load_tokenizer; "
+        f"load_tokenizer({str(vocab)!r}); print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def test_pretraining_refuses_a_stale_tokenizer_json(pretrain_corpus, tmp_path):
+    _, vocab = pretrain_corpus
+    bad = tmp_path / "vocab"
+    shutil.copytree(vocab, bad)
+    lines = (bad / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    lines[10], lines[11] = lines[11], lines[10]
+    (bad / "vocab.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(KrelectraError, match=r"tokenizer\.json and vocab\.txt disagree \(line 11"):
+        load_tokenizer(bad)

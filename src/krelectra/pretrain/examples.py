@@ -53,28 +53,28 @@ class ExampleConfig:
 
 
 def load_tokenizer(vocab_dir: str | Path):
-    """The fast WordPiece tokenizer of the vocabulary folder, loaded as finetuning and
-    users load it and checked (krelectra/vocab/tokenizer.py: the folder's vocabulary,
-    every special token, NFC first, no lower-casing or accent stripping, which would
-    decompose Hangul into jamo)."""
-    from krelectra.vocab.tokenizer import load_tokenizer as load_vocabulary_tokenizer
+    """The fast WordPiece tokenizer (a `tokenizers.Tokenizer`) of the vocabulary folder:
+    the pipeline that finetuning and users load with AutoTokenizer, checked
+    (krelectra/vocab/tokenizer.py, `load_backend`: the folder's vocabulary, every special
+    token, NFC first, no lower-casing or accent stripping, which would decompose Hangul
+    into jamo)."""
+    from krelectra.vocab.tokenizer import load_backend
 
-    return load_vocabulary_tokenizer(vocab_dir)
+    return load_backend(vocab_dir)
 
 
 def special_ids(tokenizer) -> dict[str, int]:
-    return {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
+    return {token: tokenizer.token_to_id(token) for token in SPECIAL_TOKENS}
 
 
 def tokenized_documents(path: Path, tokenizer, batch_lines: int = TOKENIZE_BATCH_LINES) -> Iterator[list[list[int]]]:
     """Documents as lists of sentence token-id lists, tokenising many lines per call."""
-    backend = tokenizer.backend_tokenizer
     pending: list[list[str]] = []
     pending_lines = 0
 
     def flush():
         lines = [line for document in pending for line in document]
-        ids = [encoding.ids for encoding in backend.encode_batch(lines, add_special_tokens=False)]
+        ids = [encoding.ids for encoding in tokenizer.encode_batch(lines, add_special_tokens=False)]
         start = 0
         for document in pending:
             yield [sentence for sentence in ids[start : start + len(document)] if sentence]
@@ -240,7 +240,7 @@ def build_examples(
         "padding_fraction": 1.0 - counts["tokens"] / (examples * config.max_seq_length) if examples else 0.0,
         "single_segment_fraction": counts["single_segment"] / examples if examples else 0.0,
         "unk_fraction": counts["unk_tokens"] / counts["text_tokens"] if counts["text_tokens"] else 0.0,
-        "vocab_size": len(tokenizer),
+        "vocab_size": tokenizer.get_vocab_size(),
         **hashes,
     }
     write_json(stats_out, stats)

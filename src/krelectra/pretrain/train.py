@@ -112,8 +112,11 @@ class Trainer:
         self.variables = list(self.model.named_variables.values())
         # Only the per-replica forward/backward pass is XLA-compiled; the cross-replica sums
         # and the update stay outside it so every strategy can run them.
-        self._forward_backward = tf.function(self._forward_backward_fn, jit_compile=self.settings.xla)
-        self._evaluate_batch = tf.function(self._evaluate_fn, jit_compile=self.settings.xla)
+        # Only the loops over steps need autograph (tf.range); the model, the loss and the
+        # update have no control flow on tensors, and converting them made tracing take
+        # seconds longer for the same graph (the same checkpoint bytes).
+        self._forward_backward = tf.function(self._forward_backward_fn, jit_compile=self.settings.xla, autograph=False)
+        self._evaluate_batch = tf.function(self._evaluate_fn, jit_compile=self.settings.xla, autograph=False)
         self.train_loop = tf.function(self._train_loop_fn)
         self.eval_step = tf.function(self._eval_step_fn)
 
@@ -128,6 +131,7 @@ class Trainer:
         grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.variables)]
         return grads, sums
 
+    @tf.autograph.experimental.do_not_convert
     def _replica_train_step(self, batch):
         context = tf.distribute.get_replica_context()
         global_counts = context.all_reduce(SUM, local_counts(batch))
@@ -147,6 +151,7 @@ class Trainer:
     def _evaluate_fn(self, batch, global_counts):
         return electra_loss(self.model, batch, global_counts, self.objective, training=False)[1]
 
+    @tf.autograph.experimental.do_not_convert
     def _replica_eval_step(self, batch):
         global_counts = tf.distribute.get_replica_context().all_reduce(SUM, local_counts(batch))
         return _stacked(self._evaluate_batch(batch, global_counts))
@@ -315,7 +320,7 @@ def run_pretraining(
     if not train_files:
         raise KrelectraError("pretrain train: no training example files given")
     tokenizer = load_tokenizer(vocab_dir)
-    model_config = build_model_config(config, len(tokenizer))
+    model_config = build_model_config(config, tokenizer.get_vocab_size())
     objective = build_objective(config, special_ids(tokenizer))
     strategy = strategy or make_strategy(config)
     _check_batch_sizes(config, strategy.num_replicas_in_sync)

@@ -130,12 +130,7 @@ def load_tokenizer(folder: str | Path):
     from transformers import AutoTokenizer
 
     folder = Path(folder)
-    for name in ("vocab.txt", "tokenizer.json"):
-        if not (folder / name).is_file():
-            raise KrelectraError(
-                f"{folder / name}: missing; a vocabulary folder holds {', '.join(TOKENIZER_FILES)} "
-                "(written by `krelectra vocab train`, or around an existing vocab.txt by `krelectra vocab tokenizer`)"
-            )
+    _check_files(folder)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except Exception as error:  # transformers raises OSError, ValueError, JSON and Rust errors alike
@@ -149,8 +144,69 @@ def check_tokenizer(tokenizer, folder: Path) -> None:
     the same token ids as vocab.txt (a tokenizer.json left from another vocabulary is
     stale), every special token, no lower-casing or accent stripping, and NFC applied."""
     folder = Path(folder)
+    _check_backend(tokenizer.backend_tokenizer, folder)
+    config_path = folder / "tokenizer_config.json"
+    _read_settings(folder)
+    if "token_type_ids" not in tokenizer.model_input_names:
+        raise KrelectraError(
+            f"{config_path}: model_input_names lacks token_type_ids (ELECTRA tells the two segments apart by them)"
+        )
+    if not applies_rule(tokenizer.backend_tokenizer):
+        raise KrelectraError(
+            f"{folder / 'tokenizer.json'}: the normalizer does not start with NFC, the project's text "
+            f"normalisation (krelectra/text.py); rebuild the folder with `krelectra vocab train`"
+        )
+
+
+def load_backend(folder: str | Path):
+    """The folder's tokenizer as the `tokenizers.Tokenizer` that `load_tokenizer`'s
+    AutoTokenizer wraps, for the pretraining jobs, which need only its ids.
+
+    When tokenizer_config.json names `PreTrainedTokenizerFast` (what `krelectra vocab`
+    writes; that class loads tokenizer.json as it is) the file is read with `tokenizers`
+    alone: transformers would import PyTorch into the TensorFlow job (about 4 s and
+    300 MB). Any other class goes through `load_tokenizer`. The checks are those of
+    `load_tokenizer`. Raises KrelectraError naming the file at fault."""
+    from tokenizers import Tokenizer
+
+    folder = Path(folder)
+    _check_files(folder)
+    settings = _read_settings(folder)
+    if settings.get("tokenizer_class") != TOKENIZER_CONFIG["tokenizer_class"]:
+        return load_tokenizer(folder).backend_tokenizer
+    path = folder / "tokenizer.json"
+    try:
+        backend = Tokenizer.from_file(str(path))
+    except Exception as error:  # tokenizers raises a bare Exception for JSON and schema errors
+        raise KrelectraError(f"{path}: cannot load the tokenizer: {error}") from error
+    _check_backend(backend, folder)
+    if "token_type_ids" not in settings.get("model_input_names", MODEL_INPUT_NAMES):
+        raise KrelectraError(
+            f"{folder / 'tokenizer_config.json'}: model_input_names lacks token_type_ids "
+            "(ELECTRA tells the two segments apart by them)"
+        )
+    if not applies_rule(backend):
+        raise KrelectraError(
+            f"{path}: the normalizer does not start with NFC, the project's text "
+            f"normalisation (krelectra/text.py); rebuild the folder with `krelectra vocab train`"
+        )
+    return backend
+
+
+def _check_files(folder: Path) -> None:
+    for name in ("vocab.txt", "tokenizer.json"):
+        if not (folder / name).is_file():
+            raise KrelectraError(
+                f"{folder / name}: missing; a vocabulary folder holds {', '.join(TOKENIZER_FILES)} "
+                "(written by `krelectra vocab train`, or around an existing vocab.txt by `krelectra vocab tokenizer`)"
+            )
+
+
+def _check_backend(backend, folder: Path) -> None:
+    """The `tokenizers.Tokenizer` holds vocab.txt's ids and every special token, and its
+    normaliser neither lower-cases nor strips accents."""
     vocab = read_vocab(folder / "vocab.txt")
-    loaded = tokenizer.get_vocab()
+    loaded = backend.get_vocab()
     if loaded != {token: index for index, token in enumerate(vocab)}:
         differing = next(
             (f"line {i + 1}: {t!r}" for i, t in enumerate(vocab) if loaded.get(t) != i),
@@ -163,6 +219,17 @@ def check_tokenizer(tokenizer, folder: Path) -> None:
     for token in SPECIAL_TOKENS:
         if token not in loaded:
             raise KrelectraError(f"{folder / 'vocab.txt'}: special token {token} is missing")
+    normalizer = backend.normalizer
+    probe = normalizer.normalize_str(CASED_PROBE) if normalizer is not None else CASED_PROBE
+    if probe != CASED_PROBE:
+        raise KrelectraError(
+            f"{folder}: the tokenizer lower-cases or strips accents ({CASED_PROBE!r} -> {probe!r}); "
+            "Hangul would be decomposed into jamo and every Korean word would become [UNK]"
+        )
+
+
+def _read_settings(folder: Path) -> dict:
+    """tokenizer_config.json, which must say neither lower-casing nor accent stripping."""
     config_path = folder / "tokenizer_config.json"
     if not config_path.is_file():
         raise KrelectraError(
@@ -180,22 +247,7 @@ def check_tokenizer(tokenizer, folder: Path) -> None:
             "with these settings ElectraTokenizer.from_pretrained lower-cases or strips accents, which decomposes "
             "Hangul into jamo and turns every Korean word into [UNK]"
         )
-    if "token_type_ids" not in tokenizer.model_input_names:
-        raise KrelectraError(
-            f"{config_path}: model_input_names lacks token_type_ids (ELECTRA tells the two segments apart by them)"
-        )
-    normalizer = tokenizer.backend_tokenizer.normalizer
-    probe = normalizer.normalize_str(CASED_PROBE) if normalizer is not None else CASED_PROBE
-    if probe != CASED_PROBE:
-        raise KrelectraError(
-            f"{folder}: the tokenizer lower-cases or strips accents ({CASED_PROBE!r} -> {probe!r}); "
-            "Hangul would be decomposed into jamo and every Korean word would become [UNK]"
-        )
-    if not applies_rule(tokenizer.backend_tokenizer):
-        raise KrelectraError(
-            f"{folder / 'tokenizer.json'}: the normalizer does not start with NFC, the project's text "
-            f"normalisation (krelectra/text.py); rebuild the folder with `krelectra vocab train`"
-        )
+    return settings
 
 
 def tokenizer_json_for(vocab_dir: Path) -> str:
