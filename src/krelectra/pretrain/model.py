@@ -288,7 +288,7 @@ class ElectraPretrainingModel(tf.Module):
     """Generator + discriminator with tied embeddings.
 
     `compute_dtype` "bfloat16" runs matmuls in bfloat16 while the variables, LayerNorms,
-    softmaxes and all outputs stay float32 (mixed precision). Dropout needs a per-example
+    GELUs, softmaxes and all outputs stay float32 (mixed precision). Dropout needs a per-example
     uint32 `seeds` vector (see dropout.py); without it (or with training=False) the
     models are deterministic. `seed` fixes the initial weights (each seeded by its name).
 
