@@ -1,5 +1,7 @@
 """The generator/discriminator model and its TF1 name-based checkpoints."""
 
+import math
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,7 +9,7 @@ import tensorflow as tf
 from krelectra.errors import KrelectraError
 from krelectra.pretrain.checkpoint import CheckpointRotation, read_checkpoint_state, restore_tf1, save_tf1
 from krelectra.pretrain.dropout import dropout
-from krelectra.pretrain.model import ElectraPretrainingModel, Encoder, ModelConfig
+from krelectra.pretrain.model import ElectraPretrainingModel, Encoder, ModelConfig, gelu
 from krelectra.pretrain.optimization import AdamWeightDecay, OptimizerConfig
 
 LAYER_PARTS = [  # (name, shape as a function of hidden H and FFN F)
@@ -210,6 +212,40 @@ def test_bfloat16_mixed_precision_stays_close_to_float32():
     a, b = full.generator_logits(ids, mask, segments), mixed.generator_logits(ids, mask, segments)
     assert b.dtype == tf.float32
     assert np.abs(a.numpy() - b.numpy()).max() < 0.05 * max(1.0, np.abs(a.numpy()).max())
+
+
+def test_bfloat16_queries_keys_values_are_the_three_projections_split_into_heads():
+    # Under bfloat16 one fused [hidden, 3 hidden] product replaces the three; each of q, k, v
+    # must still be x @ kernel + bias of its own variables, head h holding columns
+    # [h * 64, (h + 1) * 64), as in BERT's transpose_for_scores.
+    model = ElectraPretrainingModel(small_config(hidden_size=128), seed=5, compute_dtype="bfloat16")
+    layer = model.discriminator.layers[0]
+    x = np.random.default_rng(0).normal(size=(2, 6, 128)).astype(np.float32)
+    heads = layer._queries_keys_values(tf.cast(x, tf.bfloat16))
+    for got, dense in zip(heads, (layer.query, layer.key, layer.value)):
+        assert got.dtype == tf.bfloat16 and got.shape == (2, 2, 6, 64)
+        want = x.astype(np.float64) @ dense.kernel.numpy() + dense.bias.numpy()  # [2, 6, 128]
+        want = want.reshape(2, 6, 2, 64).transpose(0, 2, 1, 3)
+        # bfloat16 keeps 8 significant bits: inputs, weights and the result each rounded once.
+        np.testing.assert_allclose(tf.cast(got, tf.float32).numpy(), want, atol=0.03 * np.abs(want).max())
+    exact = layer._queries_keys_values(tf.constant(x))  # float32: the three products as before
+    for got, dense in zip(exact, (layer.query, layer.key, layer.value)):
+        np.testing.assert_array_equal(got.numpy(), layer._split_heads(dense(tf.constant(x))).numpy())
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_bfloat16_gelu_is_the_float32_gelu_rounded_once(approximate):
+    x = np.linspace(-6.0, 6.0, 241).astype(np.float32)
+    xb = tf.cast(x, tf.bfloat16)
+    x_rounded = tf.cast(xb, tf.float64).numpy()
+    if approximate:  # 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), Hendrycks & Gimpel (2016)
+        want = 0.5 * x_rounded * (1 + np.tanh(np.sqrt(2 / np.pi) * (x_rounded + 0.044715 * x_rounded**3)))
+    else:  # x Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))
+        want = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x_rounded])
+    got = gelu(xb, approximate)
+    assert got.dtype == tf.bfloat16
+    # One rounding to bfloat16 (relative error at most 2^-9), not one per elementwise op.
+    np.testing.assert_allclose(tf.cast(got, tf.float64).numpy(), want, rtol=2.0**-8, atol=1e-6)
 
 
 def test_restore_tf1_loads_every_weight_and_refuses_a_mismatch(tmp_path):

@@ -110,7 +110,12 @@ class ModelConfig:
 
 
 def gelu(x: tf.Tensor, approximate: bool) -> tf.Tensor:
-    """GELU of x (any shape): exact (erf), or the tanh approximation when `approximate`."""
+    """GELU of x (any shape, same dtype out): exact (erf), or the tanh approximation when
+    `approximate`. A bfloat16 x is computed in float32 and rounded once at the end:
+    TensorFlow's bfloat16 erf/exp kernels (forward and gradient) cost about 2.3 times its
+    float32 ones plus the two casts, on an AVX512-BF16 CPU (docs/pretrain.md, "Speed")."""
+    if x.dtype == tf.bfloat16:
+        return tf.cast(tf.nn.gelu(tf.cast(x, tf.float32), approximate=approximate), x.dtype)
     return tf.nn.gelu(x, approximate=approximate)
 
 
@@ -203,13 +208,33 @@ class TransformerLayer:
         x = tf.reshape(x, [batch, length, self.heads, self.head_size])
         return tf.transpose(x, [0, 2, 1, 3])  # [B, heads, T, head_size]
 
+    def _queries_keys_values(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """x [B, T, hidden] -> queries, keys, values, each [B, heads, T, head_size].
+
+        In float32, three products (the float32 bytes of published runs depend on it). In
+        bfloat16, one product with the three kernels side by side, [hidden, 3 x hidden]:
+        oneDNN's bfloat16 matmul ran a [B T, 256] x [256, 256] product at about 110 GFLOP per
+        CPU second and [B T, 256] x [256, 768] at about 160 (docs/pretrain.md, "Speed"). The
+        variables stay separate (their checkpoint names), concatenated once per call."""
+        if x.dtype == tf.float32:
+            return tuple(self._split_heads(layer(x)) for layer in (self.query, self.key, self.value))
+        layers = (self.query, self.key, self.value)
+        kernel = tf.cast(tf.concat([layer.kernel for layer in layers], axis=1), x.dtype)  # [hidden, 3 hidden]
+        bias = tf.cast(tf.concat([layer.bias for layer in layers], axis=0), x.dtype)
+        batch, length = tf.shape(x)[0], x.shape[1]
+        flat = tf.reshape(x, [-1, x.shape[-1]])
+        fused = tf.nn.bias_add(tf.matmul(flat, kernel), bias)  # [B T, 3 hidden]
+        fused = tf.reshape(fused, [batch, length, 3, self.heads, self.head_size])
+        q, k, v = tf.unstack(tf.transpose(fused, [2, 0, 3, 1, 4]))  # 3 x [B, heads, T, head_size]
+        return q, k, v
+
     def __call__(self, x: tf.Tensor, attention_bias: tf.Tensor, seeds: tf.Tensor | None) -> tf.Tensor:
         """x [B, T, hidden] (compute dtype) -> [B, T, hidden].
 
         attention_bias [B, 1, 1, T] float32 is added to the attention scores (0 for a real
         token, -10000 for padding); seeds [B] uint32 turn dropout on (None: off)."""
         batch, length, hidden = tf.shape(x)[0], x.shape[1], x.shape[2]
-        q, k, v = (self._split_heads(layer(x)) for layer in (self.query, self.key, self.value))
+        q, k, v = self._queries_keys_values(x)
         scores = tf.matmul(q, k, transpose_b=True) * tf.cast(1.0 / math.sqrt(self.head_size), x.dtype)
         scores = tf.cast(scores, tf.float32) + attention_bias  # softmax in float32
         probs = tf.cast(tf.nn.softmax(scores, axis=-1), x.dtype)
@@ -263,7 +288,7 @@ class ElectraPretrainingModel(tf.Module):
     """Generator + discriminator with tied embeddings.
 
     `compute_dtype` "bfloat16" runs matmuls in bfloat16 while the variables, LayerNorms,
-    softmaxes and all outputs stay float32 (mixed precision). Dropout needs a per-example
+    GELUs, softmaxes and all outputs stay float32 (mixed precision). Dropout needs a per-example
     uint32 `seeds` vector (see dropout.py); without it (or with training=False) the
     models are deterministic. `seed` fixes the initial weights (each seeded by its name).
 
