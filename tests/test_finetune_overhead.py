@@ -283,6 +283,7 @@ def test_a_compiled_run_gives_the_plain_runs_losses_and_scores(model_dir, tmp_pa
     """torch.compile with inductor (minutes of compilation on a CPU) in a whole finetuning
     run with bucketed batches; dropout off, since compiled dropout draws other masks.
     Logged losses to 1e-3 relative: 10 optimizer steps compound the per-step rounding."""
+    import torch._dynamo
     from torch._dynamo.utils import counters
 
     from krelectra.finetune.train import finetune
@@ -296,6 +297,7 @@ def test_a_compiled_run_gives_the_plain_runs_losses_and_scores(model_dir, tmp_pa
     config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     (quiet / "config.json").write_text(json.dumps(config), encoding="utf-8")
     overrides = dict(FAST, num_train_epochs=2, save_steps=4, max_seq_length=32, eval_batch_size=16)
+    torch._dynamo.reset()  # graphs an earlier test compiled in this process would be reused, not counted
     counters.clear()
     runs = {
         compiled: finetune(
