@@ -145,17 +145,8 @@ def check_tokenizer(tokenizer, folder: Path) -> None:
     stale), every special token, no lower-casing or accent stripping, and NFC applied."""
     folder = Path(folder)
     _check_backend(tokenizer.backend_tokenizer, folder)
-    config_path = folder / "tokenizer_config.json"
     _read_settings(folder)
-    if "token_type_ids" not in tokenizer.model_input_names:
-        raise KrelectraError(
-            f"{config_path}: model_input_names lacks token_type_ids (ELECTRA tells the two segments apart by them)"
-        )
-    if not applies_rule(tokenizer.backend_tokenizer):
-        raise KrelectraError(
-            f"{folder / 'tokenizer.json'}: the normalizer does not start with NFC, the project's text "
-            f"normalisation (krelectra/text.py); rebuild the folder with `krelectra vocab train`"
-        )
+    _check_input_names(tokenizer.model_input_names, folder)
 
 
 def load_backend(folder: str | Path):
@@ -180,16 +171,7 @@ def load_backend(folder: str | Path):
     except Exception as error:  # tokenizers raises a bare Exception for JSON and schema errors
         raise KrelectraError(f"{path}: cannot load the tokenizer: {error}") from error
     _check_backend(backend, folder)
-    if "token_type_ids" not in settings.get("model_input_names", MODEL_INPUT_NAMES):
-        raise KrelectraError(
-            f"{folder / 'tokenizer_config.json'}: model_input_names lacks token_type_ids "
-            "(ELECTRA tells the two segments apart by them)"
-        )
-    if not applies_rule(backend):
-        raise KrelectraError(
-            f"{path}: the normalizer does not start with NFC, the project's text "
-            f"normalisation (krelectra/text.py); rebuild the folder with `krelectra vocab train`"
-        )
+    _check_input_names(settings.get("model_input_names", MODEL_INPUT_NAMES), folder)
     return backend
 
 
@@ -204,7 +186,7 @@ def _check_files(folder: Path) -> None:
 
 def _check_backend(backend, folder: Path) -> None:
     """The `tokenizers.Tokenizer` holds vocab.txt's ids and every special token, and its
-    normaliser neither lower-cases nor strips accents."""
+    normaliser neither lower-cases nor strips accents and starts with NFC."""
     vocab = read_vocab(folder / "vocab.txt")
     loaded = backend.get_vocab()
     if loaded != {token: index for index, token in enumerate(vocab)}:
@@ -225,6 +207,19 @@ def _check_backend(backend, folder: Path) -> None:
         raise KrelectraError(
             f"{folder}: the tokenizer lower-cases or strips accents ({CASED_PROBE!r} -> {probe!r}); "
             "Hangul would be decomposed into jamo and every Korean word would become [UNK]"
+        )
+    if not applies_rule(backend):
+        raise KrelectraError(
+            f"{folder / 'tokenizer.json'}: the normalizer does not start with NFC, the project's text "
+            f"normalisation (krelectra/text.py); rebuild the folder with `krelectra vocab train`"
+        )
+
+
+def _check_input_names(names, folder: Path) -> None:
+    if "token_type_ids" not in names:
+        raise KrelectraError(
+            f"{folder / 'tokenizer_config.json'}: model_input_names lacks token_type_ids "
+            "(ELECTRA tells the two segments apart by them)"
         )
 
 
